@@ -1,0 +1,39 @@
+// The SQL seam between the store's mail semantics (written once, in src/store/) and the
+// backends (src/store/backends/sqlite, src/store/backends/postgres). Store code writes
+// portable SQL with `?` placeholders; the PostgreSQL driver rewrites them to $1..$n, so SQL
+// text must never contain a literal `?` (pass values as parameters instead).
+//
+// Integers: every driver returns BIGINT columns as JS numbers (ids, UIDs, modseqs and sizes
+// stay below 2^53). Binary columns come back as Buffer.
+
+export type SqlValue = string | number | bigint | Buffer | null;
+export type SqlRow = Record<string, SqlValue>;
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface RunResult {
+  /** Rows changed by an INSERT/UPDATE/DELETE. */
+  changes: number;
+}
+
+/** Statements against one connection (a transaction or the read pool). */
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  get<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  /**
+   * Runs `fn` in one write transaction and commits when it resolves (rolls back when it
+   * throws). Write transactions are serialized per database on SQLite (one writer
+   * connection behind a mutex, BEGIN IMMEDIATE) and per account on PostgreSQL (the store
+   * locks the account row with SELECT ... FOR UPDATE, see `lockAccount` in the store).
+   * Reads made through the driver itself (not `tx`) never see uncommitted writes.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs DDL (several statements separated by `;`). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
