@@ -1,0 +1,76 @@
+// The seam between the mail store and its search index (one implementation per backend:
+// FTS5 on SQLite, tsvector/pg_trgm on PostgreSQL, in src/store/search/). The store owns the
+// transactions; the index only adds statements to them, so an email and its index entry
+// are committed (or rolled back) together.
+//
+// What the index may read (the store's tables, see src/store/schema.ts), all keyed by
+// internal integer `num`s:
+// - emails(num, id, account_num, thread_num, size, received_at, sent_at, keywords, modseq,
+//   envelope, meta): `keywords` is a JSON array of strings, sorted ("\\Seen", "$Junk");
+//   IMAP keywords match case-insensitively (RFC 9051 §2.3.2).
+// - memberships(mailbox_num, uid, email_num, modseq, saved_at): one row per mailbox the
+//   email is in. A MessageRow's modseq is max(emails.modseq, memberships.modseq).
+// - mailboxes(num, id, account_num), threads(num, id, account_num).
+// Public ids in a SearchQuery (emailIds, threadIds, inMailbox) are the `id` columns.
+import type { Dialect, SqlExecutor } from "./sql.ts";
+import type { ParsedMessage } from "../mail/types.ts";
+import type { SearchDocument, SearchQuery } from "./types.ts";
+
+export type { SearchDocument, SearchQuery };
+
+export interface SearchIndexHit {
+  emailNum: number;
+  /** Set when `opts.mailboxNum` was given: the email's UID in that mailbox. */
+  uid?: number;
+}
+
+export interface SearchIndex {
+  /**
+   * A short stable name ("fts5", "pg", "like"): the store records the number of applied
+   * migrations under the meta key `search.<name>.version`.
+   */
+  readonly name: string;
+  /**
+   * The index's own tables, as migrations (each a list of statements), applied in order
+   * after the store's schema, each in one transaction. Append new entries; never edit old ones.
+   */
+  migrations(dialect: Dialect): string[][];
+  /** Indexes a new email; called inside the append/copy transaction. */
+  index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void>;
+  /** Drops the entries of destroyed emails; called inside the destroying transaction. */
+  remove(tx: SqlExecutor, emailNums: number[]): Promise<void>;
+  /**
+   * Evaluates the whole query (flags, dates, sizes, uids, headers and text) for one
+   * account, read-only. With `mailboxNum`, only emails in that mailbox match and hits carry
+   * their UID, ascending by UID; otherwise hits are ordered by emailNum ascending.
+   * `limit` caps the number of hits.
+   */
+  search(
+    db: SqlExecutor,
+    accountNum: number,
+    query: SearchQuery,
+    opts: { mailboxNum?: number; limit?: number },
+  ): Promise<SearchIndexHit[]>;
+}
+
+/** An address list as indexed: "Name <addr>" (or "addr") joined by ", ". */
+function addressText(list: ReadonlyArray<{ name: string | null; address: string }>): string {
+  return list.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(", ");
+}
+
+/**
+ * The indexed text of a message, built by the store from the ParsedMessage at ingest:
+ * addresses as "Name <addr>" joined by ", ", headers one "name: value" per line (raw values),
+ * body = parsed.text.
+ */
+export function buildSearchDocument(parsed: ParsedMessage): SearchDocument {
+  return {
+    from: addressText(parsed.from),
+    to: addressText(parsed.to),
+    cc: addressText(parsed.cc),
+    bcc: addressText(parsed.bcc),
+    subject: parsed.subject ?? "",
+    headers: parsed.headers.map((h) => `${h.name}: ${h.value}`).join("\n"),
+    body: parsed.text,
+  };
+}
