@@ -37,6 +37,11 @@ export interface SearchIndex {
   migrations(dialect: Dialect): string[][];
   /** Indexes a new email; called inside the append/copy transaction. */
   index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void>;
+  /**
+   * Indexes `toEmailNum` with the same document as `fromEmailNum` (a copy that made a new
+   * email sharing the blob); called inside the copy transaction. The source stays indexed.
+   */
+  copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void>;
   /** Drops the entries of destroyed emails; called inside the destroying transaction. */
   remove(tx: SqlExecutor, emailNums: number[]): Promise<void>;
   /**
