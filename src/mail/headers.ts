@@ -43,6 +43,8 @@ export function findHeaderEnd(raw: Uint8Array, start: number, end: number): numb
 
 /** True when the line at `pos` looks like a header field: ftext name then ":" (RFC 5322 §3.6.8). */
 export function looksLikeField(raw: Uint8Array, pos: number, end: number): boolean {
+  const first = raw[pos] ?? 0;
+  if (pos >= end || first <= 0x20 || first >= 0x7f || first === 0x3a) return false;
   let i = pos;
   for (; i < end && i - pos < 1000; i++) {
     const c = raw[i] ?? 0;
@@ -139,9 +141,10 @@ export function parseParams(input: string): ParamValue {
   } catch {
     return { value: input.split(";")[0]?.trim() ?? "", params: {} };
   }
-  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed.params)) {
-    if (typeof v !== "string") continue;
+    // a parameter named __proto__ would change the object's prototype: not a real parameter
+    if (typeof v !== "string" || k === "__proto__") continue;
     params[k] = v.includes("=?") ? decodeWords(v) : v;
   }
   return { value: typeof parsed.value === "string" ? parsed.value.trim() : "", params };

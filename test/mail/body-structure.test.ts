@@ -1,0 +1,254 @@
+// Section numbers (RFC 9051 §6.4.5), ENVELOPE and BODY/BODYSTRUCTURE (RFC 9051 §7.5.2) on the
+// RFCs' own examples.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bodyStructure, envelopeValue } from "../../src/mail/body-structure.ts";
+import { formatImapValue } from "../../src/mail/imap-value.ts";
+import { findSection, parseMessage } from "../../src/mail/parse.ts";
+import { bodyOf, checkOffsets, crlf, headerOf } from "./helpers.ts";
+
+// The message of the RFC 9051 §6.4.5 section example.
+const rfcSections = crlf([
+  "Subject: sections",
+  "Content-Type: MULTIPART/MIXED; boundary=top",
+  "",
+  "--top",
+  "Content-Type: TEXT/PLAIN",
+  "",
+  "part 1",
+  "--top",
+  "Content-Type: APPLICATION/OCTET-STREAM",
+  "",
+  "part 2",
+  "--top",
+  "Content-Type: MESSAGE/RFC822",
+  "",
+  "Subject: part 3",
+  "Content-Type: MULTIPART/MIXED; boundary=m3",
+  "",
+  "--m3",
+  "Content-Type: TEXT/PLAIN",
+  "",
+  "part 3.1",
+  "--m3",
+  "Content-Type: APPLICATION/OCTET-STREAM",
+  "",
+  "part 3.2",
+  "--m3--",
+  "--top",
+  "Content-Type: MULTIPART/MIXED; boundary=m4",
+  "",
+  "--m4",
+  "Content-Type: IMAGE/GIF",
+  "",
+  "part 4.1",
+  "--m4",
+  "Content-Type: MESSAGE/RFC822",
+  "",
+  "Subject: part 4.2",
+  "Content-Type: MULTIPART/MIXED; boundary=m42",
+  "",
+  "--m42",
+  "Content-Type: TEXT/PLAIN",
+  "",
+  "part 4.2.1",
+  "--m42",
+  "Content-Type: MULTIPART/ALTERNATIVE; boundary=m422",
+  "",
+  "--m422",
+  "Content-Type: TEXT/PLAIN",
+  "",
+  "part 4.2.2.1",
+  "--m422",
+  "Content-Type: TEXT/RICHTEXT",
+  "",
+  "part 4.2.2.2",
+  "--m422--",
+  "--m42--",
+  "--m4--",
+  "--top--",
+  "",
+]);
+
+describe("section numbers (RFC 9051 §6.4.5)", () => {
+  const pm = parseMessage(rfcSections);
+  test("offsets", () => checkOffsets(rfcSections, pm));
+  test("every section of the RFC's example resolves to its part", () => {
+    const expect: [string, string][] = [
+      ["1", "text/plain"],
+      ["2", "application/octet-stream"],
+      ["3", "message/rfc822"],
+      ["3.1", "text/plain"],
+      ["3.2", "application/octet-stream"],
+      ["4", "multipart/mixed"],
+      ["4.1", "image/gif"],
+      ["4.2", "message/rfc822"],
+      ["4.2.1", "text/plain"],
+      ["4.2.2", "multipart/alternative"],
+      ["4.2.2.1", "text/plain"],
+      ["4.2.2.2", "text/richtext"],
+    ];
+    for (const [sec, type] of expect) {
+      const p = findSection(pm.root, sec);
+      assert.ok(p, `section ${sec} exists`);
+      assert.equal(`${p.contentType.type}/${p.contentType.subtype}`, type, sec);
+      assert.equal(p.section, sec, `section field of ${sec}`);
+      if (p.parts === undefined && p.message === undefined) assert.equal(bodyOf(rfcSections, p), `part ${sec}`);
+    }
+    for (const bad of ["0", "5", "1.1", "3.3", "4.1.1", "4.2.3", "x", "1..2", ""]) {
+      if (bad === "") continue;
+      assert.equal(findSection(pm.root, bad), null, bad);
+    }
+  });
+  test("3.HEADER, 3.TEXT and 4.1.MIME slices", () => {
+    const m3 = findSection(pm.root, "3")!.message!;
+    assert.equal(headerOf(rfcSections, m3), "Subject: part 3\r\nContent-Type: MULTIPART/MIXED; boundary=m3\r\n\r\n");
+    assert.ok(bodyOf(rfcSections, m3).startsWith("--m3\r\n") && bodyOf(rfcSections, m3).endsWith("--m3--"));
+    assert.equal(headerOf(rfcSections, findSection(pm.root, "4.1")!), "Content-Type: IMAGE/GIF\r\n\r\n");
+  });
+  test("a message that is not multipart: its body is section 1", () => {
+    const raw = crlf(["Subject: s", "", "just text"]);
+    const r = parseMessage(raw);
+    assert.equal(findSection(r.root, "1"), r.root);
+    assert.equal(findSection(r.root, "2"), null);
+    assert.equal(findSection(r.root, "1.1"), null);
+  });
+  test("a top-level message/rfc822: the inner parts are 1.1, 1.2", () => {
+    const raw = crlf(["Content-Type: message/rfc822", "", "Content-Type: multipart/mixed; boundary=i", "", "--i", "", "a", "--i", "", "b", "--i--"]);
+    const r = parseMessage(raw);
+    checkOffsets(raw, r);
+    assert.equal(findSection(r.root, "1.2")?.section, "1.2");
+    assert.equal(bodyOf(raw, findSection(r.root, "1.2")!), "b");
+  });
+  test("a message/rfc822 part with a non-multipart message: N.1 is its body", () => {
+    const raw = crlf(["Content-Type: multipart/mixed; boundary=o", "", "--o", "", "x", "--o", "Content-Type: message/rfc822", "", "Subject: in", "", "inner", "--o--"]);
+    const r = parseMessage(raw);
+    const p = findSection(r.root, "2.1")!;
+    assert.equal(bodyOf(raw, p), "inner");
+    assert.equal(findSection(r.root, "2.2"), null);
+  });
+});
+
+// RFC 3501 §8 / RFC 9051 §8 sample: FETCH 12 FULL.
+function rfcSample(): Buffer {
+  const header = crlf([
+    "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)",
+    "From: Terry Gray <gray@cac.washington.edu>",
+    "Subject: IMAP4rev1 WG mtg summary and minutes",
+    "To: imap@cac.washington.edu",
+    "cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>",
+    "Message-Id: <B27397-0100000@cac.washington.edu>",
+    "MIME-Version: 1.0",
+    "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII",
+    "",
+    "",
+  ]);
+  // 92 CRLF-terminated lines, 3028 bytes in all
+  const lines: string[] = [];
+  for (let i = 0; i < 92; i++) lines.push("x".repeat(i < 84 ? 31 : 30) + "\r\n");
+  return Buffer.concat([header, Buffer.from(lines.join(""))]);
+}
+
+describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
+  const raw = rfcSample();
+  const pm = parseMessage(raw);
+  test("header size as in the RFC", () => assert.equal(pm.root.headerEnd, 342));
+  test("ENVELOPE", () => {
+    assert.equal(
+      formatImapValue(envelopeValue(pm.envelope)),
+      '("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" "IMAP4rev1 WG mtg summary and minutes" ' +
+        '(("Terry Gray" NIL "gray" "cac.washington.edu")) (("Terry Gray" NIL "gray" "cac.washington.edu")) ' +
+        '(("Terry Gray" NIL "gray" "cac.washington.edu")) ((NIL NIL "imap" "cac.washington.edu")) ' +
+        '((NIL NIL "minutes" "CNRI.Reston.VA.US")("John Klensin" NIL "KLENSIN" "MIT.EDU")) NIL NIL ' +
+        '"<B27397-0100000@cac.washington.edu>")',
+    );
+  });
+  test("BODY (case-insensitive, RFC 9051 §4.3)", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root, false)).toUpperCase(),
+      '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)',
+    );
+    assert.equal(formatImapValue(bodyStructure(pm.root, true)).toUpperCase(), '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)');
+  });
+  test("decoded fields", () => {
+    assert.equal(pm.sentAt, Date.UTC(1996, 6, 17, 9, 23, 25));
+    assert.deepEqual(pm.cc, [
+      { name: null, address: "minutes@CNRI.Reston.VA.US" },
+      { name: "John Klensin", address: "KLENSIN@MIT.EDU" },
+    ]);
+    assert.deepEqual(pm.messageId, ["B27397-0100000@cac.washington.edu"]);
+  });
+});
+
+describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
+  const raw = crlf([
+    "From: a@b.c",
+    "Content-Type: multipart/mixed; boundary=\"XX\"",
+    "",
+    "--XX",
+    "Content-Type: text/plain; charset=utf-8; format=flowed",
+    "Content-Transfer-Encoding: quoted-printable",
+    "Content-Language: en, de",
+    "",
+    "Hi =C3=A9",
+    "bye",
+    "--XX",
+    "Content-Type: image/jpeg; name=\"p.jpg\"",
+    "Content-Transfer-Encoding: base64",
+    "Content-ID: <c1@x>",
+    "Content-Description: A photo",
+    "Content-Disposition: inline; filename=\"p.jpg\"",
+    "Content-Location: http://example.com/p.jpg",
+    "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==",
+    "",
+    "/9j/4AAQ",
+    "--XX",
+    "Content-Type: message/rfc822",
+    "Content-Disposition: attachment",
+    "",
+    "From: \"Q. Public\" <q@example.org>",
+    "Sender: ",
+    "To: undisclosed-recipients:;",
+    "Subject: =?utf-8?q?fwd?=",
+    "",
+    "hello",
+    "--XX--",
+    "",
+  ]);
+  const pm = parseMessage(raw);
+  test("offsets", () => checkOffsets(raw, pm));
+  test("BODYSTRUCTURE", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root)),
+      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2 NIL NIL ("en" "de") NIL)' +
+        '("image" "jpeg" ("name" "p.jpg") "<c1@x>" "A photo" "base64" 8 "Q2hlY2sgSW50ZWdyaXR5IQ==" ("inline" ("filename" "p.jpg")) NIL "http://example.com/p.jpg")' +
+        '("message" "rfc822" NIL NIL NIL "7bit" 108 ' +
+        '(NIL "=?utf-8?q?fwd?=" (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) ' +
+        '((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL) ' +
+        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1 NIL NIL NIL NIL) 6 NIL ("attachment" NIL) NIL NIL)' +
+        ' "mixed" ("boundary" "XX") NIL NIL NIL)',
+    );
+  });
+  test("BODY has no extension data", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root, false)),
+      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2)' +
+        '("image" "jpeg" ("name" "p.jpg") "<c1@x>" "A photo" "base64" 8)' +
+        '("message" "rfc822" NIL NIL NIL "7bit" 108 ' +
+        '(NIL "=?utf-8?q?fwd?=" (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) ' +
+        '((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL) ' +
+        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1) 6) "mixed")',
+    );
+  });
+  test("a multipart without parts still has one body (1*body)", () => {
+    const r = parseMessage(crlf(["Content-Type: multipart/mixed; boundary=none", "", "no parts here"]));
+    assert.equal(formatImapValue(bodyStructure(r.root, false)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 1) "mixed")');
+  });
+  test("an unparsed message/rfc822 keeps the body-type-msg shape", () => {
+    const r = parseMessage(crlf(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", "U3ViamVjdDogeA=="]));
+    assert.equal(
+      formatImapValue(bodyStructure(r.root, false)),
+      '("message" "rfc822" NIL NIL NIL "base64" 16 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)',
+    );
+  });
+});
