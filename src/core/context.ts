@@ -1,0 +1,22 @@
+// The explicit context every protocol, the delivery path and the CLI receive (DESIGN.md
+// "Explicit context, no singletons"). One per running server; tests start several side by
+// side. Nothing in it is global: the metrics registry, the logger, the TLS certificates and
+// the configuration all belong to this server.
+import type { ConfigManager } from "../config/reload.ts";
+import type { Resolver } from "../dns/resolver.ts";
+import type { MailStore } from "../store/types.ts";
+import type { TlsProvider } from "../tls/provider.ts";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface ServerContext {
+  /** The live configuration: read `config.current()` at each use (dynamic sections reload). */
+  config: ConfigManager;
+  store: MailStore;
+  resolver: Resolver;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  tls: TlsProvider;
+}
