@@ -70,10 +70,10 @@ const rfcSections = crlf([
   "",
 ]);
 
-describe("section numbers (RFC 9051 §6.4.5)", () => {
+void describe("section numbers (RFC 9051 §6.4.5)", () => {
   const pm = parseMessage(rfcSections);
-  test("offsets", () => checkOffsets(rfcSections, pm));
-  test("every section of the RFC's example resolves to its part", () => {
+  void test("offsets", () => checkOffsets(rfcSections, pm));
+  void test("every section of the RFC's example resolves to its part", () => {
     const expect: [string, string][] = [
       ["1", "text/plain"],
       ["2", "application/octet-stream"],
@@ -100,27 +100,27 @@ describe("section numbers (RFC 9051 §6.4.5)", () => {
       assert.equal(findSection(pm.root, bad), null, bad);
     }
   });
-  test("3.HEADER, 3.TEXT and 4.1.MIME slices", () => {
+  void test("3.HEADER, 3.TEXT and 4.1.MIME slices", () => {
     const m3 = findSection(pm.root, "3")!.message!;
     assert.equal(headerOf(rfcSections, m3), "Subject: part 3\r\nContent-Type: MULTIPART/MIXED; boundary=m3\r\n\r\n");
     assert.ok(bodyOf(rfcSections, m3).startsWith("--m3\r\n") && bodyOf(rfcSections, m3).endsWith("--m3--"));
     assert.equal(headerOf(rfcSections, findSection(pm.root, "4.1")!), "Content-Type: IMAGE/GIF\r\n\r\n");
   });
-  test("a message that is not multipart: its body is section 1", () => {
+  void test("a message that is not multipart: its body is section 1", () => {
     const raw = crlf(["Subject: s", "", "just text"]);
     const r = parseMessage(raw);
     assert.equal(findSection(r.root, "1"), r.root);
     assert.equal(findSection(r.root, "2"), null);
     assert.equal(findSection(r.root, "1.1"), null);
   });
-  test("a top-level message/rfc822: the inner parts are 1.1, 1.2", () => {
+  void test("a top-level message/rfc822: the inner parts are 1.1, 1.2", () => {
     const raw = crlf(["Content-Type: message/rfc822", "", "Content-Type: multipart/mixed; boundary=i", "", "--i", "", "a", "--i", "", "b", "--i--"]);
     const r = parseMessage(raw);
     checkOffsets(raw, r);
     assert.equal(findSection(r.root, "1.2")?.section, "1.2");
     assert.equal(bodyOf(raw, findSection(r.root, "1.2")!), "b");
   });
-  test("a message/rfc822 part with a non-multipart message: N.1 is its body", () => {
+  void test("a message/rfc822 part with a non-multipart message: N.1 is its body", () => {
     const raw = crlf(["Content-Type: multipart/mixed; boundary=o", "", "--o", "", "x", "--o", "Content-Type: message/rfc822", "", "Subject: in", "", "inner", "--o--"]);
     const r = parseMessage(raw);
     const p = findSection(r.root, "2.1")!;
@@ -149,11 +149,11 @@ function rfcSample(): Buffer {
   return Buffer.concat([header, Buffer.from(lines.join(""))]);
 }
 
-describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
+void describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
   const raw = rfcSample();
   const pm = parseMessage(raw);
-  test("header size as in the RFC", () => assert.equal(pm.root.headerEnd, 342));
-  test("ENVELOPE", () => {
+  void test("header size as in the RFC", () => assert.equal(pm.root.headerEnd, 342));
+  void test("ENVELOPE", () => {
     assert.equal(
       formatImapValue(envelopeValue(pm.envelope)),
       '("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" "IMAP4rev1 WG mtg summary and minutes" ' +
@@ -163,14 +163,14 @@ describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
         '"<B27397-0100000@cac.washington.edu>")',
     );
   });
-  test("BODY (case-insensitive, RFC 9051 §4.3)", () => {
+  void test("BODY (case-insensitive, RFC 9051 §4.3)", () => {
     assert.equal(
       formatImapValue(bodyStructure(pm.root, false)).toUpperCase(),
       '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)',
     );
     assert.equal(formatImapValue(bodyStructure(pm.root, true)).toUpperCase(), '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)');
   });
-  test("decoded fields", () => {
+  void test("decoded fields", () => {
     assert.equal(pm.sentAt, Date.UTC(1996, 6, 17, 9, 23, 25));
     assert.deepEqual(pm.cc, [
       { name: null, address: "minutes@CNRI.Reston.VA.US" },
@@ -180,7 +180,7 @@ describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
   });
 });
 
-describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
+void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
   const raw = crlf([
     "From: a@b.c",
     "Content-Type: multipart/mixed; boundary=\"XX\"",
@@ -216,8 +216,8 @@ describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
     "",
   ]);
   const pm = parseMessage(raw);
-  test("offsets", () => checkOffsets(raw, pm));
-  test("BODYSTRUCTURE", () => {
+  void test("offsets", () => checkOffsets(raw, pm));
+  void test("BODYSTRUCTURE", () => {
     assert.equal(
       formatImapValue(bodyStructure(pm.root)),
       '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2 NIL NIL ("en" "de") NIL)' +
@@ -229,7 +229,7 @@ describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
         ' "mixed" ("boundary" "XX") NIL NIL NIL)',
     );
   });
-  test("BODY has no extension data", () => {
+  void test("BODY has no extension data", () => {
     assert.equal(
       formatImapValue(bodyStructure(pm.root, false)),
       '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2)' +
@@ -240,11 +240,11 @@ describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
         '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1) 6) "mixed")',
     );
   });
-  test("a multipart without parts still has one body (1*body)", () => {
+  void test("a multipart without parts still has one body (1*body)", () => {
     const r = parseMessage(crlf(["Content-Type: multipart/mixed; boundary=none", "", "no parts here"]));
     assert.equal(formatImapValue(bodyStructure(r.root, false)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 1) "mixed")');
   });
-  test("an unparsed message/rfc822 keeps the body-type-msg shape", () => {
+  void test("an unparsed message/rfc822 keeps the body-type-msg shape", () => {
     const r = parseMessage(crlf(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", "U3ViamVjdDogeA=="]));
     assert.equal(
       formatImapValue(bodyStructure(r.root, false)),

@@ -57,8 +57,8 @@ const nested3 = crlf([
   "",
 ]);
 
-describe("corpus: structure and exact offsets", () => {
-  test("three levels of multipart and a message/rfc822 inside a multipart", () => {
+void describe("corpus: structure and exact offsets", () => {
+  void test("three levels of multipart and a message/rfc822 inside a multipart", () => {
     const pm = parseMessage(nested3);
     checkOffsets(nested3, pm);
     const secs = allParts(pm.root).map((p) => `${p.section}:${p.contentType.type}/${p.contentType.subtype}`);
@@ -100,7 +100,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.ok(bodyOf(nested3, pm.root).startsWith("This is the preamble."));
   });
 
-  test("bare LF line endings give the same structure", () => {
+  void test("bare LF line endings give the same structure", () => {
     const raw = Buffer.from(nested3.toString("latin1").replace(/\r\n/g, "\n"), "latin1");
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -110,45 +110,45 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(headerOf(raw, parts[3]!), "Content-Type: text/plain; charset=us-ascii\n\n");
   });
 
-  test("missing final boundary: the last part runs to the end", () => {
+  void test("missing final boundary: the last part runs to the end", () => {
     const raw = crlf(["Content-Type: multipart/mixed; boundary=b", "", "--b", "", "one", "--b", "Content-Type: text/plain", "", "two", "still two", ""]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 2);
-    assert.equal(bodyOf(raw, pm.root.parts![0]!), "one");
-    assert.equal(bodyOf(raw, pm.root.parts![1]!), "two\r\nstill two\r\n");
-    assert.equal(pm.root.parts![1]!.bodyEnd, raw.length);
+    assert.equal(bodyOf(raw, pm.root.parts[0]!), "one");
+    assert.equal(bodyOf(raw, pm.root.parts[1]!), "two\r\nstill two\r\n");
+    assert.equal(pm.root.parts[1]!.bodyEnd, raw.length);
   });
 
-  test("wrong boundary: one headerless text part holds the whole body", () => {
+  void test("wrong boundary: one headerless text part holds the whole body", () => {
     const raw = crlf(["Content-Type: multipart/mixed; boundary=right", "", "--wrong", "Content-Type: text/plain", "", "x", "--wrong--", ""]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 1);
-    const only = pm.root.parts![0]!;
+    const only = pm.root.parts[0]!;
     assert.equal(only.section, "1");
     assert.equal(only.bodyStart, pm.root.bodyStart);
     assert.equal(only.bodyEnd, raw.length);
     assert.equal(only.headerStart, only.headerEnd);
   });
 
-  test("multipart without a boundary parameter", () => {
+  void test("multipart without a boundary parameter", () => {
     const raw = crlf(["Content-Type: multipart/mixed", "", "body"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 1);
   });
 
-  test("a boundary that is a prefix of a longer line is not a delimiter", () => {
+  void test("a boundary that is a prefix of a longer line is not a delimiter", () => {
     const raw = crlf(["Content-Type: multipart/mixed; boundary=ab", "", "--ab", "", "x", "--abc not ours", "--ab  ", "", "y", "--ab--  ", "tail"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 2);
-    assert.equal(bodyOf(raw, pm.root.parts![0]!), "x\r\n--abc not ours");
-    assert.equal(bodyOf(raw, pm.root.parts![1]!), "y");
+    assert.equal(bodyOf(raw, pm.root.parts[0]!), "x\r\n--abc not ours");
+    assert.equal(bodyOf(raw, pm.root.parts[1]!), "y");
   });
 
-  test("8-bit headers: UTF-8 when valid, latin1 otherwise", () => {
+  void test("8-bit headers: UTF-8 when valid, latin1 otherwise", () => {
     const raw = Buffer.concat([
       Buffer.from("Subject: Grüße aus Köln\r\nFrom: ", "utf8"),
       Buffer.from("J\xf6rg <j@example.de>\r\n", "latin1"),
@@ -161,7 +161,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.deepEqual(pm.to, [{ name: "Дмитрий", address: "d@пример.рф" }]);
   });
 
-  test("encoded words in many charsets", () => {
+  void test("encoded words in many charsets", () => {
     const b = (s: string, cs: string): string => `=?${cs}?B?${iconv.encode(s, cs).toString("base64")}?=`;
     const jis = Buffer.from("\x1b$B$3$s$K$A$O\x1b(B", "latin1").toString("base64");
     const raw = crlf([
@@ -182,7 +182,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.ok(pm.envelope.subject?.startsWith("=?windows-1251?B?"));
   });
 
-  test("RFC 2231 continuations with charset", () => {
+  void test("RFC 2231 continuations with charset", () => {
     const raw = crlf([
       "Content-Type: multipart/mixed; boundary=x",
       "",
@@ -204,7 +204,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.deepEqual(p.disposition, { type: "attachment", params: { filename: "€ rates.txt" } });
   });
 
-  test("broken base64 still decodes what it can", async () => {
+  void test("broken base64 still decodes what it can", async () => {
     const { decodePartBody } = await import("../../src/mail/decode.ts");
     const raw = crlf(["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", "SGVs!!bG8g*d29y\x00bGQ", "===", "IQ"]);
     const pm = parseMessage(raw);
@@ -213,7 +213,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(pm.text, "Hello world!");
   });
 
-  test("no body at all, header only, empty file, blank-line only", () => {
+  void test("no body at all, header only, empty file, blank-line only", () => {
     for (const raw of [
       crlf(["From: a@b.c", "Subject: no body", ""]),
       crlf(["From: a@b.c", "Subject: header only without final newline"]),
@@ -235,7 +235,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.deepEqual([e.root.headerEnd, e.root.bodyEnd, e.subject, e.preview, e.text], [0, 0, null, "", ""]);
   });
 
-  test("a message that starts with body text has an empty header block", () => {
+  void test("a message that starts with body text has an empty header block", () => {
     const raw = lf(["just some text", "more: text", "", "x"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -243,14 +243,14 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(pm.headers.length, 0);
   });
 
-  test("NUL bytes in headers and bodies", () => {
+  void test("NUL bytes in headers and bodies", () => {
     const raw = Buffer.from("Subject: a\x00b\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\n\x00\x00\x00\r\n--z--\r\n", "latin1");
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(bodyOf(raw, pm.root.parts![0]!), "\x00\x00\x00");
   });
 
-  test("folded headers and obsolete white space before the colon", () => {
+  void test("folded headers and obsolete white space before the colon", () => {
     const raw = crlf(["Subject: a long", "\tfolded  subject", "X-Obs : value", "Content-Type: text/plain;", " charset=\"iso-8859-1\"", "", "caf\xe9"]);
     const pm = parseMessage(Buffer.from(raw.toString("utf8").replace("caf\xe9", ""), "utf8"));
     assert.equal(pm.subject, "a long\tfolded  subject");
@@ -262,7 +262,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(pm2.text, "café");
   });
 
-  test("multipart/digest children default to message/rfc822", () => {
+  void test("multipart/digest children default to message/rfc822", () => {
     const raw = crlf(["Content-Type: multipart/digest; boundary=d", "", "--d", "", "Subject: one", "", "1", "--d", "", "Subject: two", "", "2", "--d--"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -272,7 +272,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(kids[1]!.message?.section, "2");
   });
 
-  test("message/global (RFC 6532) is parsed like message/rfc822", () => {
+  void test("message/global (RFC 6532) is parsed like message/rfc822", () => {
     const raw = crlf(["Content-Type: message/global", "", "Subject: ünïcødé", "From: 用户@例子.广告", "", "body"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -281,7 +281,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.deepEqual(pm.root.envelope?.from, [{ name: null, adl: null, mailbox: "用户", host: "例子.广告" }]);
   });
 
-  test("nesting deeper than the limit stops recursing but keeps offsets", () => {
+  void test("nesting deeper than the limit stops recursing but keeps offsets", () => {
     let body = "leaf";
     for (let i = 0; i < 120; i++) body = `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${body}\r\n--b${i}--`;
     const raw = Buffer.from(body);
@@ -292,7 +292,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.ok(depth <= 52 && depth >= 49, `depth ${depth}`);
   });
 
-  test("many parts stop at the part limit", () => {
+  void test("many parts stop at the part limit", () => {
     const parts = Array.from({ length: 12_000 }, (_, i) => `--p\r\n\r\n${i}`).join("\r\n");
     const raw = Buffer.from(`Content-Type: multipart/mixed; boundary=p\r\n\r\n${parts}\r\n--p--\r\n`);
     const pm = parseMessage(raw);
@@ -300,7 +300,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.ok(pm.root.parts!.length < 10_001);
   });
 
-  test("message/rfc822 in base64 is a leaf with lines", () => {
+  void test("message/rfc822 in base64 is a leaf with lines", () => {
     const raw = crlf(["Content-Type: multipart/mixed; boundary=q", "", "--q", "Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", Buffer.from("Subject: x\r\n\r\ny").toString("base64"), "--q--"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -308,7 +308,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(pm.root.parts![0]!.lines, 1);
   });
 
-  test("quoted-printable HTML is reduced to text for preview and index", () => {
+  void test("quoted-printable HTML is reduced to text for preview and index", () => {
     const raw = crlf([
       "Content-Type: text/html; charset=utf-8",
       "Content-Transfer-Encoding: quoted-printable",
@@ -322,7 +322,7 @@ describe("corpus: structure and exact offsets", () => {
     assert.equal(pm.preview, "Grüße & ☺ <ok> second line");
   });
 
-  test("preview is at most 256 characters and never splits a surrogate pair", () => {
+  void test("preview is at most 256 characters and never splits a surrogate pair", () => {
     const raw = Buffer.from("Content-Type: text/plain; charset=utf-8\r\n\r\n" + "😀 ".repeat(300));
     const pm = parseMessage(raw);
     assert.equal(Array.from(pm.preview).length, 256);
