@@ -80,10 +80,11 @@ export function formatMboxEntry(msg: MboxWriteInput, opts: MboxWriterOptions = {
     if (at < raw.length || (raw.length > 0 && raw[raw.length - 1] === LF) || raw.length === 0) {
       // before the empty line that ends the header block (or at the end of an all-header message that ends its last line)
       raw = Buffer.concat([raw.subarray(0, at), lines, raw.subarray(at)]);
-    } else {
+    } else if (raw[0] !== 0x20 && raw[0] !== 0x09) {
       // an all-header message whose last line has no line ending: in front, where it cannot merge with that line
       raw = Buffer.concat([lines, raw]);
     }
+    // else: a headerless fragment starting with white space would fold into our lines; its flags are not written
   }
   const from = formatFromLine(msg.envelopeSender, msg.internalDate, (opts.now ?? Date.now)()) + eol;
   return Buffer.concat([Buffer.from(from, "latin1"), quoteFromLines(raw, opts.format), Buffer.from(eol)]);
