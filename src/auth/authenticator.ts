@@ -12,7 +12,13 @@ import { SaslServer } from "./sasl/server.ts";
 import type { OfferContext } from "./sasl/server.ts";
 import type { FailureStep, SaslBackend, SaslConnection, SaslMechanism, TokenVerifier } from "./sasl/types.ts";
 import { fail } from "./sasl/types.ts";
-import type { AuthFailureReason, AuthOutcome, AuthResult, CredentialAccount, CredentialSource } from "./types.ts";
+import type {
+  AuthFailureReason,
+  AuthOutcome,
+  AuthResult,
+  CredentialAccount,
+  CredentialSource,
+} from "./types.ts";
 
 export interface AuthenticatorOptions {
   source: CredentialSource;
@@ -99,7 +105,12 @@ export class Authenticator implements SaslBackend {
 
   // --- SaslBackend ---
 
-  async checkPassword(conn: SaslConnection, mechanism: string, username: string, password: string): Promise<AuthOutcome> {
+  async checkPassword(
+    conn: SaslConnection,
+    mechanism: string,
+    username: string,
+    password: string,
+  ): Promise<AuthOutcome> {
     const user = tryPrepareUsername(username);
     if (user === null) {
       await this.#failed(conn, mechanism, username, undefined, "user name rejected by SASLprep");
@@ -126,7 +137,9 @@ export class Authenticator implements SaslBackend {
     conn: SaslConnection,
     mechanism: string,
     username: string,
-  ): Promise<{ ok: true; username: string; account: CredentialAccount | null } | { ok: false; failure: FailureStep }> {
+  ): Promise<
+    { ok: true; username: string; account: CredentialAccount | null } | { ok: false; failure: FailureStep }
+  > {
     const user = tryPrepareUsername(username);
     if (user === null) {
       await this.#failed(conn, mechanism, username, undefined, "user name rejected by SASLprep");
@@ -135,7 +148,8 @@ export class Authenticator implements SaslBackend {
     const limited = await this.#gate(conn, mechanism, user);
     if (limited) return { ok: false, failure: limited };
     const account = await this.#lookup(user);
-    if (account === "error") return { ok: false, failure: fail("temporary", "authentication temporarily unavailable") };
+    if (account === "error")
+      return { ok: false, failure: fail("temporary", "authentication temporarily unavailable") };
     return { ok: true, username: user, account };
   }
 
@@ -147,7 +161,13 @@ export class Authenticator implements SaslBackend {
     matched: { label?: string } | null,
   ): Promise<AuthOutcome> {
     if (account === null || matched === null) {
-      await this.#failed(conn, mechanism, username, username, account === null ? "unknown user" : "wrong password");
+      await this.#failed(
+        conn,
+        mechanism,
+        username,
+        username,
+        account === null ? "unknown user" : "wrong password",
+      );
       return this.#no("bad-credentials", INVALID);
     }
     return this.#succeeded(conn, mechanism, account, matched.label);
@@ -179,10 +199,21 @@ export class Authenticator implements SaslBackend {
     return { ok: true, result: r };
   }
 
-  async authorize(conn: SaslConnection, authenticated: AuthResult, authzid: string): Promise<AuthResult | null> {
+  async authorize(
+    conn: SaslConnection,
+    authenticated: AuthResult,
+    authzid: string,
+  ): Promise<AuthResult | null> {
     const target = this.#impersonate ? await this.#impersonate(authenticated, authzid) : null;
     this.#log.info(
-      { event: "authz", ok: target !== null, mechanism: authenticated.mechanism, user: authenticated.username, authzid, ip: conn.ip },
+      {
+        event: "authz",
+        ok: target !== null,
+        mechanism: authenticated.mechanism,
+        user: authenticated.username,
+        authzid,
+        ip: conn.ip,
+      },
       target ? "acting as another user" : "authorization identity refused",
     );
     if (!target) return null;
@@ -195,7 +226,11 @@ export class Authenticator implements SaslBackend {
 
   // --- internals ---
 
-  async #gate(conn: SaslConnection, mechanism: string, user: string | undefined): Promise<FailureStep | null> {
+  async #gate(
+    conn: SaslConnection,
+    mechanism: string,
+    user: string | undefined,
+  ): Promise<FailureStep | null> {
     let wait: number;
     try {
       wait = await this.#limiter.retryAfter({ ip: conn.ip, account: user });
@@ -205,7 +240,10 @@ export class Authenticator implements SaslBackend {
     }
     if (wait <= 0) return null;
     const secs = Math.ceil(wait / 1000);
-    this.#log.info({ event: "auth", ok: false, mechanism, user, ip: conn.ip, reason: "rate limited" }, "login refused");
+    this.#log.info(
+      { event: "auth", ok: false, mechanism, user, ip: conn.ip, reason: "rate limited" },
+      "login refused",
+    );
     return fail("temporary", `too many failed logins; try again in ${secs} s`);
   }
 
@@ -225,7 +263,10 @@ export class Authenticator implements SaslBackend {
     account: string | undefined,
     reason: string,
   ): Promise<void> {
-    this.#log.info({ event: "auth", ok: false, mechanism, user: shownUser, ip: conn.ip, reason }, "login failed");
+    this.#log.info(
+      { event: "auth", ok: false, mechanism, user: shownUser, ip: conn.ip, reason },
+      "login failed",
+    );
     try {
       await this.#limiter.recordFailure({ ip: conn.ip, account });
     } catch (err) {
@@ -233,15 +274,33 @@ export class Authenticator implements SaslBackend {
     }
   }
 
-  #succeeded(conn: SaslConnection, mechanism: string, account: CredentialAccount, label: string | undefined): AuthOutcome {
+  #succeeded(
+    conn: SaslConnection,
+    mechanism: string,
+    account: CredentialAccount,
+    label: string | undefined,
+  ): AuthOutcome {
     if (account.disabled) {
       // The secret was right, so this is not counted as a guess.
-      this.#log.info({ event: "auth", ok: false, mechanism, user: account.username, ip: conn.ip, reason: "account disabled" }, "login failed");
+      this.#log.info(
+        {
+          event: "auth",
+          ok: false,
+          mechanism,
+          user: account.username,
+          ip: conn.ip,
+          reason: "account disabled",
+        },
+        "login failed",
+      );
       return this.#no("bad-credentials", "account disabled");
     }
     const result: AuthResult = { accountId: account.accountId, username: account.username, mechanism };
     if (label !== undefined) result.credentialLabel = label;
-    this.#log.info({ event: "auth", ok: true, mechanism, user: account.username, ip: conn.ip, credential: label }, "login");
+    this.#log.info(
+      { event: "auth", ok: true, mechanism, user: account.username, ip: conn.ip, credential: label },
+      "login",
+    );
     return { ok: true, result };
   }
 

@@ -86,7 +86,12 @@ export async function makeCredential(
     k ? Buffer.from(k.salt, "base64") : randomBytes(SCRAM_SALT_BYTES);
   const [argon2, scramSha256, scramSha1] = await Promise.all([
     argon2Hash(prepared, { ...ARGON2_PARAMS, algorithm: ARGON2ID }),
-    deriveScramKeys("sha256", prepared, saltOf(from?.scramSha256), from?.scramSha256?.iterations ?? iterations),
+    deriveScramKeys(
+      "sha256",
+      prepared,
+      saltOf(from?.scramSha256),
+      from?.scramSha256?.iterations ?? iterations,
+    ),
     deriveScramKeys("sha1", prepared, saltOf(from?.scramSha1), from?.scramSha1?.iterations ?? iterations),
   ]);
   const cred: StoredCredential = {

@@ -74,5 +74,4 @@ export type AuthFailureReason =
   | "not-supported"; // unknown or unavailable mechanism
 
 export type AuthOutcome =
-  | { ok: true; result: AuthResult }
-  | { ok: false; reason: AuthFailureReason; message: string };
+  { ok: true; result: AuthResult } | { ok: false; reason: AuthFailureReason; message: string };

@@ -12,7 +12,8 @@ export async function applyAuthzid(
   authzid: string,
   data?: Buffer,
 ): Promise<Step> {
-  const ok = (r: AuthResult): Step => (data ? { type: "success", result: r, data } : { type: "success", result: r });
+  const ok = (r: AuthResult): Step =>
+    data ? { type: "success", result: r, data } : { type: "success", result: r };
   if (authzid === "") return ok(result);
   const prepared = tryPrepareUsername(authzid);
   if (prepared === null) return fail("malformed", "invalid authorization identity");

@@ -40,7 +40,8 @@ export abstract class BaseMechanism implements SaslMechanism {
 
   async #run(data: Buffer | null, fn: () => Promise<Step>): Promise<Step> {
     if (this.#done) return fail("malformed", "exchange already finished");
-    if (data !== null && !Buffer.isBuffer(data)) return this.#end(fail("malformed", "client data must be bytes"));
+    if (data !== null && !Buffer.isBuffer(data))
+      return this.#end(fail("malformed", "client data must be bytes"));
     if (data !== null && data.length > this.deps.maxMessageBytes) {
       return this.#end(fail("malformed", `client message longer than ${this.deps.maxMessageBytes} bytes`));
     }

@@ -12,7 +12,10 @@ import type { ChannelBindingProvider } from "./types.ts";
  *
  * `side` is which end of the connection the socket is (servers pass "server").
  */
-export function tlsChannelBinding(socket: TLSSocket, side: "server" | "client" = "server"): ChannelBindingProvider {
+export function tlsChannelBinding(
+  socket: TLSSocket,
+  side: "server" | "client" = "server",
+): ChannelBindingProvider {
   return {
     tlsExporter(): Buffer | null {
       if (socket.getProtocol() !== "TLSv1.3") return null;

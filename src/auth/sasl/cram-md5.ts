@@ -42,7 +42,8 @@ export class CramMd5Mechanism extends BaseMechanism {
     const sp = text.lastIndexOf(" ");
     const user = sp > 0 ? text.slice(0, sp) : "";
     const digestHex = text.slice(sp + 1);
-    if (user === "" || !DIGEST.test(digestHex)) return fail("malformed", "CRAM-MD5 response must be 'user digest'");
+    if (user === "" || !DIGEST.test(digestHex))
+      return fail("malformed", "CRAM-MD5 response must be 'user digest'");
     const digest = Buffer.from(digestHex, "hex");
 
     const begun = await this.deps.backend.beginChallenge(this.deps.conn, this.name, user);
@@ -57,7 +58,13 @@ export class CramMd5Mechanism extends BaseMechanism {
         matched = cred.label !== undefined ? { label: cred.label } : {};
       }
     }
-    const outcome = await this.deps.backend.endChallenge(this.deps.conn, this.name, begun.username, begun.account, matched);
+    const outcome = await this.deps.backend.endChallenge(
+      this.deps.conn,
+      this.name,
+      begun.username,
+      begun.account,
+      matched,
+    );
     return outcome.ok ? { type: "success", result: outcome.result } : fail(outcome.reason, outcome.message);
   }
 }

@@ -32,7 +32,9 @@ function parsePairs(body: string): Map<string, string> | null {
 abstract class BearerMechanism extends BaseMechanism {
   #errorSent = false;
 
-  protected abstract parse(text: string): { user: string; token: string; host?: string; port?: number } | Step;
+  protected abstract parse(
+    text: string,
+  ): { user: string; token: string; host?: string; port?: number } | Step;
   /** The error challenge sent before the final failure (RFC 7628 §3.2.2). */
   protected abstract errorChallenge(): string;
 
@@ -88,7 +90,8 @@ export class OAuthBearerMechanism extends BearerMechanism {
     }
     if (!rest.endsWith(KVSEP)) return fail("malformed", "OAUTHBEARER message must end with %x01%x01");
     const body = rest.slice(0, -1);
-    if (body !== "" && !body.endsWith(KVSEP)) return fail("malformed", "OAUTHBEARER key/value pair not terminated");
+    if (body !== "" && !body.endsWith(KVSEP))
+      return fail("malformed", "OAUTHBEARER key/value pair not terminated");
     const pairs = parsePairs(body.slice(0, -1));
     if (pairs === null) return fail("malformed", "OAUTHBEARER key/value pairs are malformed");
     const auth = pairs.get("auth");
@@ -99,7 +102,8 @@ export class OAuthBearerMechanism extends BearerMechanism {
     if (host !== undefined) out.host = host;
     const port = pairs.get("port");
     if (port !== undefined) {
-      if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return fail("malformed", "OAUTHBEARER port is invalid");
+      if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535)
+        return fail("malformed", "OAUTHBEARER port is invalid");
       out.port = Number(port);
     }
     return out;

@@ -61,7 +61,12 @@ export class LoginMechanism extends BaseMechanism {
     if (password === null) return fail("malformed", "LOGIN password is not UTF-8");
     if (password === "") return fail("malformed", "LOGIN needs a password");
     if (utf8Length(password) > MAX_PASSWORD_OCTETS) return fail("malformed", "LOGIN password too long");
-    const outcome = await this.deps.backend.checkPassword(this.deps.conn, this.name, this.#username, password);
+    const outcome = await this.deps.backend.checkPassword(
+      this.deps.conn,
+      this.name,
+      this.#username,
+      password,
+    );
     return outcome.ok ? { type: "success", result: outcome.result } : fail(outcome.reason, outcome.message);
   }
 

@@ -161,7 +161,9 @@ export class ScramMechanism extends BaseMechanism {
     // MakeCredentialOptions.scramSaltFrom).
     const chosen = withKeys.find((c) => c.cred.kind === "password") ?? withKeys[0];
     const candidates = chosen
-      ? withKeys.filter((c) => c.keys.salt === chosen.keys.salt && c.keys.iterations === chosen.keys.iterations)
+      ? withKeys.filter(
+          (c) => c.keys.salt === chosen.keys.salt && c.keys.iterations === chosen.keys.iterations,
+        )
       : [];
     const salt = chosen?.keys.salt ?? this.#fakeSalt(begun.username);
     const iterations = chosen?.keys.iterations ?? this.#opts.fakeIterations;
@@ -202,7 +204,9 @@ export class ScramMechanism extends BaseMechanism {
       return { failure: fail("malformed", "bad channel-binding flag in GS2 header") };
     }
     if (!this.#variant.plus) {
-      return { failure: fail("malformed", `channel binding requested with ${this.name}; use the -PLUS mechanism`) };
+      return {
+        failure: fail("malformed", `channel binding requested with ${this.name}; use the -PLUS mechanism`),
+      };
     }
     const type = flag.slice(2) as ChannelBindingType;
     const provider = conn.tls ? conn.channelBinding : undefined;
@@ -229,7 +233,8 @@ export class ScramMechanism extends BaseMechanism {
     const cbind = decodeBase64Strict(c.value);
     const proof = decodeBase64Strict(p.value);
     if (cbind === null || proof === null) return fail("malformed", "SCRAM c= or p= is not base64");
-    if (proof.length !== scramHashLength(this.#variant.hash)) return fail("malformed", "SCRAM proof has the wrong length");
+    if (proof.length !== scramHashLength(this.#variant.hash))
+      return fail("malformed", "SCRAM proof has the wrong length");
 
     const withoutProof = text.slice(0, text.length - p.value.length - 3);
     const authMessage = `${first.clientFirstBare},${first.serverFirst},${withoutProof}`;
@@ -263,7 +268,10 @@ export class ScramMechanism extends BaseMechanism {
       matched ? (label !== undefined ? { label } : {}) : null,
     );
     if (!outcome.ok || matched === null) {
-      return fail(outcome.ok ? "bad-credentials" : outcome.reason, outcome.ok ? "invalid-proof" : outcome.message);
+      return fail(
+        outcome.ok ? "bad-credentials" : outcome.reason,
+        outcome.ok ? "invalid-proof" : outcome.message,
+      );
     }
     // RFC 5802 §3: ServerSignature = HMAC(ServerKey, AuthMessage), sent as v= (server-final).
     const serverKey = Buffer.from(matched.keys.serverKey, "base64");

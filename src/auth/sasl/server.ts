@@ -106,14 +106,19 @@ export class SaslServer {
       case "LOGIN":
         return new LoginMechanism(deps);
       case "CRAM-MD5":
-        return new CramMd5Mechanism(deps, this.#opts.hostname ?? "localhost", this.#opts.clock ?? systemClock);
+        return new CramMd5Mechanism(
+          deps,
+          this.#opts.hostname ?? "localhost",
+          this.#opts.clock ?? systemClock,
+        );
       case "OAUTHBEARER":
         return new OAuthBearerMechanism(deps);
       case "XOAUTH2":
         return new XOAuth2Mechanism(deps);
     }
     const variant = SCRAM_VARIANTS.find((v) => v.name === upper);
-    if (!variant) return new RefusedMechanism(upper, fail("not-supported", `mechanism ${upper} is not supported`));
+    if (!variant)
+      return new RefusedMechanism(upper, fail("not-supported", `mechanism ${upper} is not supported`));
     return new ScramMechanism(deps, variant, {
       serverNonce: this.#opts.scramNonce ?? randomServerNonce,
       fakeSaltSecret: this.#fakeSecret,

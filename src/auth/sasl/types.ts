@@ -55,7 +55,12 @@ export interface SaslConnection {
  */
 export interface SaslBackend {
   /** PLAIN, LOGIN: check a password. `username` is as the client sent it. */
-  checkPassword(conn: SaslConnection, mechanism: string, username: string, password: string): Promise<AuthOutcome>;
+  checkPassword(
+    conn: SaslConnection,
+    mechanism: string,
+    username: string,
+    password: string,
+  ): Promise<AuthOutcome>;
   /**
    * SCRAM, CRAM-MD5: the rate-limit gate and the lookup before a challenge. `account` is null for
    * an unknown name (the mechanism carries on with fake data and fails at the end).
@@ -64,7 +69,9 @@ export interface SaslBackend {
     conn: SaslConnection,
     mechanism: string,
     username: string,
-  ): Promise<{ ok: true; username: string; account: CredentialAccount | null } | { ok: false; failure: FailureStep }>;
+  ): Promise<
+    { ok: true; username: string; account: CredentialAccount | null } | { ok: false; failure: FailureStep }
+  >;
   /** SCRAM, CRAM-MD5: record the outcome of the check the mechanism did. */
   endChallenge(
     conn: SaslConnection,
