@@ -134,10 +134,16 @@ function lineBreakBefore(raw: Buffer, pos: number, min: number): number {
  * padding (space, tab) up to the line break. Returns the line starts, the line ends (after
  * the line break) and whether each is the close delimiter. Stops at the first close delimiter.
  */
-function findDelimiters(raw: Buffer, start: number, end: number, boundary: Buffer): { at: number; next: number; close: boolean }[] {
+function findDelimiters(
+  raw: Buffer,
+  start: number,
+  end: number,
+  boundary: Buffer,
+  maxCount: number,
+): { at: number; next: number; close: boolean }[] {
   const found: { at: number; next: number; close: boolean }[] = [];
   let pos = start;
-  while (pos < end) {
+  while (pos < end && found.length < maxCount) {
     const at = raw.indexOf(boundary, pos);
     if (at < 0 || at + boundary.length > end) break;
     pos = at + 1;
@@ -223,17 +229,20 @@ function parseMultipart(ctx: Ctx, part: MimePart, depth: number): MimePart[] {
   if (boundary === undefined || boundary.length === 0 || boundary.length > 200) return [];
   const delim = Buffer.from("--" + boundary, "utf8");
   const childDefault = part.contentType.subtype === "digest" ? "message/rfc822" : "text/plain";
-  const found = findDelimiters(raw, part.bodyStart, part.bodyEnd, delim);
+  // one delimiter more than parts may still be made: the last part then runs to the end
+  const found = findDelimiters(raw, part.bodyStart, part.bodyEnd, delim, PARSE_LIMITS.maxParts - ctx.parts + 1);
   const out: MimePart[] = [];
   for (let k = 0; k < found.length; k++) {
     const d = found[k];
-    if (d === undefined || d.close) break;
-    if (ctx.parts >= PARSE_LIMITS.maxParts) break;
-    const nextD = found[k + 1];
+    if (d === undefined || d.close || ctx.parts >= PARSE_LIMITS.maxParts) break;
+    // at the part limit the last part takes the rest of the body
+    const last = ctx.parts + 1 >= PARSE_LIMITS.maxParts;
+    const nextD = last ? undefined : found[k + 1];
     // RFC 2046 §5.1.1: the line break before a delimiter belongs to the delimiter. A missing
     // close delimiter leaves the last part running to the end of the multipart body.
     const partEnd = nextD === undefined ? part.bodyEnd : Math.max(d.next, lineBreakBefore(raw, nextD.at, d.next));
     out.push(parseEntity(ctx, d.next, partEnd, childSection(part.section, out.length + 1), depth + 1, childDefault, false));
+    if (last) break;
   }
   return out;
 }
