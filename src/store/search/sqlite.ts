@@ -1,0 +1,96 @@
+// The SQLite search index: an FTS5 table with the trigram tokenizer (SQLite >= 3.34), whose
+// phrase queries are substring matches, plus one row per header field for HEADER searches.
+// Text is folded before it is stored (see text.ts), so the trigram index, instr() and the
+// queries all compare the same characters.
+import type { SqlExecutor, SqlValue } from "../sql.ts";
+import type { SearchDocument, SearchIndex, SearchIndexHit, SearchQuery } from "../search-index.ts";
+import { COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
+import { codePoints, prepareDocument } from "./text.ts";
+import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
+
+// The trigram tokenizer indexes every 3-character sequence, so a needle of 3 or more
+// characters is found through the index as a phrase; shorter ones are scanned with instr().
+const TRIGRAM = 3;
+
+/** An FTS5 string: double quotes doubled (a "phrase" of trigrams = a substring). */
+function ftsString(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+export const sqliteFlavor: SqlFlavor = {
+  dialect: "sqlite",
+  textMatch(columns: readonly TextColumn[], needle: string, p: Params): string {
+    const names = columns.map((c) => COLUMN_NAMES[c]);
+    if (codePoints(needle) >= TRIGRAM) {
+      const filter = names.length === 1 ? names[0]! : `{${names.join(" ")}}`;
+      return `e.num IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${p.add(`${filter} : ${ftsString(needle)}`)})`;
+    }
+    const tests = names.map((n) => `instr(x.${n}, ${p.add(needle)}) > 0`);
+    return `EXISTS (SELECT 1 FROM search_fts x WHERE x.rowid = e.num AND (${tests.join(" OR ")}))`;
+  },
+  contains(haystack: string, needle: string): string {
+    return `instr(${haystack}, ${needle}) > 0`;
+  },
+  greatest(a: string, b: string): string {
+    return `max(${a}, ${b})`;
+  },
+  jsonList(param: string): string {
+    return `(SELECT value FROM json_each(${param}))`;
+  },
+};
+
+export function createSqliteSearchIndex(): SearchIndex {
+  return {
+    name: "fts5",
+    migrations(): string[][] {
+      return [
+        [
+          `CREATE VIRTUAL TABLE search_fts USING fts5(hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram')`,
+          `CREATE TABLE search_headers (
+            account_num INTEGER NOT NULL,
+            email_num INTEGER NOT NULL REFERENCES emails(num) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL)`,
+          `CREATE INDEX search_headers_name ON search_headers(account_num, name)`,
+          `CREATE INDEX search_headers_email ON search_headers(email_num)`,
+        ],
+      ];
+    },
+    async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
+      const { text, fields } = prepareDocument(doc);
+      const values: SqlValue[] = [emailNum, text.from, text.to, text.cc, text.bcc, text.subject, text.headers, text.body];
+      await tx.run(
+        `INSERT INTO search_fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        values,
+      );
+      await insertHeaderRows(tx, accountNum, emailNum, fields);
+    },
+    async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
+      await tx.run(
+        `INSERT INTO search_fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body)
+         SELECT ?, hfrom, hto, hcc, hbcc, subject, headers, body FROM search_fts WHERE rowid = ?`,
+        [toEmailNum, fromEmailNum],
+      );
+      await copyHeaderRows(tx, accountNum, fromEmailNum, toEmailNum);
+    },
+    async remove(tx: SqlExecutor, emailNums: number[]): Promise<void> {
+      await removeRows(tx, "search_fts", "rowid", emailNums);
+      await removeRows(tx, "search_headers", "email_num", emailNums);
+    },
+    async search(
+      db: SqlExecutor,
+      accountNum: number,
+      query: SearchQuery,
+      opts: { mailboxNum?: number; limit?: number },
+    ): Promise<SearchIndexHit[]> {
+      const { sql, params } = compileSearch(sqliteFlavor, accountNum, query, opts);
+      return hits(await db.all<{ email_num: number; uid?: number }>(sql, params));
+    },
+  };
+}
+
+export function hits(rows: ReadonlyArray<{ email_num: number; uid?: number | null }>): SearchIndexHit[] {
+  return rows.map((r) =>
+    r.uid === undefined || r.uid === null ? { emailNum: Number(r.email_num) } : { emailNum: Number(r.email_num), uid: Number(r.uid) },
+  );
+}

@@ -1,0 +1,115 @@
+// Text preparation for the search index, shared by both backends. Indexed text and search
+// strings go through the same fold, so matching in SQL can be a plain, case-sensitive
+// substring test whatever the database's locale.
+//
+// RFC 9051 §6.4.4: text search criteria match a substring, case-insensitively. The fold
+// approximates the i;unicode-casemap comparator (RFC 5051): compatibility normalization
+// (NFKC) and Unicode lower case, with the two full case foldings that lower case misses
+// (ß → ss, final sigma → sigma), so "GRÜSSE" finds "Grüße" and case differs nowhere.
+import { decodeWords } from "../../mail/headers.ts";
+import type { SearchDocument } from "../types.ts";
+
+// Caps that keep one huge message from bloating the index (the text past them is not
+// searchable). todo RFC 9051 §6.4.4: search the rest by scanning the stored message.
+export const MAX_BODY_CHARS = 2_000_000;
+export const MAX_FIELD_CHARS = 64_000;
+export const MAX_HEADER_VALUE_CHARS = 8_000;
+export const MAX_HEADER_FIELDS = 500;
+
+// NUL is not storable in PostgreSQL text; other controls stay (they are rare and harmless).
+const NUL = /\u0000/g;
+
+export function fold(s: string): string {
+  let out = s.normalize("NFKC").toLowerCase();
+  if (out.includes("ß")) out = out.replaceAll("ß", "ss");
+  if (out.includes("ς")) out = out.replaceAll("ς", "σ");
+  if (out.includes("\u0000")) out = out.replace(NUL, "");
+  return out;
+}
+
+/** Length in Unicode code points (what the trigram tokenizers count). */
+export function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+function cap(s: string, max: number): string {
+  if (s.length <= max) return s;
+  // Do not cut a surrogate pair in two.
+  const code = s.charCodeAt(max - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
+/** The text columns of the index, folded. */
+export interface IndexedText {
+  from: string;
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  /** Every header line plus the decoded address and subject text (TEXT searches this and body). */
+  headers: string;
+  body: string;
+}
+
+export interface IndexedHeader {
+  /** Lower-cased field name. */
+  name: string;
+  /** Folded value, unfolded onto one line. */
+  value: string;
+}
+
+export interface IndexedDocument {
+  text: IndexedText;
+  fields: IndexedHeader[];
+}
+
+/**
+ * Splits SearchDocument.headers ("name: value" per line) into fields. A line starting with
+ * white space continues the previous field (RFC 5322 §2.2.3 folding), in case a value still
+ * carries its line breaks.
+ */
+export function splitHeaderLines(headers: string): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  for (const line of headers.split(/\r?\n/)) {
+    if (line === "") continue;
+    const first = line.charCodeAt(0);
+    const last = out[out.length - 1];
+    if ((first === 0x20 || first === 0x09) && last) {
+      last.value += " " + line.trim();
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    out.push({ name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() });
+  }
+  return out;
+}
+
+export function prepareDocument(doc: SearchDocument): IndexedDocument {
+  const fields: IndexedHeader[] = [];
+  for (const f of splitHeaderLines(doc.headers)) {
+    if (fields.length >= MAX_HEADER_FIELDS) break;
+    // RFC 9051 §6.4.4: header values are searched decoded (RFC 2047 encoded words).
+    fields.push({ name: f.name, value: fold(cap(decodeWords(f.value), MAX_HEADER_VALUE_CHARS)) });
+  }
+  const from = fold(cap(doc.from, MAX_FIELD_CHARS));
+  const to = fold(cap(doc.to, MAX_FIELD_CHARS));
+  const cc = fold(cap(doc.cc, MAX_FIELD_CHARS));
+  const bcc = fold(cap(doc.bcc, MAX_FIELD_CHARS));
+  const subject = fold(cap(doc.subject, MAX_FIELD_CHARS));
+  // The parsed address and subject text go along (display names unquoted), so that TEXT
+  // finds what the user sees.
+  const headerLines = fields.map((f) => `${f.name}: ${f.value}`);
+  const headers = [...headerLines, from, to, cc, bcc, subject].filter((s) => s !== "").join("\n");
+  return {
+    text: { from, to, cc, bcc, subject, headers, body: fold(cap(doc.body, MAX_BODY_CHARS)) },
+    fields,
+  };
+}
+
+/** Escapes LIKE wildcards with backslash (used with `ESCAPE '\'`). */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => "\\" + c);
+}
