@@ -29,9 +29,12 @@ interface Ctx {
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Counts lines in raw[start, end): LFs, plus one for an unterminated last line. */
+/**
+ * body-fld-lines (RFC 9051 §7.5.2, "size of the body in text lines"): the number of line
+ * breaks (LF) in raw[start, end), as Dovecot counts them; an unterminated last line (the
+ * usual case before a boundary, whose CRLF belongs to the boundary) adds none.
+ */
 function countLines(raw: Buffer, start: number, end: number): number {
-  if (end <= start) return 0;
   let n = 0;
   let pos = start;
   for (;;) {
@@ -40,7 +43,6 @@ function countLines(raw: Buffer, start: number, end: number): number {
     n++;
     pos = nl + 1;
   }
-  if (raw[end - 1] !== LF) n++;
   return n;
 }
 
@@ -94,8 +96,9 @@ function makePart(
   }
   const lang = getHeader(fields, "content-language");
   const language = lang === null ? null : lang.split(/[\s,]+/).filter((t) => t.length > 0);
-  const cte = getHeader(fields, "content-transfer-encoding");
-  const encoding = cte === null ? "7bit" : (cte.split(/[\s;(]/)[0] ?? "").toLowerCase() || "7bit";
+  // RFC 2045 §6.1: mechanism is a token; anything else is taken as 7bit (as Dovecot does)
+  const cte = (getHeader(fields, "content-transfer-encoding") ?? "").split(/[\s;(]/)[0]?.toLowerCase() ?? "";
+  const encoding = /^[!#$%&'*+\-.^_`{|}~0-9a-z]+$/.test(cte) ? cte : "7bit";
   return {
     section,
     headerStart,

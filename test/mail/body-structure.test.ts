@@ -220,35 +220,96 @@ void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
   void test("BODYSTRUCTURE", () => {
     assert.equal(
       formatImapValue(bodyStructure(pm.root)),
-      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2 NIL NIL ("en" "de") NIL)' +
+      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 1 NIL NIL ("en" "de") NIL)' +
         '("image" "jpeg" ("name" "p.jpg") "<c1@x>" "A photo" "base64" 8 "Q2hlY2sgSW50ZWdyaXR5IQ==" ("inline" ("filename" "p.jpg")) NIL "http://example.com/p.jpg")' +
         '("message" "rfc822" NIL NIL NIL "7bit" 108 ' +
         '(NIL "=?utf-8?q?fwd?=" (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) ' +
         '((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL) ' +
-        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1 NIL NIL NIL NIL) 6 NIL ("attachment" NIL) NIL NIL)' +
+        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 0 NIL NIL NIL NIL) 5 NIL ("attachment" NIL) NIL NIL)' +
         ' "mixed" ("boundary" "XX") NIL NIL NIL)',
     );
   });
   void test("BODY has no extension data", () => {
     assert.equal(
       formatImapValue(bodyStructure(pm.root, false)),
-      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 2)' +
+      '(("text" "plain" ("charset" "utf-8" "format" "flowed") NIL NIL "quoted-printable" 14 1)' +
         '("image" "jpeg" ("name" "p.jpg") "<c1@x>" "A photo" "base64" 8)' +
         '("message" "rfc822" NIL NIL NIL "7bit" 108 ' +
         '(NIL "=?utf-8?q?fwd?=" (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) (("Q. Public" NIL "q" "example.org")) ' +
         '((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL) ' +
-        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1) 6) "mixed")',
+        '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 0) 5) "mixed")',
     );
   });
   void test("a multipart without parts still has one body (1*body)", () => {
     const r = parseMessage(crlf(["Content-Type: multipart/mixed; boundary=none", "", "no parts here"]));
-    assert.equal(formatImapValue(bodyStructure(r.root, false)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 1) "mixed")');
+    assert.equal(formatImapValue(bodyStructure(r.root, false)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 0) "mixed")');
   });
   void test("an unparsed message/rfc822 keeps the body-type-msg shape", () => {
     const r = parseMessage(crlf(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", "U3ViamVjdDogeA=="]));
     assert.equal(
       formatImapValue(bodyStructure(r.root, false)),
-      '("message" "rfc822" NIL NIL NIL "base64" 16 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)',
+      '("message" "rfc822" NIL NIL NIL "base64" 16 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 0)',
+    );
+  });
+});
+
+void describe("BODYSTRUCTURE details as Dovecot writes them", () => {
+  // folded quoted boundary with a space, quoted-pair in a parameter, a language list,
+  // text/html without charset (us-ascii is filled in), an invalid transfer encoding (7bit),
+  // prologue and epilogue inside an encapsulated multipart.
+  const raw = Buffer.from([
+    "From: me@host.example",
+    "Date: Fri, 01 Mar 2024 10:00:00 +0100",
+    "MIME-Version: 1.0",
+    "Content-Type: multipart/mixed; boundary=\"outer",
+    " edge\"",
+    "",
+    "prologue",
+    "",
+    "--outer edge",
+    "Content-Type: text/x-custom; charset=us-ascii; note=\"say \\\"hi\\\"\"",
+    "Content-ID: <part1@host.example>",
+    "Content-Description: first",
+    "Content-Language: en, fi, se",
+    "",
+    "hi",
+    "",
+    "--outer edge",
+    "Content-Type: message/rfc822",
+    "",
+    "From: inner@host.example",
+    "Subject: inside",
+    "Content-Type: multipart/alternative; boundary=\"alt\"",
+    "",
+    "inner prologue",
+    "--alt",
+    "Content-Type: text/html",
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    "<b>x</b>",
+    "",
+    "--alt",
+    "Content-Type: text/plain",
+    "Content-Transfer-Encoding: ?bogus",
+    "",
+    "x",
+    "",
+    "--alt--",
+    "inner epilogue",
+    "",
+    "--outer edge--",
+    "epilogue",
+    "",
+  ].join("\r\n"));
+  const pm = parseMessage(raw);
+  void test("offsets", () => checkOffsets(raw, pm));
+  void test("BODYSTRUCTURE", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root)),
+      '(("text" "x-custom" ("charset" "us-ascii" "note" "say \\"hi\\"") "<part1@host.example>" "first" "7bit" 4 1 NIL NIL ("en" "fi" "se") NIL)' +
+        '("message" "rfc822" NIL NIL NIL "7bit" 293 (NIL "inside" ((NIL NIL "inner" "host.example")) ((NIL NIL "inner" "host.example")) ((NIL NIL "inner" "host.example")) NIL NIL NIL NIL NIL) ' +
+        '(("text" "html" ("charset" "us-ascii") NIL NIL "8bit" 10 1 NIL NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 1 NIL NIL NIL NIL) "alternative" ("boundary" "alt") NIL NIL NIL) 19 NIL NIL NIL NIL)' +
+        ' "mixed" ("boundary" "outer edge") NIL NIL NIL)',
     );
   });
 });

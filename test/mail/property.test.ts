@@ -162,7 +162,6 @@ void describe("properties", () => {
       fc.assert(
         fc.property(arb, (s) => {
           const e = encodeMailboxName(s);
-          // eslint-disable-next-line no-control-regex
           assert.match(e, /^[\x20-\x7e]*$/);
           assert.equal(decodeMailboxName(e), s);
         }),
