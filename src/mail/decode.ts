@@ -131,6 +131,45 @@ export function partText(raw: Buffer, part: MimePart): string {
   if ((charset === null || charset.toLowerCase() === "us-ascii") && part.contentType.subtype === "html" && !isAscii(body)) {
     charset = htmlMetaCharset(body) ?? charset;
   }
-  const text = decodeCharset(body, charset);
-  return text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
+  let text = decodeCharset(body, charset);
+  if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
+  const params = part.contentType.params;
+  if (part.contentType.subtype === "plain" && params.format?.toLowerCase() === "flowed") {
+    text = unflow(text, params.delsp?.toLowerCase() === "yes");
+  }
+  return text;
+}
+
+/**
+ * RFC 3676 §4: joins the soft line breaks of format=flowed text (a line ending in a space
+ * continues on the next line of the same quote depth), undoes space-stuffing (§4.4) and,
+ * with DelSp=yes, drops the space before a soft break (§4.2). The signature separator
+ * "-- " is never flowed (§4.3).
+ */
+export function unflow(text: string, delsp: boolean): string {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  let cur: string | null = null;
+  let curDepth = 0;
+  for (const raw of lines) {
+    let depth = 0;
+    while (depth < raw.length && raw[depth] === ">") depth++;
+    let line = raw.slice(depth);
+    if (line.startsWith(" ")) line = line.slice(1); // space-stuffing
+    const prefix = depth > 0 ? ">".repeat(depth) + " " : "";
+    const flowed = line.endsWith(" ") && line !== "-- ";
+    const content = flowed && delsp ? line.slice(0, -1) : line;
+    if (cur !== null && depth === curDepth) cur += content;
+    else {
+      if (cur !== null) out.push(cur);
+      cur = prefix + content;
+      curDepth = depth;
+    }
+    if (!flowed) {
+      out.push(cur);
+      cur = null;
+    }
+  }
+  if (cur !== null) out.push(cur);
+  return out.join("\n");
 }

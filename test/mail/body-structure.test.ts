@@ -313,3 +313,42 @@ void describe("BODYSTRUCTURE details as Dovecot writes them", () => {
     );
   });
 });
+
+void describe("ENVELOPE edge cases (RFC 9051 §7.5.2, as imaptest checks them)", () => {
+  const env = (lines: string[]): string => formatImapValue(envelopeValue(parseMessage(Buffer.from(lines.join("\n") + "\n\nbody\n")).envelope));
+  void test("every field in its place", () => {
+    assert.equal(
+      env([
+        "Message-ID: <m1@example.net>",
+        "In-Reply-To: <parent@example.net>",
+        "Date: Sat, 02 Mar 2024 08:09:10 -0500",
+        "Subject: all fields",
+        "From: Fa <fa@f.example>",
+        "To: Ta <ta@t.example>",
+        "Cc: Ca <ca@c.example>",
+        "Bcc: Ba <ba@b.example>",
+        "Sender: Sa <sa@s.example>",
+        "Reply-To: Ra <ra@r.example>",
+      ]),
+      '("Sat, 02 Mar 2024 08:09:10 -0500" "all fields" (("Fa" NIL "fa" "f.example")) (("Sa" NIL "sa" "s.example")) (("Ra" NIL "ra" "r.example")) ' +
+        '(("Ta" NIL "ta" "t.example")) (("Ca" NIL "ca" "c.example")) (("Ba" NIL "ba" "b.example")) "<parent@example.net>" "<m1@example.net>")',
+    );
+  });
+  void test("absent or empty Sender and Reply-To take From; a comment names the mailbox", () => {
+    assert.equal(
+      env(["From: solo@d.example (Solo Person)", "Sender: ", "Reply-To:"]),
+      '(NIL NIL (("Solo Person" NIL "solo" "d.example")) (("Solo Person" NIL "solo" "d.example")) (("Solo Person" NIL "solo" "d.example")) NIL NIL NIL NIL NIL)',
+    );
+  });
+  void test("groups, empty groups and a group holding only a comment", () => {
+    assert.equal(
+      env(["To: team: a1@x.example, a2@y.example;, other: a3@z.example;", "Cc: empty:;, silent: (nobody) ;"]),
+      '(NIL NIL NIL NIL NIL ((NIL NIL "team" NIL)(NIL NIL "a1" "x.example")(NIL NIL "a2" "y.example")(NIL NIL NIL NIL)' +
+        '(NIL NIL "other" NIL)(NIL NIL "a3" "z.example")(NIL NIL NIL NIL)) ' +
+        '((NIL NIL "empty" NIL)(NIL NIL NIL NIL)(NIL NIL "silent" NIL)(NIL NIL NIL NIL)) NIL NIL NIL)',
+    );
+  });
+  void test("source route goes to adl", () => {
+    assert.ok(env(["From: <@relay.example:who@where.example>"]).startsWith('(NIL NIL ((NIL "@relay.example" "who" "where.example")) '));
+  });
+});

@@ -235,3 +235,11 @@ void describe("HTML to text", () => {
     assert.equal(htmlToText("<table><tr><td>a</td><td>b</td></tr></table>"), "a b");
   });
 });
+
+void describe("format=flowed (RFC 3676)", () => {
+  void test("soft breaks joined, quotes kept apart, space-stuffing removed, delsp", async () => {
+    const { unflow } = await import("../../src/mail/decode.ts");
+    assert.equal(unflow("Hello \nworld\n>quoted \n>more\n From stuffed\n-- \nsig", false), "Hello world\n> quoted more\nFrom stuffed\n-- \nsig");
+    assert.equal(unflow("ab \ncd", true), "abcd");
+  });
+});
