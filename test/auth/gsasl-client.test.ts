@@ -156,53 +156,61 @@ function gsasl(port: number, args: string[]): Promise<{ code: number | null; out
   });
 }
 
-void describe("SASL mechanisms with GNU SASL's client", { skip: HAVE_GSASL ? false : "gsasl not installed" }, () => {
-  let server: Server;
-  before(async () => {
-    const pems = await generate([{ name: "commonName", value: "localhost" }], {
-      keySize: 2048,
-      algorithm: "sha256",
+void describe(
+  "SASL mechanisms with GNU SASL's client",
+  { skip: HAVE_GSASL ? false : "gsasl not installed" },
+  () => {
+    let server: Server;
+    before(async () => {
+      const pems = await generate([{ name: "commonName", value: "localhost" }], {
+        keySize: 2048,
+        algorithm: "sha256",
+      });
+      const src = new MemorySource();
+      src.add("alice@example.org", [
+        await makeCredential("gsasl pass", { scramIterations: 4096, allowCramMd5: true }),
+      ]);
+      server = await miniImap(makeAuth(src, { allowCramMd5: true }).auth, pems);
     });
-    const src = new MemorySource();
-    src.add("alice@example.org", [
-      await makeCredential("gsasl pass", { scramIterations: 4096, allowCramMd5: true }),
-    ]);
-    server = await miniImap(makeAuth(src, { allowCramMd5: true }).auth, pems);
-  });
-  after(async () => {
-    await server.close();
-  });
+    after(async () => {
+      await server.close();
+    });
 
-  for (const [name, mech, binding, extra] of [
-    ["SCRAM-SHA-256 over STARTTLS, no channel binding", "SCRAM-SHA-256", undefined, ["--no-cb"]],
-    ["SCRAM-SHA-1", "SCRAM-SHA-1", undefined, ["--no-cb"]],
-    ["PLAIN", "PLAIN", undefined, []],
-    ["LOGIN", "LOGIN", undefined, []],
-    ["CRAM-MD5", "CRAM-MD5", undefined, []],
-    ["SCRAM-SHA-256-PLUS with tls-exporter (TLS 1.3)", "SCRAM-SHA-256-PLUS", "tls-exporter", []],
-    [
-      "SCRAM-SHA-256-PLUS with tls-unique (TLS 1.2)",
-      "SCRAM-SHA-256-PLUS",
-      "tls-unique",
-      ["--priority=NORMAL:-VERS-TLS1.3"],
-    ],
-  ] as const) {
-    void test(name, async () => {
+    for (const [name, mech, binding, extra] of [
+      ["SCRAM-SHA-256 over STARTTLS, no channel binding", "SCRAM-SHA-256", undefined, ["--no-cb"]],
+      ["SCRAM-SHA-1", "SCRAM-SHA-1", undefined, ["--no-cb"]],
+      ["PLAIN", "PLAIN", undefined, []],
+      ["LOGIN", "LOGIN", undefined, []],
+      ["CRAM-MD5", "CRAM-MD5", undefined, []],
+      ["SCRAM-SHA-256-PLUS with tls-exporter (TLS 1.3)", "SCRAM-SHA-256-PLUS", "tls-exporter", []],
+      [
+        "SCRAM-SHA-256-PLUS with tls-unique (TLS 1.2)",
+        "SCRAM-SHA-256-PLUS",
+        "tls-unique",
+        ["--priority=NORMAL:-VERS-TLS1.3"],
+      ],
+    ] as const) {
+      void test(name, async () => {
+        const before = server.results.length;
+        const bindingsBefore = server.bindings.length;
+        const r = await gsasl(server.port, ["-m", mech, "-p", "gsasl pass", ...extra]);
+        const got = server.results.slice(before);
+        assert.equal(got.length, 1, r.out);
+        assert.equal(
+          typeof got[0] === "object" && got[0].mechanism,
+          mech,
+          `${JSON.stringify(got)}\n${r.out}`,
+        );
+        assert.equal(r.code, 0, r.out);
+        assert.deepEqual(server.bindings.slice(bindingsBefore), binding ? [binding] : []);
+      });
+    }
+
+    void test("a wrong password is refused", async () => {
       const before = server.results.length;
-      const bindingsBefore = server.bindings.length;
-      const r = await gsasl(server.port, ["-m", mech, "-p", "gsasl pass", ...extra]);
-      const got = server.results.slice(before);
-      assert.equal(got.length, 1, r.out);
-      assert.equal(typeof got[0] === "object" && got[0].mechanism, mech, `${JSON.stringify(got)}\n${r.out}`);
-      assert.equal(r.code, 0, r.out);
-      assert.deepEqual(server.bindings.slice(bindingsBefore), binding ? [binding] : []);
+      const r = await gsasl(server.port, ["-m", "SCRAM-SHA-256-PLUS", "-p", "not it"]);
+      assert.notEqual(r.code, 0);
+      assert.match(JSON.stringify(server.results.slice(before)[0]), /^"bad-credentials/);
     });
-  }
-
-  void test("a wrong password is refused", async () => {
-    const before = server.results.length;
-    const r = await gsasl(server.port, ["-m", "SCRAM-SHA-256-PLUS", "-p", "not it"]);
-    assert.notEqual(r.code, 0);
-    assert.match(JSON.stringify(server.results.slice(before)[0]), /^"bad-credentials/);
-  });
-});
+  },
+);
