@@ -15,7 +15,12 @@ import {
   type MaildirMessage,
 } from "../../src/mail/formats/maildir.ts";
 import { MaildirNameError } from "../../src/mail/formats/maildir-writer.ts";
-import { flagsFromInfo, infoFromFlags, parseMaildirName, parseUidlist } from "../../src/mail/formats/maildir-info.ts";
+import {
+  flagsFromInfo,
+  infoFromFlags,
+  parseMaildirName,
+  parseUidlist,
+} from "../../src/mail/formats/maildir-info.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "maildir-"));
@@ -142,7 +147,8 @@ void describe("Maildir messages", () => {
   void test("order: dovecot-uidlist first, else the time in the name", async () => {
     await withDir(async (root) => {
       await folder(root);
-      for (const n of ["30.a.h", "4.b.h", "100.c.h", "5.d.h"]) await writeFile(join(root, "cur", `${n}:2,`), n);
+      for (const n of ["30.a.h", "4.b.h", "100.c.h", "5.d.h"])
+        await writeFile(join(root, "cur", `${n}:2,`), n);
       const byTime = (await all(root, { crlf: false })).map((m) => m.raw.toString());
       assert.deepEqual(byTime, ["4.b.h", "5.d.h", "30.a.h", "100.c.h"]);
       await writeFile(join(root, "dovecot-uidlist"), "3 V1 N10 Gabc\n1 :100.c.h\n2 W20 :30.a.h\n");
@@ -163,10 +169,18 @@ void describe("Maildir messages", () => {
     assert.equal(parseMaildirName("1.x.host").info, null);
     assert.deepEqual(flagsFromInfo("Sz", []), ["\\Seen"]);
     assert.equal(
-      infoFromFlags(["\\Seen", "\\Recent", "$Forwarded", "\\Draft", "b-kw", "a-kw"], (k) => (k === "a-kw" ? "a" : k === "b-kw" ? "c" : null)),
+      infoFromFlags(["\\Seen", "\\Recent", "$Forwarded", "\\Draft", "b-kw", "a-kw"], (k) =>
+        k === "a-kw" ? "a" : k === "b-kw" ? "c" : null,
+      ),
       "DPSac",
     );
-    assert.deepEqual(parseUidlist("3 V1 N3\n1 :a\n2 G123 :b:2,S\n"), new Map([["a", 1], ["b:2,S", 2]]));
+    assert.deepEqual(
+      parseUidlist("3 V1 N3\n1 :a\n2 G123 :b:2,S\n"),
+      new Map([
+        ["a", 1],
+        ["b:2,S", 2],
+      ]),
+    );
   });
 });
 
@@ -174,8 +188,15 @@ void describe("Maildir writer", () => {
   void test("Maildir++ by default: folders, maildirfolder file, unique names, mtime, info, keywords file", async () => {
     await withDir(async (root) => {
       const w = new MaildirWriter(root, { hostname: "mx/1:a", now: () => T });
-      const p1 = await w.write("INBOX", { raw: Buffer.from("Subject: a\r\n\r\nx\r\n"), flags: ["\\Seen", "work"], internalDate: T - 1000 });
-      const p2 = await w.write("Archive/2024", { raw: Buffer.from("Subject: b\n\n"), flags: ["\\Answered", "$Forwarded", "later", "work"] });
+      const p1 = await w.write("INBOX", {
+        raw: Buffer.from("Subject: a\r\n\r\nx\r\n"),
+        flags: ["\\Seen", "work"],
+        internalDate: T - 1000,
+      });
+      const p2 = await w.write("Archive/2024", {
+        raw: Buffer.from("Subject: b\n\n"),
+        flags: ["\\Answered", "$Forwarded", "later", "work"],
+      });
       assert.match(p1, /\/cur\/1704164645\.M000000P\d+Q\d+\.mx\\0571\\072a,S=14:2,Sa$/);
       assert.ok(p2.startsWith(join(root, ".Archive.2024", "cur") + "/"));
       assert.ok(p2.endsWith(":2,PRab"));
@@ -183,7 +204,10 @@ void describe("Maildir writer", () => {
       assert.equal((await stat(p1)).mtimeMs, T - 1000);
       assert.equal((await stat(p2)).mtimeMs, T);
       assert.equal(await readFile(join(root, ".Archive.2024", "maildirfolder"), "utf8"), "");
-      assert.equal(await readFile(join(root, ".Archive.2024", "dovecot-keywords"), "utf8"), "0 later\n1 work\n");
+      assert.equal(
+        await readFile(join(root, ".Archive.2024", "dovecot-keywords"), "utf8"),
+        "0 later\n1 work\n",
+      );
       assert.deepEqual(await readdir(join(root, ".Archive.2024", "tmp")), []);
       assert.equal(w.messages, 2);
       await w.close();
@@ -225,11 +249,34 @@ void describe("Maildir writer", () => {
 
   for (const layout of ["maildir++", "nested"] as const) {
     void test(`round trip write → read, ${layout}: bytes, flags, dates, folder names`, async () => {
-      const folderName = fc.constantFrom("INBOX", "Sent", "Archive/2024", "Archive/2025", "Entwürfe", "v1.2", "Q&A", ".dot", "a\\b", "日本語/子");
+      const folderName = fc.constantFrom(
+        "INBOX",
+        "Sent",
+        "Archive/2024",
+        "Archive/2025",
+        "Entwürfe",
+        "v1.2",
+        "Q&A",
+        ".dot",
+        "a\\b",
+        "日本語/子",
+      );
       const msg = fc.record({
         folder: folderName,
-        body: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a.filter((b) => b !== 10 && b !== 13))),
-        flags: fc.subarray(["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Forwarded", "$Junk", "work", "todo"]),
+        body: fc
+          .uint8Array({ maxLength: 300 })
+          .map((a) => Buffer.from(a.filter((b) => b !== 10 && b !== 13))),
+        flags: fc.subarray([
+          "\\Seen",
+          "\\Answered",
+          "\\Flagged",
+          "\\Deleted",
+          "\\Draft",
+          "$Forwarded",
+          "$Junk",
+          "work",
+          "todo",
+        ]),
         seconds: fc.integer({ min: 0, max: 4102444800 }),
       });
       const msgs = fc.sample(msg, { numRuns: 300, seed: 7 });

@@ -5,10 +5,19 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { MboxError, readMbox, type MboxMessage, type MboxReadOptions } from "../../src/mail/formats/mbox-reader.ts";
+import {
+  MboxError,
+  readMbox,
+  type MboxMessage,
+  type MboxReadOptions,
+} from "../../src/mail/formats/mbox-reader.ts";
 import { parseFromLine, parseFromDate, formatAsctime } from "../../src/mail/formats/mbox-from-line.ts";
 
-async function read(text: string | Buffer, opts: MboxReadOptions = { crlf: false }, chunks?: number[]): Promise<MboxMessage[]> {
+async function read(
+  text: string | Buffer,
+  opts: MboxReadOptions = { crlf: false },
+  chunks?: number[],
+): Promise<MboxMessage[]> {
   const buf = Buffer.isBuffer(text) ? text : Buffer.from(text, "latin1");
   let pieces: Buffer[] = [buf];
   if (chunks) {
@@ -31,15 +40,21 @@ const T1 = Date.UTC(2024, 0, 1);
 
 void describe("mbox separators and quoting", () => {
   void test("two messages, the separator's blank line is not part of a message", async () => {
-    const ms = await read(`From a@example.org ${D1}\nSubject: one\n\nbody 1\n\nFrom b@example.org ${D1}\nSubject: two\n\nbody 2\n\n`);
+    const ms = await read(
+      `From a@example.org ${D1}\nSubject: one\n\nbody 1\n\nFrom b@example.org ${D1}\nSubject: two\n\nbody 2\n\n`,
+    );
     assert.deepEqual(bodies(ms), ["Subject: one\n\nbody 1\n", "Subject: two\n\nbody 2\n"]);
     assert.equal(ms[0]!.envelopeSender, "a@example.org");
     assert.equal(ms[1]!.internalDate, T1);
   });
 
   void test("mboxrd: one > removed from every ^>+From line, and only there", async () => {
-    const ms = await read(`From a ${D1}\nS: x\n\n>From quoted\n>>From twice\n>>>From thrice\n > From not at start\n>Fromage\nx>From y\n\n`);
-    assert.deepEqual(bodies(ms), ["S: x\n\nFrom quoted\n>From twice\n>>From thrice\n > From not at start\n>Fromage\nx>From y\n"]);
+    const ms = await read(
+      `From a ${D1}\nS: x\n\n>From quoted\n>>From twice\n>>>From thrice\n > From not at start\n>Fromage\nx>From y\n\n`,
+    );
+    assert.deepEqual(bodies(ms), [
+      "S: x\n\nFrom quoted\n>From twice\n>>From thrice\n > From not at start\n>Fromage\nx>From y\n",
+    ]);
   });
 
   void test("mboxo: only ^>From lines lose their >", async () => {
@@ -48,7 +63,9 @@ void describe("mbox separators and quoting", () => {
   });
 
   void test("an unquoted From line without a date stays in the body (mboxo files)", async () => {
-    const ms = await read(`From a ${D1}\n\nhello\nFrom here on we walk\n\nFrom the top\n\nFrom b ${D1}\n\nsecond\n`);
+    const ms = await read(
+      `From a ${D1}\n\nhello\nFrom here on we walk\n\nFrom the top\n\nFrom b ${D1}\n\nsecond\n`,
+    );
     assert.equal(ms.length, 2);
     assert.equal(ms[0]!.raw.toString(), "\nhello\nFrom here on we walk\n\nFrom the top\n");
   });
@@ -78,7 +95,10 @@ void describe("mbox separators and quoting", () => {
   });
 
   void test("a file that is not an mbox throws MboxError", async () => {
-    await assert.rejects(read("Subject: hi\n\nbody\n"), (e: unknown) => e instanceof MboxError && e.offset === 0);
+    await assert.rejects(
+      read("Subject: hi\n\nbody\n"),
+      (e: unknown) => e instanceof MboxError && e.offset === 0,
+    );
   });
 
   void test("the first From line may lack a date", async () => {
@@ -127,7 +147,16 @@ void describe("mbox flags from bookkeeping headers", () => {
     const ms = await read(
       `From a ${D1}\nSubject: s\nStatus: RO\nX-Status: ADFT\nX-Keywords: $Label1, work  Junk\nX-UID: 7\nContent-Length: 5\n\nbody\n\n`,
     );
-    assert.deepEqual(ms[0]!.flags, ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Label1", "work", "Junk"]);
+    assert.deepEqual(ms[0]!.flags, [
+      "\\Seen",
+      "\\Answered",
+      "\\Flagged",
+      "\\Deleted",
+      "\\Draft",
+      "$Label1",
+      "work",
+      "Junk",
+    ]);
     assert.equal(ms[0]!.raw.toString(), "Subject: s\nContent-Length: 5\n\nbody\n");
   });
 
@@ -147,7 +176,16 @@ void describe("mbox flags from bookkeeping headers", () => {
       `From - ${D1}\nX-Mozilla-Status: 1007\nX-Mozilla-Status2: 04000000\nX-Mozilla-Keys: $label2 todo                \nX-Keywords: a,\n b\nSubject: t\n\nx\n`,
     );
     assert.equal(ms[0]!.envelopeSender, null);
-    assert.deepEqual(ms[0]!.flags, ["\\Seen", "\\Answered", "\\Flagged", "$Forwarded", "$label2", "todo", "a", "b"]);
+    assert.deepEqual(ms[0]!.flags, [
+      "\\Seen",
+      "\\Answered",
+      "\\Flagged",
+      "$Forwarded",
+      "$label2",
+      "todo",
+      "a",
+      "b",
+    ]);
     assert.equal(ms[0]!.raw.toString(), "Subject: t\n\nx");
   });
 
@@ -193,7 +231,10 @@ void describe("mbox From line dates", () => {
 
   void test("no sender, quoted sender with spaces, MAILER-DAEMON, CR at the end", () => {
     assert.deepEqual(parseFromLine(`From ${D1}`), { sender: null, date: T1 });
-    assert.deepEqual(parseFromLine(`From "john doe"@example.org ${D1}`), { sender: '"john doe"@example.org', date: T1 });
+    assert.deepEqual(parseFromLine(`From "john doe"@example.org ${D1}`), {
+      sender: '"john doe"@example.org',
+      date: T1,
+    });
     assert.deepEqual(parseFromLine(`From MAILER-DAEMON ${D1}\r`), { sender: "MAILER-DAEMON", date: T1 });
   });
 

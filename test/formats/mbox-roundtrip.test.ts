@@ -7,20 +7,58 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import fc from "fast-check";
 import { readMbox, type MboxMessage, type MboxReadOptions } from "../../src/mail/formats/mbox-reader.ts";
-import { formatMboxEntry, MboxWriter, type MboxWriterOptions, type MboxWriteInput } from "../../src/mail/formats/mbox-writer.ts";
+import {
+  formatMboxEntry,
+  MboxWriter,
+  type MboxWriterOptions,
+  type MboxWriteInput,
+} from "../../src/mail/formats/mbox-writer.ts";
 
 /** A line: random bytes but NUL, CR and LF, often starting like an mbox-sensitive line. */
 const line = fc
   .tuple(
-    fc.constantFrom("", "", "", "From ", ">From ", ">>From ", "From someone Mon Jan  1 00:00:00 2024", ".", "..", "Status: RO", ">", " "),
-    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a.filter((b) => b !== 0 && b !== 10 && b !== 13))),
+    fc.constantFrom(
+      "",
+      "",
+      "",
+      "From ",
+      ">From ",
+      ">>From ",
+      "From someone Mon Jan  1 00:00:00 2024",
+      ".",
+      "..",
+      "Status: RO",
+      ">",
+      " ",
+    ),
+    fc
+      .uint8Array({ maxLength: 40 })
+      .map((a) => Buffer.from(a.filter((b) => b !== 0 && b !== 10 && b !== 13))),
     fc.constantFrom("", "", "", "\ra"),
   )
-  .map(([prefix, bytes, tail]) => Buffer.concat([Buffer.from(prefix, "latin1"), bytes, Buffer.from(tail, "latin1")]));
+  .map(([prefix, bytes, tail]) =>
+    Buffer.concat([Buffer.from(prefix, "latin1"), bytes, Buffer.from(tail, "latin1")]),
+  );
 
-const headerLine = fc.constantFrom("Subject: hello", "From: a@example.org", "To: b@example.org", "X-Thing: From x", "Received: by x;\n  Mon, 1 Jan 2024 00:00:00 +0000");
+const headerLine = fc.constantFrom(
+  "Subject: hello",
+  "From: a@example.org",
+  "To: b@example.org",
+  "X-Thing: From x",
+  "Received: by x;\n  Mon, 1 Jan 2024 00:00:00 +0000",
+);
 
-const flagsArb = fc.subarray(["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Forwarded", "$Junk", "work", "todo"]);
+const flagsArb = fc.subarray([
+  "\\Seen",
+  "\\Answered",
+  "\\Flagged",
+  "\\Deleted",
+  "\\Draft",
+  "$Forwarded",
+  "$Junk",
+  "work",
+  "todo",
+]);
 
 /**
  * A message with LF line endings: header fields (maybe none), an empty line, body lines, the
@@ -39,7 +77,10 @@ const message: fc.Arbitrary<MboxWriteInput & { raw: Buffer }> = fc
   .map((r) => {
     const head = r.headers.map((h) => Buffer.from(h));
     const lines = r.headerOnly ? head : [...head, Buffer.alloc(0), ...r.body];
-    const raw = Buffer.concat([Buffer.concat(lines.flatMap((l, i) => (i === 0 ? [l] : [Buffer.from("\n"), l]))), Buffer.from(lines.length > 0 ? r.end : "")]);
+    const raw = Buffer.concat([
+      Buffer.concat(lines.flatMap((l, i) => (i === 0 ? [l] : [Buffer.from("\n"), l]))),
+      Buffer.from(lines.length > 0 ? r.end : ""),
+    ]);
     return { raw, flags: r.flags, internalDate: r.seconds * 1000, envelopeSender: r.sender };
   });
 
@@ -55,7 +96,10 @@ function check(input: readonly (MboxWriteInput & { raw: Buffer })[], output: Mbo
   assert.equal(output.length, input.length);
   input.forEach((m, i) => {
     const o = output[i]!;
-    assert.ok(o.raw.equals(m.raw), `message ${i}: ${JSON.stringify(m.raw.toString("latin1"))} came back as ${JSON.stringify(o.raw.toString("latin1"))}`);
+    assert.ok(
+      o.raw.equals(m.raw),
+      `message ${i}: ${JSON.stringify(m.raw.toString("latin1"))} came back as ${JSON.stringify(o.raw.toString("latin1"))}`,
+    );
     assert.deepEqual([...o.flags].sort(), [...(m.flags ?? [])].sort(), `flags of message ${i}`);
     assert.equal(o.internalDate, m.internalDate, `date of message ${i}`);
     assert.equal(o.envelopeSender, m.envelopeSender, `sender of message ${i}`);
@@ -64,8 +108,18 @@ function check(input: readonly (MboxWriteInput & { raw: Buffer })[], output: Mbo
 
 const variants: { name: string; crlfInput: boolean; write: MboxWriterOptions; read: MboxReadOptions }[] = [
   { name: "LF messages, LF file, reader keeps bytes", crlfInput: false, write: {}, read: { crlf: false } },
-  { name: "CRLF messages, CRLF file, reader keeps bytes", crlfInput: true, write: { eol: "crlf" }, read: { crlf: false } },
-  { name: "CRLF messages, LF file, reader converts to CRLF (export then import)", crlfInput: true, write: {}, read: { crlf: true } },
+  {
+    name: "CRLF messages, CRLF file, reader keeps bytes",
+    crlfInput: true,
+    write: { eol: "crlf" },
+    read: { crlf: false },
+  },
+  {
+    name: "CRLF messages, LF file, reader converts to CRLF (export then import)",
+    crlfInput: true,
+    write: {},
+    read: { crlf: true },
+  },
 ];
 
 void describe("mbox writer → reader round trip", () => {
@@ -103,7 +157,12 @@ void describe("mbox writer → reader round trip", () => {
 
   void test("the file looks like an mbox: From lines, quoting, Status headers, blank line after each message", () => {
     const entry = formatMboxEntry(
-      { raw: Buffer.from("Subject: x\r\nStatus: U\r\n\r\nFrom me\r\n>From you\r\n"), flags: ["\\Seen", "\\Flagged", "\\Recent", "work"], internalDate: 0, envelopeSender: null },
+      {
+        raw: Buffer.from("Subject: x\r\nStatus: U\r\n\r\nFrom me\r\n>From you\r\n"),
+        flags: ["\\Seen", "\\Flagged", "\\Recent", "work"],
+        internalDate: 0,
+        envelopeSender: null,
+      },
       {},
     );
     assert.equal(
@@ -113,8 +172,14 @@ void describe("mbox writer → reader round trip", () => {
   });
 
   void test("mboxo quoting and a CRLF file", () => {
-    const entry = formatMboxEntry({ raw: Buffer.from("\nFrom a\n>From b\n"), internalDate: 0 }, { format: "mboxo", eol: "crlf", flagHeaders: false });
-    assert.equal(entry.toString(), "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\r\n\r\n>From a\r\n>From b\r\n\r\n");
+    const entry = formatMboxEntry(
+      { raw: Buffer.from("\nFrom a\n>From b\n"), internalDate: 0 },
+      { format: "mboxo", eol: "crlf", flagHeaders: false },
+    );
+    assert.equal(
+      entry.toString(),
+      "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\r\n\r\n>From a\r\n>From b\r\n\r\n",
+    );
   });
 
   void test("backpressure: write waits for a slow stream to drain", async () => {

@@ -1,7 +1,12 @@
 // The progress reporter: plain lines off a terminal, a throttled in-place bar on one, a summary.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { formatBytes, formatDuration, ProgressReporter, type ProgressStream } from "../../src/mail/formats/progress.ts";
+import {
+  formatBytes,
+  formatDuration,
+  ProgressReporter,
+  type ProgressStream,
+} from "../../src/mail/formats/progress.ts";
 
 class Capture implements ProgressStream {
   writes: string[] = [];
@@ -20,7 +25,13 @@ void describe("progress", () => {
   void test("plain: a line every intervalMs and every N messages, then a summary", () => {
     const out = new Capture(false);
     let t = 0;
-    const p = new ProgressReporter({ label: "import", stream: out, now: () => t, intervalMs: 5000, everyMessages: 5000 });
+    const p = new ProgressReporter({
+      label: "import",
+      stream: out,
+      now: () => t,
+      intervalMs: 5000,
+      everyMessages: 5000,
+    });
     for (let i = 0; i < 4999; i++) {
       t += 0.5;
       p.add(1, 20480);
@@ -44,7 +55,13 @@ void describe("progress", () => {
   void test("plain with totals: percent and ETA", () => {
     const out = new Capture(false);
     let t = 0;
-    const p = new ProgressReporter({ label: "export", stream: out, now: () => t, totalBytes: 1000, intervalMs: 1000 });
+    const p = new ProgressReporter({
+      label: "export",
+      stream: out,
+      now: () => t,
+      totalBytes: 1000,
+      intervalMs: 1000,
+    });
     t = 1000;
     p.add(10, 250);
     assert.equal(out.writes[0], "export: 10 messages, 250 B, 10 msg/s, 25.0%, ETA 3s\n");
@@ -53,7 +70,13 @@ void describe("progress", () => {
   void test("tty: in-place bar redrawn at most every 100 ms, cleared by the summary", () => {
     const out = new Capture(true);
     let t = 0;
-    const p = new ProgressReporter({ label: "import", stream: out, now: () => t, totalMessages: 100, totalBytes: 100_000 });
+    const p = new ProgressReporter({
+      label: "import",
+      stream: out,
+      now: () => t,
+      totalMessages: 100,
+      totalBytes: 100_000,
+    });
     p.add(1, 1000);
     assert.equal(out.writes.length, 1);
     assert.ok(out.writes[0]!.startsWith("\r\x1b[2Kimport ["));
@@ -66,14 +89,20 @@ void describe("progress", () => {
     p.add(0, 0);
     assert.equal(out.writes.length, 2);
     const bar = out.writes[1]!;
-    assert.match(bar, /^\r\x1b\[2Kimport \[#{12}-{12}\]  51% 51\/100 msg {2}51\.0 kB\/100\.0 kB {2}\d+ msg\/s {2}ETA \d+s$/);
+    assert.match(
+      bar,
+      /^\r\x1b\[2Kimport \[#{12}-{12}\]  51% 51\/100 msg {2}51\.0 kB\/100\.0 kB {2}\d+ msg\/s {2}ETA \d+s$/,
+    );
     assert.ok(bar.length <= 100 + 5);
     p.note("warning: skipped one");
     assert.deepEqual(out.writes.slice(2, 4), ["\r\x1b[2K", "warning: skipped one\n"]);
     assert.ok(out.writes[4]!.startsWith("\r\x1b[2Kimport ["), "bar drawn again after the note");
     p.finish("3 duplicates");
     assert.equal(out.writes.at(-2), "\r\x1b[2K");
-    assert.match(out.writes.at(-1)!, /^import: done, 51 messages, 51\.0 kB in 0\.\d s \(\d+ msg\/s, [\d.]+ kB\/s\), 3 duplicates\n$/);
+    assert.match(
+      out.writes.at(-1)!,
+      /^import: done, 51 messages, 51\.0 kB in 0\.\d s \(\d+ msg\/s, [\d.]+ kB\/s\), 3 duplicates\n$/,
+    );
   });
 
   void test("tty bar without totals, narrow terminal", () => {

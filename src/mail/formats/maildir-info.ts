@@ -17,7 +17,11 @@ const LETTER_FLAGS: ReadonlyArray<[string, string]> = [
 ];
 
 /** Splits a message file name into its unique part and the letters of its ":2," info. */
-export function parseMaildirName(filename: string): { base: string; info: string | null; fields: Map<string, string> } {
+export function parseMaildirName(filename: string): {
+  base: string;
+  info: string | null;
+  fields: Map<string, string>;
+} {
   // ":" is the separator; "!" and ";" stand in for it where ":" cannot be in a file name
   const m = /[:;!]2,([^:;!]*)$/.exec(filename);
   const base = m ? filename.slice(0, m.index) : filename;
@@ -47,7 +51,10 @@ export function flagsFromInfo(info: string, keywords: readonly (string | undefin
  * letter of a keyword (or null when it has none: more than 26 keywords in the folder).
  * \Recent is session state and is not stored.
  */
-export function infoFromFlags(flags: readonly string[], letterFor: (keyword: string) => string | null): string {
+export function infoFromFlags(
+  flags: readonly string[],
+  letterFor: (keyword: string) => string | null,
+): string {
   const letters = new Set<string>();
   for (const f of flags) {
     const known = LETTER_FLAGS.find(([, flag]) => flag.toLowerCase() === f.toLowerCase());

@@ -8,7 +8,13 @@ import { hostname } from "node:os";
 import { mkdir, open, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crlfToLf, lfToCrlf } from "./eol.ts";
-import { encodeFolderSegment, formatKeywordsFile, infoFromFlags, parseKeywordsFile, uniqueMaildirName } from "./maildir-info.ts";
+import {
+  encodeFolderSegment,
+  formatKeywordsFile,
+  infoFromFlags,
+  parseKeywordsFile,
+  uniqueMaildirName,
+} from "./maildir-info.ts";
 import type { MaildirLayout } from "./maildir.ts";
 
 export interface MaildirWriteInput {
@@ -78,9 +84,12 @@ export class MaildirWriter {
     if (name.toUpperCase() === "INBOX" || name === "") return this.#root;
     const segs = name.split("/");
     for (const s of segs) {
-      if (s === "" || s === "." || s === "..") throw new MaildirNameError(`bad folder name: ${JSON.stringify(name)}`);
+      if (s === "" || s === "." || s === "..")
+        throw new MaildirNameError(`bad folder name: ${JSON.stringify(name)}`);
       if (this.#layout === "nested" && (s === "cur" || s === "new" || s === "tmp")) {
-        throw new MaildirNameError(`folder name ${JSON.stringify(name)} has a level named ${s}, which the nested layout uses for messages`);
+        throw new MaildirNameError(
+          `folder name ${JSON.stringify(name)} has a level named ${s}, which the nested layout uses for messages`,
+        );
       }
     }
     const enc = segs.map((s) => encodeFolderSegment(s, this.#layout));
@@ -98,7 +107,8 @@ export class MaildirWriter {
     if (known) return known;
     const path = this.folderPath(name);
     for (const sub of ["cur", "new", "tmp"]) await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
-    if (this.#layout === "maildir++" && path !== this.#root) await writeFile(join(path, "maildirfolder"), "", { mode: this.#opts.mode ?? 0o600 });
+    if (this.#layout === "maildir++" && path !== this.#root)
+      await writeFile(join(path, "maildirfolder"), "", { mode: this.#opts.mode ?? 0o600 });
     let keywords: (string | undefined)[] = [];
     try {
       keywords = parseKeywordsFile(await readFile(join(path, "dovecot-keywords"), "utf8"));
@@ -131,11 +141,14 @@ export class MaildirWriter {
   /** Writes one message into a folder (created if needed); returns the file's final path. */
   async write(folderName: string, msg: MaildirWriteInput): Promise<string> {
     const folder = await this.#folder(folderName);
-    const input = Buffer.isBuffer(msg.raw) ? msg.raw : Buffer.from(msg.raw.buffer, msg.raw.byteOffset, msg.raw.byteLength);
+    const input = Buffer.isBuffer(msg.raw)
+      ? msg.raw
+      : Buffer.from(msg.raw.buffer, msg.raw.byteOffset, msg.raw.byteLength);
     const raw = this.#opts.eol === "crlf" ? lfToCrlf(input) : crlfToLf(input);
     const letters = new Map<string, string | null>();
     for (const f of msg.flags ?? []) {
-      if (!f.startsWith("\\") && f.toLowerCase() !== "$forwarded") letters.set(f, await this.#letterFor(folder, f));
+      if (!f.startsWith("\\") && f.toLowerCase() !== "$forwarded")
+        letters.set(f, await this.#letterFor(folder, f));
     }
     const info = infoFromFlags(msg.flags ?? [], (k) => letters.get(k) ?? null);
     const now = (this.#opts.now ?? Date.now)();

@@ -9,9 +9,21 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { lfToCrlf } from "./eol.ts";
-import { compareMaildirNames, decodeFolderSegment, flagsFromInfo, parseKeywordsFile, parseMaildirName, parseUidlist } from "./maildir-info.ts";
+import {
+  compareMaildirNames,
+  decodeFolderSegment,
+  flagsFromInfo,
+  parseKeywordsFile,
+  parseMaildirName,
+  parseUidlist,
+} from "./maildir-info.ts";
 
-export { MaildirWriter, type MaildirWriterOptions, type MaildirWriteInput } from "./maildir-writer.ts";
+export {
+  MaildirNameError,
+  MaildirWriter,
+  type MaildirWriterOptions,
+  type MaildirWriteInput,
+} from "./maildir-writer.ts";
 
 export type MaildirLayout = "maildir++" | "nested";
 
@@ -49,7 +61,8 @@ async function entries(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return [];
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR")
+      return [];
     throw e;
   }
 }
@@ -60,7 +73,12 @@ async function isMailFolder(dir: string): Promise<boolean> {
   return names.has("cur") || names.has("new");
 }
 
-async function nestedFolders(dir: string, prefix: string[], depth: number, out: MaildirFolder[]): Promise<void> {
+async function nestedFolders(
+  dir: string,
+  prefix: string[],
+  depth: number,
+  out: MaildirFolder[],
+): Promise<void> {
   if (depth > MAX_DEPTH) return;
   for (const e of await entries(dir)) {
     // symbolic links are not followed (isDirectory() is false for them): no loops, no escapes
@@ -96,9 +114,13 @@ export async function detectMaildirLayout(root: string): Promise<MaildirLayout> 
 }
 
 /** The folders of a Maildir tree, INBOX first, then by name. */
-export async function listMaildirFolders(root: string, opts: Pick<MaildirReadOptions, "layout"> = {}): Promise<MaildirFolder[]> {
+export async function listMaildirFolders(
+  root: string,
+  opts: Pick<MaildirReadOptions, "layout"> = {},
+): Promise<MaildirFolder[]> {
   if (!(await stat(root)).isDirectory()) throw new Error(`not a directory: ${root}`);
-  const layout = opts.layout === undefined || opts.layout === "auto" ? await detectMaildirLayout(root) : opts.layout;
+  const layout =
+    opts.layout === undefined || opts.layout === "auto" ? await detectMaildirLayout(root) : opts.layout;
   const out: MaildirFolder[] = [];
   if (layout === "maildir++") await maildirPlusPlusFolders(root, out);
   else await nestedFolders(root, [], 0, out);
@@ -123,11 +145,20 @@ async function readOptional(path: string): Promise<string | null> {
  * it is not \Seen); keyword letters are resolved with the folder's dovecot-keywords file.
  * Files that vanish while reading (moved by a running server) are skipped.
  */
-export async function* readMaildirFolder(folder: MaildirFolder, opts: Pick<MaildirReadOptions, "crlf"> = {}): AsyncGenerator<MaildirMessage> {
+export async function* readMaildirFolder(
+  folder: MaildirFolder,
+  opts: Pick<MaildirReadOptions, "crlf"> = {},
+): AsyncGenerator<MaildirMessage> {
   const keywords = parseKeywordsFile((await readOptional(join(folder.path, "dovecot-keywords"))) ?? "");
   const uidlistText = await readOptional(join(folder.path, "dovecot-uidlist"));
   const uids = uidlistText === null ? new Map<string, number>() : parseUidlist(uidlistText);
-  const files: { sub: string; name: string; base: string; info: string | null; fields: Map<string, string> }[] = [];
+  const files: {
+    sub: string;
+    name: string;
+    base: string;
+    info: string | null;
+    fields: Map<string, string>;
+  }[] = [];
   for (const sub of ["cur", "new"]) {
     for (const e of await entries(join(folder.path, sub))) {
       if (e.name.startsWith(".") || !e.isFile()) continue; // symbolic links are not followed
@@ -166,12 +197,17 @@ export async function* readMaildirFolder(folder: MaildirFolder, opts: Pick<Maild
 }
 
 /** Every message of every folder of a tree, folder by folder (MaildirMessage.folder tells which). */
-export async function* readMaildir(root: string, opts: MaildirReadOptions = {}): AsyncGenerator<MaildirMessage> {
+export async function* readMaildir(
+  root: string,
+  opts: MaildirReadOptions = {},
+): AsyncGenerator<MaildirMessage> {
   for (const folder of await listMaildirFolders(root, opts)) yield* readMaildirFolder(folder, opts);
 }
 
 /** Message count and bytes on disk of a tree's folders, for a progress total. Reads no message. */
-export async function maildirTotals(folders: readonly MaildirFolder[]): Promise<{ messages: number; bytes: number }> {
+export async function maildirTotals(
+  folders: readonly MaildirFolder[],
+): Promise<{ messages: number; bytes: number }> {
   let messages = 0;
   let bytes = 0;
   for (const folder of folders) {

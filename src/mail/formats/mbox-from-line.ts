@@ -11,8 +11,25 @@ const WEEKDAY = /^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?$/i;
 
 /** Zone names seen in old From lines, in minutes east of UTC; unknown names count as UTC. */
 const ZONES: Record<string, number> = {
-  ut: 0, utc: 0, gmt: 0, z: 0, wet: 0, bst: 60, cet: 60, met: 60, cest: 120, mest: 120, eet: 120,
-  est: -300, edt: -240, cst: -360, cdt: -300, mst: -420, mdt: -360, pst: -480, pdt: -420,
+  ut: 0,
+  utc: 0,
+  gmt: 0,
+  z: 0,
+  wet: 0,
+  bst: 60,
+  cet: 60,
+  met: 60,
+  cest: 120,
+  mest: 120,
+  eet: 120,
+  est: -300,
+  edt: -240,
+  cst: -360,
+  cdt: -300,
+  mst: -420,
+  mdt: -360,
+  pst: -480,
+  pdt: -420,
 };
 
 export interface FromLine {
@@ -35,7 +52,15 @@ function fullYear(y: string): number {
   return n < 50 ? 2000 + n : 1900 + n; // RFC 5322 §4.3 obsolete two-digit years
 }
 
-function build(y: number, mon: string, d: string, h: string, mi: string, s: string | undefined, zone: string | undefined): number | null {
+function build(
+  y: number,
+  mon: string,
+  d: string,
+  h: string,
+  mi: string,
+  s: string | undefined,
+  zone: string | undefined,
+): number | null {
   const month = MONTHS.indexOf(mon.slice(0, 3).toLowerCase());
   const day = Number(d);
   const hour = Number(h);
@@ -57,7 +82,8 @@ const RFC5322 = new RegExp(
   `^(?:[a-z]{3}[a-z]*,?\\s*)?(\\d{1,2})\\s+([a-z]{3})[a-z]*\\s+(\\d{4}|\\d{2})\\s+(\\d{1,2}):(\\d{2})(?::(\\d{2}))?(?:\\s+${ZONE})?(?=\\s|$)`,
   "i",
 );
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?(?=\s|$)/i;
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?(?=\s|$)/i;
 
 /** Parses the date part of a From line (what follows the sender); null when unreadable. */
 export function parseFromDate(text: string): number | null {
@@ -94,7 +120,10 @@ function splitSender(rest: string): [string, string] {
  */
 export function parseFromLine(line: string, lenient = false): FromLine | null {
   if (!line.startsWith("From ")) return null;
-  const rest = line.slice(5).replace(/\r$/, "").replace(/^[ \t]+/, "");
+  const rest = line
+    .slice(5)
+    .replace(/\r$/, "")
+    .replace(/^[ \t]+/, "");
   const split = splitSender(rest);
   let sender = split[0];
   let date = parseFromDate(split[1]);
@@ -122,7 +151,11 @@ export function formatAsctime(ms: number): string {
  * MAILER-DAEMON (what Dovecot, Postfix and mutt write for an unknown or null reverse path);
  * whitespace and control characters outside quotes become "_" so the line stays parseable.
  */
-export function formatFromLine(sender: string | null | undefined, date: number | null | undefined, now: number = Date.now()): string {
+export function formatFromLine(
+  sender: string | null | undefined,
+  date: number | null | undefined,
+  now: number = Date.now(),
+): string {
   let s = sender === null || sender === undefined || sender === "" ? "MAILER-DAEMON" : sender;
   // keep a quoted local part's spaces (the reader reads it back), replace the rest
   const [token] = splitSender(s);

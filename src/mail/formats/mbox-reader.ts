@@ -7,11 +7,22 @@
 //  - mboxo: only ^From  lines are quoted; the reader removes the ">" of ^>From  lines.
 // The reader keeps in memory only the message being read (plus one input chunk): a file of
 // any size reads in memory bounded by its largest message.
+// todo RFC 4155 (mboxcl/mboxcl2): Content-Length is kept but not used to find the next
+// message; a body line "From x <date>" left unquoted by an mboxo or mboxcl2 writer splits the
+// message there.
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { lfToCrlf } from "./eol.ts";
 import { parseFromLine, type FromLine } from "./mbox-from-line.ts";
-import { addFlagsFromField, BOOKKEEPING_HEADERS, FlagSet, headerEnd, headerSpans, removeSpans, spanValue } from "./mbox-status.ts";
+import {
+  addFlagsFromField,
+  BOOKKEEPING_HEADERS,
+  FlagSet,
+  headerEnd,
+  headerSpans,
+  removeSpans,
+  spanValue,
+} from "./mbox-status.ts";
 
 export interface MboxMessage {
   /** The message bytes (unquoted, bookkeeping headers removed unless told otherwise). */
@@ -99,7 +110,11 @@ interface Resolved {
 /** Reads the flags from the bookkeeping headers and (optionally) removes those headers. */
 function finishMessage(bytes: Buffer, o: Resolved): { raw: Buffer; flags: string[]; pseudo: boolean } {
   let raw = unquoteFromLines(bytes, o.format);
-  const spans = headerSpans(raw, headerEnd(raw));
+  const spans = headerSpans(
+    raw,
+    headerEnd(raw),
+    (name) => name === "subject" || BOOKKEEPING_HEADERS.has(name),
+  );
   const flags = new FlagSet();
   const bookkeeping = spans.filter((s) => BOOKKEEPING_HEADERS.has(s.name));
   for (const s of bookkeeping) addFlagsFromField(flags, s.name, spanValue(raw, s));
@@ -113,7 +128,10 @@ function finishMessage(bytes: Buffer, o: Resolved): { raw: Buffer; flags: string
   return { raw, flags: flags.list(), pseudo };
 }
 
-async function* chunksOf(source: string | Readable | AsyncIterable<Uint8Array | string>, chunkSize: number): AsyncGenerator<Buffer> {
+async function* chunksOf(
+  source: string | Readable | AsyncIterable<Uint8Array | string>,
+  chunkSize: number,
+): AsyncGenerator<Buffer> {
   const input = typeof source === "string" ? createReadStream(source, { highWaterMark: chunkSize }) : source;
   for await (const c of input as AsyncIterable<Uint8Array | string>) {
     if (typeof c === "string") yield Buffer.from(c, "latin1");
@@ -125,7 +143,10 @@ async function* chunksOf(source: string | Readable | AsyncIterable<Uint8Array | 
  * Reads an mbox file message by message. `source` is a path or a byte stream. Memory stays
  * bounded by the largest message: stop iterating at any time, the file is closed.
  */
-export async function* readMbox(source: string | Readable | AsyncIterable<Uint8Array | string>, opts: MboxReadOptions = {}): AsyncGenerator<MboxMessage> {
+export async function* readMbox(
+  source: string | Readable | AsyncIterable<Uint8Array | string>,
+  opts: MboxReadOptions = {},
+): AsyncGenerator<MboxMessage> {
   const o: Resolved = {
     crlf: opts.crlf ?? true,
     strip: opts.stripStatusHeaders ?? true,
@@ -148,7 +169,8 @@ export async function* readMbox(source: string | Readable | AsyncIterable<Uint8A
       // bytes before the first From line: only blank lines are allowed
       for (let i = from; i < to; i++) {
         const c = data[i];
-        if (c !== LF && c !== CR && c !== 0x20 && c !== 0x09) throw new MboxError("not an mbox file: no From line at the start", consumed + i);
+        if (c !== LF && c !== CR && c !== 0x20 && c !== 0x09)
+          throw new MboxError("not an mbox file: no From line at the start", consumed + i);
       }
       return;
     }
@@ -164,10 +186,18 @@ export async function* readMbox(source: string | Readable | AsyncIterable<Uint8A
     partsLength = 0;
     // the line ending before the next From line (or at the end of the file) is the separator's
     const n = bytes.length;
-    if (n > 0 && bytes[n - 1] === LF) bytes = bytes.subarray(0, n >= 2 && bytes[n - 2] === CR ? n - 2 : n - 1);
+    if (n > 0 && bytes[n - 1] === LF)
+      bytes = bytes.subarray(0, n >= 2 && bytes[n - 2] === CR ? n - 2 : n - 1);
     const { raw, flags, pseudo } = finishMessage(bytes, o);
     if (!(pseudo && count === 0)) {
-      out.push({ raw, envelopeSender: current.sender, internalDate: current.date, flags, offset: current.offset, fileLength: endOffset - current.offset });
+      out.push({
+        raw,
+        envelopeSender: current.sender,
+        internalDate: current.date,
+        flags,
+        offset: current.offset,
+        fileLength: endOffset - current.offset,
+      });
     }
     count++;
   };
@@ -191,7 +221,10 @@ export async function* readMbox(source: string | Readable | AsyncIterable<Uint8A
         break;
       }
       const lineEnd = e === -1 ? data.length : e;
-      const line = lineEnd - s <= MAX_FROM_LINE ? parseFromLine(data.toString("latin1", s, lineEnd), current === null) : null;
+      const line =
+        lineEnd - s <= MAX_FROM_LINE
+          ? parseFromLine(data.toString("latin1", s, lineEnd), current === null)
+          : null;
       if (line === null) {
         pos = s + 1;
         continue;

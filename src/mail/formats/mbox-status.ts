@@ -55,8 +55,12 @@ export function headerEnd(raw: Buffer): number {
   return Math.min(a, b) + 1;
 }
 
-/** The fields of the header block raw[0, end): a field is a line plus its folded continuations. */
-export function headerSpans(raw: Buffer, end: number): HeaderSpan[] {
+/**
+ * The fields of the header block raw[0, end): a field is a line plus its folded continuations.
+ * With `wanted`, only the fields it accepts are returned (a huge header block then costs no
+ * memory per line).
+ */
+export function headerSpans(raw: Buffer, end: number, wanted?: (name: string) => boolean): HeaderSpan[] {
   const spans: HeaderSpan[] = [];
   let pos = 0;
   let current: HeaderSpan | null = null;
@@ -68,9 +72,10 @@ export function headerSpans(raw: Buffer, end: number): HeaderSpan[] {
       current.end = next; // RFC 5322 §2.2.3: a continuation line
     } else {
       const colon = raw.indexOf(0x3a, pos);
-      const name = colon !== -1 && colon < next ? raw.toString("latin1", pos, colon).trimEnd().toLowerCase() : "";
+      const name =
+        colon !== -1 && colon < next ? raw.toString("latin1", pos, colon).trimEnd().toLowerCase() : "";
       current = { name, start: pos, end: next, valueStart: colon !== -1 && colon < next ? colon + 1 : next };
-      spans.push(current);
+      if (wanted === undefined || wanted(name)) spans.push(current);
     }
     pos = next;
   }
@@ -79,7 +84,10 @@ export function headerSpans(raw: Buffer, end: number): HeaderSpan[] {
 
 /** The unfolded, trimmed value of a field. */
 export function spanValue(raw: Buffer, span: HeaderSpan): string {
-  return raw.toString("latin1", span.valueStart, span.end).replace(/\r?\n[ \t]/g, " ").trim();
+  return raw
+    .toString("latin1", span.valueStart, span.end)
+    .replace(/\r?\n[ \t]/g, " ")
+    .trim();
 }
 
 /** Bytes of raw without the given spans (which are in order and do not overlap). */

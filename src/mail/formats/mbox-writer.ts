@@ -10,7 +10,13 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { crlfToLf, lfToCrlf } from "./eol.ts";
 import { formatFromLine } from "./mbox-from-line.ts";
-import { BOOKKEEPING_HEADERS, headerEnd, headerSpans, removeSpans, statusHeaderLines } from "./mbox-status.ts";
+import {
+  BOOKKEEPING_HEADERS,
+  headerEnd,
+  headerSpans,
+  removeSpans,
+  statusHeaderLines,
+} from "./mbox-status.ts";
 
 export interface MboxWriteInput {
   raw: Buffer | Uint8Array;
@@ -67,13 +73,15 @@ export function quoteFromLines(buf: Buffer, format: "mboxrd" | "mboxo" = "mboxrd
  */
 export function formatMboxEntry(msg: MboxWriteInput, opts: MboxWriterOptions = {}): Buffer {
   const eol = opts.eol === "crlf" ? "\r\n" : "\n";
-  const input = Buffer.isBuffer(msg.raw) ? msg.raw : Buffer.from(msg.raw.buffer, msg.raw.byteOffset, msg.raw.byteLength);
+  const input = Buffer.isBuffer(msg.raw)
+    ? msg.raw
+    : Buffer.from(msg.raw.buffer, msg.raw.byteOffset, msg.raw.byteLength);
   let raw = opts.eol === "crlf" ? lfToCrlf(input) : crlfToLf(input);
   if (opts.flagHeaders ?? true) {
     const end = headerEnd(raw);
     raw = removeSpans(
       raw,
-      headerSpans(raw, end).filter((s) => BOOKKEEPING_HEADERS.has(s.name)),
+      headerSpans(raw, end, (name) => BOOKKEEPING_HEADERS.has(name)),
     );
     const lines = Buffer.from(statusHeaderLines(msg.flags ?? [], eol), "latin1");
     const at = headerEnd(raw);
@@ -102,7 +110,10 @@ export class MboxWriter {
   /** `dest` is a path (created with mode 0o600, truncated unless `append`) or a writable stream. */
   constructor(dest: string | Writable, opts: MboxWriterOptions = {}) {
     this.#opts = opts;
-    this.#out = typeof dest === "string" ? createWriteStream(dest, { flags: opts.append ? "a" : "w", mode: opts.mode ?? 0o600 }) : dest;
+    this.#out =
+      typeof dest === "string"
+        ? createWriteStream(dest, { flags: opts.append ? "a" : "w", mode: opts.mode ?? 0o600 })
+        : dest;
     this.#out.on("error", (e: Error) => {
       this.#error ??= e;
     });

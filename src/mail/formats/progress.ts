@@ -149,7 +149,10 @@ export class ProgressReporter {
     const now = this.#now();
     if (this.#tty) {
       if (now - this.#lastDraw >= this.#redrawMs) this.#drawBar(now);
-    } else if (now - this.#lastDraw >= this.#intervalMs || this.#messages - this.#lastLineMessages >= this.#everyMessages) {
+    } else if (
+      now - this.#lastDraw >= this.#intervalMs ||
+      this.#messages - this.#lastLineMessages >= this.#everyMessages
+    ) {
       this.#lastDraw = now;
       this.#lastLineMessages = this.#messages;
       this.#sample(now);
@@ -167,7 +170,10 @@ export class ProgressReporter {
     const first = this.#samples[0]!;
     const dt = now - first.t;
     if (dt <= 0) return { msgs: 0, bytes: 0 };
-    return { msgs: ((this.#messages - first.messages) * 1000) / dt, bytes: ((this.#bytes - first.bytes) * 1000) / dt };
+    return {
+      msgs: ((this.#messages - first.messages) * 1000) / dt,
+      bytes: ((this.#bytes - first.bytes) * 1000) / dt,
+    };
   }
 
   /** Fraction done and the time left, from bytes when their total is known, else from messages. */
@@ -175,11 +181,17 @@ export class ProgressReporter {
     const r = this.#rates(now);
     if (this.#totalBytes !== null && this.#totalBytes > 0) {
       const left = Math.max(0, this.#totalBytes - this.#bytes);
-      return { fraction: Math.min(1, this.#bytes / this.#totalBytes), eta: r.bytes > 0 ? (left / r.bytes) * 1000 : null };
+      return {
+        fraction: Math.min(1, this.#bytes / this.#totalBytes),
+        eta: r.bytes > 0 ? (left / r.bytes) * 1000 : null,
+      };
     }
     if (this.#totalMessages !== null && this.#totalMessages > 0) {
       const left = Math.max(0, this.#totalMessages - this.#messages);
-      return { fraction: Math.min(1, this.#messages / this.#totalMessages), eta: r.msgs > 0 ? (left / r.msgs) * 1000 : null };
+      return {
+        fraction: Math.min(1, this.#messages / this.#totalMessages),
+        eta: r.msgs > 0 ? (left / r.msgs) * 1000 : null,
+      };
     }
     return { fraction: null, eta: null };
   }
@@ -199,8 +211,12 @@ export class ProgressReporter {
     this.#sample(now);
     const r = this.#rates(now);
     const p = this.#progress(now);
-    const msgs = this.#totalMessages !== null ? `${this.#messages}/${this.#totalMessages} msg` : `${this.#messages} msg`;
-    const bytes = this.#totalBytes !== null ? `${formatBytes(this.#bytes)}/${formatBytes(this.#totalBytes)}` : formatBytes(this.#bytes);
+    const msgs =
+      this.#totalMessages !== null ? `${this.#messages}/${this.#totalMessages} msg` : `${this.#messages} msg`;
+    const bytes =
+      this.#totalBytes !== null
+        ? `${formatBytes(this.#bytes)}/${formatBytes(this.#totalBytes)}`
+        : formatBytes(this.#bytes);
     let tail = ` ${msgs}  ${bytes}  ${Math.round(r.msgs)} msg/s`;
     if (this.#failed > 0) tail += `  ${this.#failed} failed`;
     if (p.eta !== null) tail += `  ETA ${formatDuration(p.eta)}`;
