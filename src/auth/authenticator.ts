@@ -1,6 +1,18 @@
 // The one place every protocol authenticates through: SASL exchanges (AUTHENTICATE, AUTH) and
 // the plain commands (IMAP LOGIN, POP3 USER/PASS). It applies the rate limits, looks accounts
 // up, checks secrets and logs each outcome (never the secret).
+//
+// Use from a protocol (IMAP AUTHENTICATE shown; SMTP/POP3 differ only in framing):
+//   const conn = { tls: sock.encrypted, ip, channelBinding: sock.encrypted ? tlsChannelBinding(sock) : undefined };
+//   advertise auth.mechanisms({ tls: conn.tls, plaintextAllowed }) as AUTH=...;
+//   const mech = auth.createMechanism(name, conn);
+//   let step = await mech.start(ir === undefined ? null : base64decode(ir));   // "=" -> Buffer.alloc(0)
+//   while (step.type === "challenge") { send "+ " + base64(step.data); step = await mech.step(base64decode(line)); }
+//   success: if step.data, send it in a last "+ " continuation (or SMTP 235 after a 334), keep step.result;
+//   failure: map step.reason once (bad-credentials -> NO [AUTHENTICATIONFAILED] / 535 5.7.8,
+//   temporary -> NO [UNAVAILABLE] / 454 4.7.0, encrypt-needed -> NO [PRIVACYREQUIRED] / 538 5.7.11,
+//   malformed -> BAD / 501 5.5.2, not-supported -> NO [CANNOT] / 504 5.5.4).
+// A client "*" cancel (RFC 4422 §3.5) is the protocol's: it drops the mechanism object.
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";

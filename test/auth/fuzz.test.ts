@@ -102,3 +102,38 @@ void test("random client data to every mechanism never throws", async () => {
     { numRuns: 400 },
   );
 });
+
+void test("random SCRAM client-final messages after a valid client-first never succeed or crash", async () => {
+  const src = new MemorySource();
+  src.add("u@x", [await makeCredential("pw", { scramIterations: 4096 })]);
+  const { auth } = makeAuth(src, {
+    rateLimiter: { retryAfter: async () => 0, recordFailure: async () => {} },
+  });
+  const b64 = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a).toString("base64"));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom("SCRAM-SHA-256", "SCRAM-SHA-1", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"),
+      fc.oneof(
+        fc.constant("biws"),
+        fc.constant("cD10bHMtZXhwb3J0ZXIsLA=="),
+        b64,
+        fc.string({ maxLength: 10 }),
+      ),
+      fc.oneof(fc.constant(""), fc.string({ maxLength: 6 })),
+      fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+      fc.oneof(b64, fc.string({ maxLength: 50 })),
+      async (name, c, nonceTail, ext, p) => {
+        const plus = name.endsWith("-PLUS");
+        const mech = auth.createMechanism(name, { tls: true, channelBinding: cb });
+        const gs2 = plus ? "p=tls-exporter,," : "n,,";
+        const first = await mech.start(Buffer.from(`${gs2}n=u@x,r=clientnonce`));
+        assert.equal(first.type, "challenge");
+        const nonce = first.type === "challenge" ? (/^r=([^,]+)/.exec(first.data.toString())?.[1] ?? "") : "";
+        const msg = `c=${c},r=${nonce}${nonceTail}${ext === undefined ? "" : `,x=${ext}`},p=${p}`;
+        const s = await mech.step(Buffer.from(msg));
+        assert.ok(wellFormed(s) && s.type === "failure", JSON.stringify(s));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
