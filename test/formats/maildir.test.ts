@@ -110,6 +110,7 @@ void describe("Maildir messages", () => {
         ["cur/1700000002.M1P1Q2.host:2,DPTabcd", "Subject: 2\n\n"],
         ["cur/1700000003.M1P1Q3.host,T=1600000000:2,", "Subject: 3\n\n"],
         ["new/1700000004.M1P1Q4.host", "Subject: 4\n\n"],
+        ["new/1700000004.M1P1Q5.host:2,FS", "Subject: 4b\n\n"],
         ["cur/1700000005.M1P1Q5.host!2,S", "Subject: 5\n\n"],
         ["cur/.hidden", "not a message"],
         ["tmp/1700000006.M1P1Q6.host", "in delivery"],
@@ -126,11 +127,12 @@ void describe("Maildir messages", () => {
           ["Subject: 2\n\n", ["\\Draft", "$Forwarded", "\\Deleted", "$Junk", "work", "later"], T],
           ["Subject: 3\n\n", [], 1600000000_000],
           ["Subject: 4\n\n", [], T],
+          ["Subject: 4b\n\n", ["\\Flagged"], T],
           ["Subject: 5\n\n", ["\\Seen"], T],
         ],
       );
       assert.ok(ms.every((m) => m.folder === "INBOX"));
-      assert.deepEqual(await maildirTotals(await listMaildirFolders(root)), { messages: 5, bytes: 60 });
+      assert.deepEqual(await maildirTotals(await listMaildirFolders(root)), { messages: 6, bytes: 73 });
     });
   });
 

@@ -141,8 +141,10 @@ async function readOptional(path: string): Promise<string | null> {
 /**
  * The messages of one folder (cur/ and new/; tmp/ holds deliveries in progress and is
  * skipped), in the order of Dovecot's dovecot-uidlist when there is one, else by delivery
- * time in the name. Flags come from the ":2," info (a message in new/ normally has none, so
- * it is not \Seen); keyword letters are resolved with the folder's dovecot-keywords file.
+ * time in the name. Flags come from the ":2," info; a message in new/ has not been seen by
+ * any mail program yet (they move what they show to cur/), so it never gets \Seen, whatever
+ * its name says. Keyword letters are resolved with the folder's dovecot-keywords file.
+ * todo: Courier's courierimapkeywords/ directory is not read.
  * Files that vanish while reading (moved by a running server) are skipped.
  */
 export async function* readMaildirFolder(
@@ -187,7 +189,7 @@ export async function* readMaildirFolder(
     const internalDate = t !== undefined && /^\d+$/.test(t) ? Number(t) * 1000 : mtime;
     yield {
       raw: (opts.crlf ?? true) ? lfToCrlf(raw) : raw,
-      flags: f.info === null ? [] : flagsFromInfo(f.info, keywords),
+      flags: f.info === null ? [] : flagsFromInfo(f.sub === "new" ? f.info.replace(/S/g, "") : f.info, keywords),
       internalDate,
       folder: folder.name,
       path,
