@@ -189,7 +189,8 @@ export async function* readMaildirFolder(
     const internalDate = t !== undefined && /^\d+$/.test(t) ? Number(t) * 1000 : mtime;
     yield {
       raw: (opts.crlf ?? true) ? lfToCrlf(raw) : raw,
-      flags: f.info === null ? [] : flagsFromInfo(f.sub === "new" ? f.info.replace(/S/g, "") : f.info, keywords),
+      flags:
+        f.info === null ? [] : flagsFromInfo(f.sub === "new" ? f.info.replace(/S/g, "") : f.info, keywords),
       internalDate,
       folder: folder.name,
       path,
