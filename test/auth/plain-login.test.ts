@@ -320,3 +320,34 @@ void describe("verifyPlain", () => {
     assert.equal(!r.ok && r.reason, "temporary");
   });
 });
+
+void describe("logging", () => {
+  void test("failures and successes are logged with user and address, never the password", async () => {
+    const { PassThrough } = await import("node:stream");
+    const { createLogger } = await import("../../src/core/logger.ts");
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on("data", (c: Buffer) => chunks.push(c.toString()));
+    const { auth } = makeAuth(src, { logger: createLogger({ level: "info", destination: out }) });
+    await auth.verifyPlain("bob@example.org", "Wrong-Secret-42", { ip: "192.0.2.77" });
+    await run(auth.createMechanism("PLAIN", TLS), "\0bob@example.org\0hunter2");
+    await run(auth.createMechanism("LOGIN", TLS), "bob@example.org", ["Other-Wrong-43"]);
+    await new Promise((r) => setImmediate(r));
+    const log = chunks.join("");
+    const lines = log
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    assert.deepEqual(
+      lines.map((l) => [l.ok, l.mechanism, l.user, l.ip]),
+      [
+        [false, "LOGIN", "bob@example.org", "192.0.2.77"],
+        [true, "PLAIN", "bob@example.org", "198.51.100.7"],
+        [false, "LOGIN", "bob@example.org", "198.51.100.7"],
+      ],
+    );
+    for (const secret of ["Wrong-Secret-42", "hunter2", "Other-Wrong-43"])
+      assert.ok(!log.includes(secret), secret);
+  });
+});
