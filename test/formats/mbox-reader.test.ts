@@ -282,6 +282,19 @@ void describe("mbox streaming", () => {
     }
   });
 
+  void test("a message spanning many chunks; a very long From-like line is body", async () => {
+    const body = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 0 ? ">From q " : "line ") + i).join(
+      "\n",
+    );
+    const long = "From " + "x".repeat(10_000);
+    const text = `From a ${D1}\n\n${body}\n${long}\n\nFrom b ${D1}\n\nend\n`;
+    const chunks = Array.from({ length: Math.ceil(text.length / 1000) }, () => 1000);
+    const ms = await read(text, { crlf: false }, chunks);
+    assert.equal(ms.length, 2);
+    assert.equal(ms[0]!.raw.toString(), "\n" + body.replace(/^>From/gm, "From") + "\n" + long + "\n");
+    assert.equal(ms[1]!.raw.toString(), "\nend");
+  });
+
   void test("maxMessageSize is enforced", async () => {
     await assert.rejects(read(`From a ${D1}\n\n${"x".repeat(100)}\n`, { maxMessageSize: 50 }), MboxError);
   });
