@@ -56,43 +56,60 @@ function hex(c: number): number {
  * white space at the end of a line is dropped (rule 3), a malformed "=" is kept literally.
  */
 export function decodeQuotedPrintable(src: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(src.length);
+  const b = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
+  const len = b.length;
+  const out = Buffer.allocUnsafe(len);
   let o = 0;
   let lineStartOut = 0;
-  const len = src.length;
-  for (let i = 0; i < len; i++) {
-    const c = src[i] ?? 0;
-    if (c === 0x3d) {
-      const h1 = i + 1 < len ? hex(src[i + 1] ?? 0) : -1;
-      const h2 = i + 2 < len ? hex(src[i + 2] ?? 0) : -1;
-      if (h1 >= 0 && h2 >= 0) {
-        out[o++] = (h1 << 4) | h2;
-        i += 2;
-        continue;
-      }
-      // soft line break: "=" then optional transport padding then CRLF / LF / end
-      let j = i + 1;
-      while (j < len && (src[j] === 0x20 || src[j] === 0x09)) j++;
-      if (j >= len) {
-        i = len;
-        continue;
-      }
-      if (src[j] === 0x0a || (src[j] === 0x0d && src[j + 1] === 0x0a)) {
-        i = src[j] === 0x0d ? j + 1 : j;
-        lineStartOut = o;
-        continue;
-      }
-      out[o++] = c;
-    } else if (c === 0x0a || (c === 0x0d && src[i + 1] === 0x0a)) {
+  // next "=" and LF at or after i; positions only grow, so each is searched once
+  let eqAt = -1;
+  let nlAt = -1;
+  let i = 0;
+  while (i < len) {
+    if (eqAt < i) {
+      eqAt = b.indexOf(0x3d, i);
+      if (eqAt < 0) eqAt = len;
+    }
+    if (nlAt < i) {
+      nlAt = b.indexOf(0x0a, i);
+      if (nlAt < 0) nlAt = len;
+    }
+    const next = eqAt < nlAt ? eqAt : nlAt;
+    if (next > i) {
+      b.copy(out, o, i, next);
+      o += next - i;
+      i = next;
+      if (i >= len) break;
+    }
+    if (b[i] === 0x0a) {
       // rule 3: trailing white space of an encoded line is not data
+      const cr = o > lineStartOut && out[o - 1] === 0x0d;
+      if (cr) o--;
       while (o > lineStartOut && (out[o - 1] === 0x20 || out[o - 1] === 0x09)) o--;
-      if (c === 0x0d) {
-        out[o++] = 0x0d;
-        i++;
-      }
+      if (cr) out[o++] = 0x0d;
       out[o++] = 0x0a;
       lineStartOut = o;
-    } else out[o++] = c;
+      i++;
+      continue;
+    }
+    // "=": an escaped byte, a soft line break, or a literal "="
+    const h1 = i + 1 < len ? hex(b[i + 1] ?? 0) : -1;
+    const h2 = i + 2 < len ? hex(b[i + 2] ?? 0) : -1;
+    if (h1 >= 0 && h2 >= 0) {
+      out[o++] = (h1 << 4) | h2;
+      i += 3;
+      continue;
+    }
+    let j = i + 1;
+    while (j < len && (b[j] === 0x20 || b[j] === 0x09)) j++;
+    if (j >= len) break;
+    if (b[j] === 0x0a || (b[j] === 0x0d && b[j + 1] === 0x0a)) {
+      i = b[j] === 0x0d ? j + 2 : j + 1;
+      lineStartOut = o;
+      continue;
+    }
+    out[o++] = 0x3d;
+    i++;
   }
   return out.subarray(0, o);
 }

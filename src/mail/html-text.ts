@@ -41,12 +41,26 @@ export function decodeEntities(s: string): string {
   });
 }
 
+function isNameChar(c: number, first: boolean): boolean {
+  const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+  return first ? letter : letter || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x3a;
+}
+
+function nextIndex(s: string, ch: string, from: number): number {
+  const i = s.indexOf(ch, from);
+  return i < 0 ? s.length : i;
+}
+
 /** Reduces HTML to text. Bounded: linear in the input. */
 export function htmlToText(html: string): string {
   const parts: string[] = [];
   let i = 0;
   const n = html.length;
   let skipUntil: string | null = null; // closing tag name while inside script/style/...
+  // next double and single quote at or after some position (searched once each, linear)
+  let dq = -1;
+  let sq = -1;
+  let gt = -1;
   while (i < n) {
     const lt = html.indexOf("<", i);
     if (lt < 0) {
@@ -65,23 +79,32 @@ export function htmlToText(html: string): string {
       i = e < 0 ? n : e + 1;
       continue;
     }
-    const m = /^<\/?([A-Za-z][A-Za-z0-9:-]{0,40})/.exec(html.slice(lt, lt + 44));
-    if (!m) {
+    const closing = html.charCodeAt(lt + 1) === 0x2f;
+    const nameStart = lt + (closing ? 2 : 1);
+    let k = nameStart;
+    while (k < n && k - nameStart < 41 && isNameChar(html.charCodeAt(k), k === nameStart)) k++;
+    if (k === nameStart) {
       if (skipUntil === null) parts.push("<");
       i = lt + 1;
       continue;
     }
-    const name = (m[1] ?? "").toLowerCase();
-    const closing = html[lt + 1] === "/";
-    // find the tag end, skipping quoted attribute values
-    let j = lt + m[0].length;
-    let quote = 0;
-    for (; j < n; j++) {
-      const c = html.charCodeAt(j);
-      if (quote !== 0) {
-        if (c === quote) quote = 0;
-      } else if (c === 0x22 || c === 0x27) quote = c;
-      else if (c === 0x3e) break;
+    const name = html.slice(nameStart, k).toLowerCase();
+    // the tag ends at the next ">" outside quoted attribute values; the next ">", '"' and
+    // "'" positions are cached and only move forward, so the scan stays linear
+    let j = n;
+    let pos = k;
+    for (;;) {
+      if (gt < pos) gt = nextIndex(html, ">", pos);
+      if (dq < pos) dq = nextIndex(html, '"', pos);
+      if (sq < pos) sq = nextIndex(html, "'", pos);
+      const q = dq < sq ? dq : sq;
+      if (gt <= q) {
+        j = gt;
+        break;
+      }
+      const close = html.indexOf(q === dq ? '"' : "'", q + 1);
+      if (close < 0) break;
+      pos = close + 1;
     }
     i = j + 1;
     if (skipUntil !== null) {
