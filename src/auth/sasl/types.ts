@@ -103,8 +103,3 @@ export function fail(reason: AuthFailureReason, message: string): FailureStep {
 export function challenge(data: Buffer | string): Step {
   return { type: "challenge", data: typeof data === "string" ? Buffer.from(data, "utf8") : data };
 }
-
-export function fromOutcome(o: AuthOutcome, data?: Buffer): Step {
-  if (!o.ok) return fail(o.reason, o.message);
-  return data ? { type: "success", result: o.result, data } : { type: "success", result: o.result };
-}
