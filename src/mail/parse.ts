@@ -70,11 +70,26 @@ export function buildEnvelope(fields: readonly HeaderField[]): Envelope {
 function headerBlock(raw: Buffer, start: number, end: number): { headerEnd: number; fields: HeaderField[] } {
   if (start >= end) return { headerEnd: start, fields: [] };
   const blank = raw[start] === LF || (raw[start] === CR && raw[start + 1] === LF && start + 1 < end);
-  // An entity whose first line is neither a field nor the blank line has no header block:
-  // the body starts right away (RFC 2046 §5.1.1 lets a part omit its headers).
-  if (!blank && !looksLikeField(raw, start, end)) return { headerEnd: start, fields: [] };
   const headerEnd = findHeaderEnd(raw, start, end);
+  // An entity with no field before its first blank line has no header block: the body
+  // starts right away (RFC 2046 §5.1.1 lets a part omit its headers). A junk first line
+  // (an mbox "From " line) is tolerated when fields follow it.
+  if (!blank && !looksLikeField(raw, start, end) && !hasFieldLine(raw, start, headerEnd)) {
+    return { headerEnd: start, fields: [] };
+  }
   return { headerEnd, fields: splitHeaderFields(raw, start, headerEnd) };
+}
+
+/** True when a line in raw[start, end) (the first 200 lines at most) looks like a field. */
+function hasFieldLine(raw: Buffer, start: number, end: number): boolean {
+  let pos = start;
+  for (let n = 0; n < 200 && pos < end; n++) {
+    if (looksLikeField(raw, pos, end)) return true;
+    const nl = raw.indexOf(LF, pos);
+    if (nl < 0 || nl >= end) return false;
+    pos = nl + 1;
+  }
+  return false;
 }
 
 /** A new part with the fields of its header block applied. */

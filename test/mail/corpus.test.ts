@@ -237,11 +237,23 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("a message that starts with body text has an empty header block", () => {
-    const raw = lf(["just some text", "more: text", "", "x"]);
+    const raw = lf(["just some text", "no fields here", "", "x"]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.headerEnd, 0);
     assert.equal(pm.headers.length, 0);
+    const part = crlf(["Content-Type: multipart/mixed; boundary=b", "", "--b", "Hello world", "--b--"]);
+    const pp = parseMessage(part);
+    checkOffsets(part, pp);
+    assert.equal(bodyOf(part, pp.root.parts![0]!), "Hello world");
+  });
+
+  void test("a junk first line (mbox From line) before the fields is kept in the header block", () => {
+    const raw = lf(["From sender@example.com Sat Jan  3 01:05:34 1996", "Subject: after junk", "", "body"]);
+    const pm = parseMessage(raw);
+    checkOffsets(raw, pm);
+    assert.equal(pm.subject, "after junk");
+    assert.equal(bodyOf(raw, pm.root), "body");
   });
 
   void test("NUL bytes in headers and bodies", () => {
