@@ -128,12 +128,15 @@ export const MIGRATIONS: Migration[] = [
       op TEXT NOT NULL)`,
     `CREATE INDEX changes_account ON changes(account_num, modseq)`,
     // Threading by Message-ID (RFC 8621 §3): every id an email has or refers to.
+    // base_subject is lower-cased; email_num lets a destroyed email take its ids along.
     `CREATE TABLE message_ids (
       account_num ${int} NOT NULL,
       message_id TEXT NOT NULL,
       thread_num ${int} NOT NULL,
-      base_subject TEXT NOT NULL)`,
+      base_subject TEXT NOT NULL,
+      email_num ${int} NOT NULL)`,
     `CREATE INDEX message_ids_lookup ON message_ids(account_num, message_id)`,
+    `CREATE INDEX message_ids_email ON message_ids(email_num)`,
     `CREATE TABLE blobs (
       id TEXT PRIMARY KEY,
       size ${int} NOT NULL,

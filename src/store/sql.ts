@@ -24,6 +24,16 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Called synchronously right after COMMIT succeeded, before the driver starts the next
+   * transaction it serializes; the store publishes its ChangeEvent here so events go out in
+   * commit order. Not called on rollback. (A driver that ignores it still works: the store
+   * then publishes when transaction() resolves.)
+   */
+  afterCommit?: () => void;
+}
+
 export interface SqlDriver extends SqlExecutor {
   /**
    * Runs `fn` in one write transaction and commits when it resolves (rolls back when it
@@ -32,7 +42,7 @@ export interface SqlDriver extends SqlExecutor {
    * locks the account row with SELECT ... FOR UPDATE, see `lockAccount` in the store).
    * Reads made through the driver itself (not `tx`) never see uncommitted writes.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Runs DDL (several statements separated by `;`). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -212,7 +212,7 @@ export interface ChangeEvent {
 export interface ChangeBus {
   publish(event: ChangeEvent): void;
   /** `accountId` "*" receives every account's events. Returns the unsubscribe function. */
-  subscribe(accountId: Id | "*", listener: (event: ChangeEvent) => void): () => void;
+  subscribe(accountId: Id, listener: (event: ChangeEvent) => void): () => void;
 }
 
 export interface CopyResult {

@@ -1,0 +1,184 @@
+// appendEmails: the one way new emails enter the store (delivery/ingest calls it for SMTP,
+// LMTP, IMAP APPEND, JMAP import, Sieve fileinto and import). Group commit: a batch is ONE
+// transaction, one modseq, one fsync; each input succeeds or fails on its own.
+//
+// Order of work, for durability and "a refused write leaves nothing behind":
+// 1. quota pre-check against committed usage (inputs that cannot fit never write a blob);
+// 2. blobs written to the BlobStore BEFORE the transaction (content-addressed, idempotent,
+//    fsynced), so a committed email always finds its blob. A database BlobStore instead
+//    writes inside the transaction, after the checks, so a refusal leaves no blob row;
+// 3. the transaction: account locked, quota re-checked with the running usage, UIDs from
+//    uid_next, email + memberships + message ids + search entry + change rows;
+// 4. after COMMIT the ChangeEvent is published.
+import { createHash } from "node:crypto";
+import { StoreError, isStoreError } from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
+import type { StoreContext, WriteContext } from "./context.ts";
+import { insertMany, isTxBlobStore, writeAccount } from "./context.ts";
+import { SEEN, normalizeKeywords } from "./keywords.ts";
+import { buildSearchDocument } from "./search-index.ts";
+import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
+import type { AppendInput, AppendResult, Id, StoreErrorLike } from "./types.ts";
+
+function failure(e: unknown): StoreErrorLike {
+  if (isStoreError(e)) return { error: { code: e.code, message: e.message } };
+  throw e;
+}
+
+export function quotaCheck(
+  q: { quota_bytes: number | null; quota_messages: number | null },
+  usedBytes: number,
+  usedMessages: number,
+  addBytes: number,
+  addMessages: number,
+): void {
+  // RFC 9208 §5.1 / RFC 9425: STORAGE in bytes here (IMAP reports KiB), MESSAGE in count.
+  if (q.quota_bytes !== null && usedBytes + addBytes > q.quota_bytes) {
+    throw new StoreError("NOQUOTA", "mailbox storage quota exceeded", { resource: "STORAGE" });
+  }
+  if (q.quota_messages !== null && usedMessages + addMessages > q.quota_messages) {
+    throw new StoreError("NOQUOTA", "message count quota exceeded", { resource: "MESSAGE" });
+  }
+}
+
+interface Pending {
+  index: number;
+  input: AppendInput;
+  keywords: string[];
+  blobId: string;
+}
+
+interface MailboxInfo {
+  num: number;
+  id: string;
+  uid_validity: number;
+}
+
+export async function appendEmails(
+  ctx: StoreContext,
+  accountId: Id,
+  inputs: AppendInput[],
+): Promise<Array<AppendResult | StoreErrorLike>> {
+  const results = Array.from<AppendResult | StoreErrorLike | undefined>({ length: inputs.length });
+  const acct = await ctx.driver.get<{
+    quota_bytes: number | null;
+    quota_messages: number | null;
+    used_bytes: number;
+    used_messages: number;
+  }>("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?", [accountId]);
+  if (!acct) throw new StoreError("NOTFOUND", `no account ${accountId}`);
+
+  // 1. cheap checks and the quota pre-check.
+  const pending: Pending[] = [];
+  let bytes = acct.used_bytes;
+  let count = acct.used_messages;
+  inputs.forEach((input, index) => {
+    try {
+      if (input.mailboxIds.length === 0) throw new StoreError("INVALID", "an email needs at least one mailbox");
+      const keywords = normalizeKeywords(input.keywords);
+      quotaCheck(acct, bytes, count, input.raw.length, 1);
+      bytes += input.raw.length;
+      count += 1;
+      const blobId = createHash("sha256").update(input.raw).digest("hex");
+      pending.push({ index, input, keywords, blobId });
+    } catch (e) {
+      results[index] = failure(e);
+    }
+  });
+
+  // 2. blobs first (unless they live in the database).
+  const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
+  if (!txBlobs && pending.length > 0) {
+    const unique = new Map(pending.map((p) => [p.blobId, p.input.raw]));
+    await Promise.all([...unique.values()].map((raw) => ctx.blobs.put(raw)));
+  }
+
+  // 3. the transaction.
+  if (pending.length > 0) {
+    await writeAccount(ctx, accountId, async (w) => {
+      const boxes = new Map<string, MailboxInfo>();
+      for (const r of await w.tx.all<MailboxInfo>(
+        "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
+        [w.account.num],
+      )) {
+        boxes.set(r.id, r);
+      }
+      const written = new Set<string>();
+      for (const p of pending) {
+        try {
+          const targets = [...new Set(p.input.mailboxIds)].map((id) => {
+            const b = boxes.get(id);
+            if (!b) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
+            return b;
+          });
+          quotaCheck(w.account, w.usedBytes, w.usedMessages, p.input.raw.length, 1);
+          if (txBlobs && !written.has(p.blobId)) {
+            await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
+            written.add(p.blobId);
+          }
+          results[p.index] = await insertEmail(ctx, w, p, targets);
+        } catch (e) {
+          results[p.index] = failure(e);
+        }
+      }
+      return {};
+    });
+  }
+  return results.map((r) => r ?? { error: { code: "TEMP", message: "not processed" } });
+}
+
+async function insertEmail(
+  ctx: StoreContext,
+  w: WriteContext,
+  p: Pending,
+  targets: MailboxInfo[],
+): Promise<AppendResult> {
+  const { parsed, raw } = p.input;
+  const size = raw.length;
+  const ids = threadingIds(parsed);
+  const thread = await chooseThread(w, ids, parsed.baseSubject);
+  const emailId = newId("e");
+  const modseq = w.modseq;
+  const { text: _text, envelope, ...meta } = parsed;
+  const row = await w.tx.get<{ num: number }>(
+    `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
+       base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num`,
+    [
+      emailId,
+      w.account.num,
+      thread.num,
+      p.blobId,
+      size,
+      p.input.receivedAt,
+      parsed.sentAt,
+      JSON.stringify(p.keywords),
+      modseq,
+      parsed.baseSubject,
+      JSON.stringify(envelope),
+      JSON.stringify(meta),
+    ],
+  );
+  if (!row) throw new Error("email insert returned nothing");
+  const unseen = p.keywords.includes(SEEN) ? 0 : 1;
+  const uids: AppendResult["uids"] = [];
+  const rows: Array<[number, number, number, number, number]> = [];
+  for (const b of targets) {
+    const uid = await w.nextUid(b.num, b.id);
+    uids.push({ mailboxId: b.id, uid, uidValidity: b.uid_validity });
+    rows.push([b.num, uid, row.num, modseq, w.now]);
+    w.mailbox(b.num, b.id, { total: 1, unseen, size });
+  }
+  await insertMany(
+    w.tx,
+    "INSERT INTO memberships (mailbox_num, uid, email_num, modseq, saved_at) VALUES ",
+    "(?, ?, ?, ?, ?)",
+    rows,
+  );
+  await recordMessageIds(w, row.num, thread.num, ids, parsed.baseSubject);
+  await ctx.search.index(w.tx, w.account.num, row.num, buildSearchDocument(parsed));
+  w.usedBytes += size;
+  w.usedMessages += 1;
+  w.record("Email", emailId, "created");
+  w.record("Thread", thread.id, thread.created ? "created" : "updated");
+  return { emailId, threadId: thread.id, blobId: p.blobId, size, modseq, uids };
+}

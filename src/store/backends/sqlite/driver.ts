@@ -1,0 +1,252 @@
+// The SQLite backend of the SQL seam (src/store/sql.ts) on better-sqlite3.
+//
+// Two connections to one WAL database file:
+// - the writer, used only inside transaction() (BEGIN IMMEDIATE) and exec(); since the
+//   transaction body is async, writers are serialized by an in-process mutex, and between
+//   processes (the CLI opening the file while a server runs) by SQLite's own write lock
+//   with busy_timeout;
+// - the reader, for every statement made on the driver itself: in WAL mode it sees only
+//   committed data, so reads never observe a transaction in progress.
+//
+// Durability: synchronous=FULL by default. In WAL mode FULL fsyncs the WAL at every
+// COMMIT, so a transaction that resolved is on disk when we answer 250 OK / APPEND OK;
+// NORMAL would only fsync at checkpoints and may lose the last commits on power loss
+// (never corrupting the file). Group commit (appendEmails with many messages in one
+// transaction) makes the one fsync per commit cheap enough, so FULL is the default;
+// "NORMAL" stays available for tests and benchmarks that measure something else.
+import Database from "better-sqlite3";
+import type {
+  Dialect,
+  RunResult,
+  SqlDriver,
+  SqlExecutor,
+  SqlRow,
+  SqlValue,
+  TransactionOptions,
+} from "../../sql.ts";
+
+export interface SqliteOptions {
+  /** Milliseconds to wait for another process's lock before SQLITE_BUSY. Default 10000. */
+  busyTimeoutMs?: number;
+  /** Default "FULL" (see the file comment). */
+  synchronous?: "FULL" | "NORMAL";
+  /** Prepared statements kept per connection. Default 500. */
+  statementCacheSize?: number;
+}
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+/** A connection with a bounded cache of prepared statements (least recently used evicted). */
+class Connection implements SqlExecutor {
+  readonly dialect: Dialect = "sqlite";
+  readonly db: Database.Database;
+  readonly #cache = new Map<string, Stmt>();
+  readonly #max: number;
+
+  constructor(db: Database.Database, max: number) {
+    this.db = db;
+    this.#max = max;
+  }
+
+  prepare(sql: string): Stmt {
+    let st = this.#cache.get(sql);
+    if (st) {
+      // Refresh its place in the LRU order.
+      this.#cache.delete(sql);
+      this.#cache.set(sql, st);
+      return st;
+    }
+    st = this.db.prepare(sql);
+    this.#cache.set(sql, st);
+    if (this.#cache.size > this.#max) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    return st;
+  }
+
+  allSync<T>(sql: string, params: readonly SqlValue[]): T[] {
+    const st = this.prepare(sql);
+    if (!st.reader) {
+      st.run(...params);
+      return [];
+    }
+    return st.all(...params) as T[];
+  }
+
+  async all<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.allSync<T>(sql, params);
+  }
+
+  async get<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    const st = this.prepare(sql);
+    if (!st.reader) {
+      st.run(...params);
+      return undefined;
+    }
+    return st.get(...params) as T | undefined;
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    const st = this.prepare(sql);
+    if (st.reader) {
+      // A statement with RETURNING yields one row per changed row.
+      return { changes: st.all(...params).length };
+    }
+    const r = st.run(...params);
+    return { changes: r.changes };
+  }
+}
+
+/** The executor handed to a transaction body; refuses use after the transaction ended. */
+class TxExecutor implements SqlExecutor {
+  readonly dialect: Dialect = "sqlite";
+  readonly #conn: Connection;
+  open = true;
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+  #check(): void {
+    if (!this.open) throw new Error("transaction executor used after the transaction ended");
+  }
+  async all<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    this.#check();
+    return this.#conn.all<T>(sql, params);
+  }
+  async get<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    this.#check();
+    return this.#conn.get<T>(sql, params);
+  }
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    this.#check();
+    return this.#conn.run(sql, params);
+  }
+}
+
+/** A FIFO async mutex: `fn` bodies run one at a time, in call order. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+function openConnection(path: string, opts: SqliteOptions, role: "writer" | "reader"): Connection {
+  // The writer waits for locks asynchronously (see #begin); a short synchronous busy wait
+  // covers the rest (WAL checkpoints, a reader meeting a recovery).
+  const db = new Database(path, { timeout: role === "writer" ? 100 : (opts.busyTimeoutMs ?? 10_000) });
+  // WAL: readers and the writer do not block each other; the mode is persistent in the file.
+  if (role === "writer") db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
+  db.pragma("foreign_keys = ON");
+  if (role === "reader") db.pragma("query_only = ON");
+  return new Connection(db, opts.statementCacheSize ?? 500);
+}
+
+class SqliteDriver implements SqlDriver {
+  readonly dialect: Dialect = "sqlite";
+  readonly #writer: Connection;
+  readonly #reader: Connection;
+  readonly #mutex = new Mutex();
+  readonly #busyTimeoutMs: number;
+  #closed = false;
+
+  constructor(path: string, opts: SqliteOptions) {
+    this.#busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+    this.#writer = openConnection(path, opts, "writer");
+    // ":memory:" databases are private to a connection: read through the writer then.
+    this.#reader = path === ":memory:" || path === "" ? this.#writer : openConnection(path, opts, "reader");
+  }
+
+  async all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#reader.all<T>(sql, params);
+  }
+  async get<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.#reader.get<T>(sql, params);
+  }
+  async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    // A write outside transaction(): run it as its own transaction on the writer.
+    return this.transaction((tx) => tx.run(sql, params));
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
+    if (this.#closed) throw new Error("database closed");
+    return this.#mutex.run(async () => {
+      const w = this.#writer;
+      await this.#begin();
+      const tx = new TxExecutor(w);
+      try {
+        const result = await fn(tx);
+        tx.open = false;
+        w.prepare("COMMIT").run();
+        opts?.afterCommit?.();
+        return result;
+      } catch (e) {
+        tx.open = false;
+        if (w.db.inTransaction) w.prepare("ROLLBACK").run();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * BEGIN IMMEDIATE takes the write lock now, so the body never fails half-way with
+   * SQLITE_BUSY on its first write. While another connection (another process, or another
+   * driver on the same file) holds the lock, we wait asynchronously with backoff instead of
+   * blocking the event loop in busy_timeout: the holder may be this very process.
+   */
+  async #begin(): Promise<void> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        this.#writer.prepare("BEGIN IMMEDIATE").run();
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#mutex.run(async () => {
+      await this.#begin();
+      try {
+        this.#writer.db.exec(sql);
+        this.#writer.prepare("COMMIT").run();
+      } catch (e) {
+        if (this.#writer.db.inTransaction) this.#writer.prepare("ROLLBACK").run();
+        throw e;
+      }
+    });
+  }
+
+  /** Runs a WAL checkpoint (TRUNCATE) on the writer; for maintenance and tests. */
+  async checkpoint(): Promise<void> {
+    await this.#mutex.run(async () => {
+      this.#writer.db.pragma("wal_checkpoint(TRUNCATE)");
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#mutex.run(async () => {
+      if (this.#reader !== this.#writer) this.#reader.db.close();
+      this.#writer.db.close();
+    });
+  }
+}
+
+/** Opens (creating if needed) the SQLite database at `path`. */
+export function openSqlite(path: string, opts: SqliteOptions = {}): SqlDriver & { checkpoint(): Promise<void> } {
+  return new SqliteDriver(path, opts);
+}

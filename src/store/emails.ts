@@ -1,0 +1,233 @@
+// Reading emails and message lists, and keyword changes (IMAP STORE, JMAP keywords).
+// The list queries are single prepared statements joined in SQL (no per-row queries) and
+// parse only the JSON they return: listing 10,000 messages is one statement.
+import { StoreError } from "../core/errors.ts";
+import type { Envelope, ParsedMessage } from "../mail/types.ts";
+import type { StoreContext } from "./context.ts";
+import { accountNum, chunks, marks, writeAccount } from "./context.ts";
+import { SEEN, applyKeywordChange, parseKeywords, sameKeywords } from "./keywords.ts";
+import type { SqlExecutor } from "./sql.ts";
+import type { Email, Id, KeywordChange, MessageRow } from "./types.ts";
+
+async function mailboxNum(db: SqlExecutor, accountId: Id, mailboxId: Id): Promise<number> {
+  const row = await db.get<{ num: number }>(
+    "SELECT b.num FROM mailboxes b JOIN accounts a ON a.num = b.account_num WHERE b.id = ? AND a.id = ?",
+    [mailboxId, accountId],
+  );
+  if (!row) throw new StoreError("NOTFOUND", `no mailbox ${mailboxId}`);
+  return row.num;
+}
+
+interface ListRow {
+  uid: number;
+  email_id: string;
+  thread_id: string;
+  mmod: number;
+  emod: number;
+  keywords: string;
+  size: number;
+  received_at: number;
+  saved_at: number;
+}
+
+const LIST_SQL = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod, e.modseq AS emod,
+    e.keywords, e.size, e.received_at, m.saved_at
+  FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num`;
+
+function toMessageRow(r: ListRow): MessageRow {
+  return {
+    uid: r.uid,
+    emailId: r.email_id,
+    threadId: r.thread_id,
+    modseq: r.mmod > r.emod ? r.mmod : r.emod,
+    keywords: parseKeywords(r.keywords),
+    size: r.size,
+    receivedAt: r.received_at,
+    savedAt: r.saved_at,
+  };
+}
+
+export async function listMessages(
+  ctx: StoreContext,
+  accountId: Id,
+  mailboxId: Id,
+  opts?: { fromUid?: number },
+): Promise<MessageRow[]> {
+  const db = ctx.driver;
+  const num = await mailboxNum(db, accountId, mailboxId);
+  const rows = await db.all<ListRow>(`${LIST_SQL} WHERE m.mailbox_num = ? AND m.uid >= ? ORDER BY m.uid`, [
+    num,
+    opts?.fromUid ?? 1,
+  ]);
+  return rows.map(toMessageRow);
+}
+
+export async function changedMessages(
+  ctx: StoreContext,
+  accountId: Id,
+  mailboxId: Id,
+  since: number,
+): Promise<MessageRow[]> {
+  const db = ctx.driver;
+  const num = await mailboxNum(db, accountId, mailboxId);
+  const rows = await db.all<ListRow>(
+    `${LIST_SQL} WHERE m.mailbox_num = ? AND (m.modseq > ? OR e.modseq > ?) ORDER BY m.uid`,
+    [num, since, since],
+  );
+  return rows.map(toMessageRow);
+}
+
+export async function expungedSince(ctx: StoreContext, accountId: Id, mailboxId: Id, since: number): Promise<number[]> {
+  const db = ctx.driver;
+  const num = await mailboxNum(db, accountId, mailboxId);
+  const rows = await db.all<{ uid: number }>(
+    "SELECT uid FROM tombstones WHERE mailbox_num = ? AND modseq > ? ORDER BY uid",
+    [num, since],
+  );
+  return rows.map((r) => r.uid);
+}
+
+interface EmailRow {
+  num: number;
+  id: string;
+  thread_id: string;
+  blob_id: string;
+  size: number;
+  received_at: number;
+  sent_at: number | null;
+  keywords: string;
+  modseq: number;
+}
+
+export async function getEmails(ctx: StoreContext, accountId: Id, ids: Id[]): Promise<Email[]> {
+  const db = ctx.driver;
+  const acct = await accountNum(db, accountId);
+  const out: Email[] = [];
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db.all<EmailRow>(
+      `SELECT e.num, e.id, t.id AS thread_id, e.blob_id, e.size, e.received_at, e.sent_at, e.keywords, e.modseq
+         FROM emails e JOIN threads t ON t.num = e.thread_num
+        WHERE e.account_num = ? AND e.id IN (${marks(part.length)})`,
+      [acct, ...part],
+    );
+    if (rows.length === 0) continue;
+    const boxes = await db.all<{ email_num: number; id: string }>(
+      `SELECT m.email_num, b.id FROM memberships m JOIN mailboxes b ON b.num = m.mailbox_num
+        WHERE m.email_num IN (${marks(rows.length)}) ORDER BY b.num`,
+      rows.map((r) => r.num),
+    );
+    const byEmail = new Map<number, Id[]>();
+    for (const b of boxes) {
+      const list = byEmail.get(b.email_num);
+      if (list) list.push(b.id);
+      else byEmail.set(b.email_num, [b.id]);
+    }
+    for (const r of rows) {
+      out.push({
+        id: r.id,
+        accountId,
+        blobId: r.blob_id,
+        threadId: r.thread_id,
+        size: r.size,
+        receivedAt: r.received_at,
+        sentAt: r.sent_at,
+        keywords: parseKeywords(r.keywords),
+        mailboxIds: byEmail.get(r.num) ?? [],
+        modseq: r.modseq,
+      });
+    }
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+}
+
+export async function getParsed(
+  ctx: StoreContext,
+  accountId: Id,
+  ids: Id[],
+): Promise<Map<Id, Omit<ParsedMessage, "text">>> {
+  const db = ctx.driver;
+  const acct = await accountNum(db, accountId);
+  const out = new Map<Id, Omit<ParsedMessage, "text">>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db.all<{ id: string; envelope: string; meta: string }>(
+      `SELECT id, envelope, meta FROM emails WHERE account_num = ? AND id IN (${marks(part.length)})`,
+      [acct, ...part],
+    );
+    for (const r of rows) {
+      const meta = JSON.parse(r.meta) as Omit<ParsedMessage, "text" | "envelope">;
+      out.set(r.id, { ...meta, envelope: JSON.parse(r.envelope) as Envelope });
+    }
+  }
+  return out;
+}
+
+export async function getEnvelopes(ctx: StoreContext, accountId: Id, ids: Id[]): Promise<Map<Id, Envelope>> {
+  const db = ctx.driver;
+  const acct = await accountNum(db, accountId);
+  const out = new Map<Id, Envelope>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db.all<{ id: string; envelope: string }>(
+      `SELECT id, envelope FROM emails WHERE account_num = ? AND id IN (${marks(part.length)})`,
+      [acct, ...part],
+    );
+    for (const r of rows) out.set(r.id, JSON.parse(r.envelope) as Envelope);
+  }
+  return out;
+}
+
+export async function getRaw(ctx: StoreContext, accountId: Id, emailId: Id): Promise<Buffer | null> {
+  const row = await ctx.driver.get<{ blob_id: string }>(
+    "SELECT e.blob_id FROM emails e JOIN accounts a ON a.num = e.account_num WHERE e.id = ? AND a.id = ?",
+    [emailId, accountId],
+  );
+  if (!row) return null;
+  return ctx.blobs.get(row.blob_id);
+}
+
+export async function setKeywords(
+  ctx: StoreContext,
+  accountId: Id,
+  emailIds: Id[],
+  change: KeywordChange,
+  opts?: { unchangedSince?: number },
+): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
+  return writeAccount(ctx, accountId, async (w) => {
+    const updated: Id[] = [];
+    const conflicts: Id[] = [];
+    for (const part of chunks([...new Set(emailIds)])) {
+      const rows = await w.tx.all<{ num: number; id: string; keywords: string; modseq: number; size: number }>(
+        `SELECT num, id, keywords, modseq, size FROM emails WHERE account_num = ? AND id IN (${marks(part.length)})`,
+        [w.account.num, ...part],
+      );
+      for (const r of rows) {
+        // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages changed after the given modseq.
+        if (opts?.unchangedSince !== undefined && r.modseq > opts.unchangedSince) {
+          conflicts.push(r.id);
+          continue;
+        }
+        const before = parseKeywords(r.keywords);
+        const after = applyKeywordChange(before, change);
+        if (sameKeywords(before, after)) continue;
+        const modseq = w.modseq;
+        await w.tx.run("UPDATE emails SET keywords = ?, modseq = ? WHERE num = ?", [
+          JSON.stringify(after),
+          modseq,
+          r.num,
+        ]);
+        const boxes = await w.tx.all<{ num: number; id: string }>(
+          "SELECT b.num, b.id FROM memberships m JOIN mailboxes b ON b.num = m.mailbox_num WHERE m.email_num = ?",
+          [r.num],
+        );
+        await w.tx.run("UPDATE memberships SET modseq = ? WHERE email_num = ?", [modseq, r.num]);
+        const seenBefore = before.includes(SEEN);
+        const seenAfter = after.includes(SEEN);
+        const unseen = seenBefore === seenAfter ? 0 : seenAfter ? -1 : 1;
+        for (const b of boxes) w.mailbox(b.num, b.id, { unseen });
+        w.record("Email", r.id, "updated");
+        updated.push(r.id);
+      }
+    }
+    return { updated, conflicts };
+  });
+}

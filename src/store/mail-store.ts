@@ -1,0 +1,333 @@
+// The MailStore implementation over the SQL seam: mail semantics written once for every
+// backend (DESIGN.md "One store API, every protocol"). This file wires the parts together;
+// the rules live in directory.ts, mailboxes.ts, append.ts, emails.ts, copy-move.ts,
+// expunge.ts, threads.ts and changes.ts.
+import type { StoredCredential } from "../auth/types.ts";
+import type { Clock } from "../core/clock.ts";
+import { StoreError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Envelope, ParsedMessage } from "../mail/types.ts";
+import { appendEmails } from "./append.ts";
+import { DbBlobStore } from "./blob/db.ts";
+import type { ListableBlobStore } from "./blob/fs.ts";
+import { changesSince, compactChanges, currentModSeq } from "./changes.ts";
+import type { StoreContext } from "./context.ts";
+import { accountNum, chunks, marks } from "./context.ts";
+import { copyEmails, moveEmails } from "./copy-move.ts";
+import * as dir from "./directory.ts";
+import * as em from "./emails.ts";
+import { destroyEmails, expunge } from "./expunge.ts";
+import { SqlLeaseStore } from "./leases.ts";
+import * as mb from "./mailboxes.ts";
+import { migrate } from "./migrate.ts";
+import type { SearchIndex } from "./search-index.ts";
+import { ScanSearchIndex } from "./search-scan.ts";
+import type { SqlDriver } from "./sql.ts";
+import type {
+  Account,
+  AccountPatch,
+  Alias,
+  AppendInput,
+  AppendResult,
+  BlobStore,
+  ChangeBus,
+  ChangeRecord,
+  CopyResult,
+  CredentialRecord,
+  Domain,
+  Email,
+  ExpungeResult,
+  Id,
+  KeywordChange,
+  LeaseStore,
+  Mailbox,
+  MailboxPatch,
+  MailStore,
+  MessageRow,
+  NewAccount,
+  NewMailbox,
+  ObjectType,
+  Recipient,
+  SearchHit,
+  SearchOptions,
+  SearchQuery,
+  StoreErrorLike,
+} from "./types.ts";
+
+export interface MailStoreOptions {
+  driver: SqlDriver;
+  blobs: BlobStore;
+  bus: ChangeBus;
+  /** The backend's index (src/store/search/); the built-in scanning index when omitted. */
+  search?: SearchIndex;
+  clock: Clock;
+  logger?: Logger;
+}
+
+function isListable(b: BlobStore): b is ListableBlobStore {
+  return typeof (b as Partial<ListableBlobStore>).list === "function";
+}
+
+/** The store with its maintenance operations (not part of the protocol-facing MailStore). */
+export interface MaintainedMailStore extends MailStore {
+  readonly driver: SqlDriver;
+  /**
+   * Deletes blobs no email references. Blobs touched less than `graceMs` ago (default one
+   * hour) are kept: an append may have written one and not committed yet. Returns the count.
+   */
+  collectGarbage(opts?: { graceMs?: number }): Promise<number>;
+  /** Drops change rows and tombstones at or below `upTo` (see changes.ts on retention). */
+  compactChanges(accountId: Id, upTo: number): Promise<void>;
+}
+
+class SqlMailStore implements MaintainedMailStore {
+  readonly blobs: BlobStore;
+  readonly changes: ChangeBus;
+  readonly leases: LeaseStore;
+  readonly driver: SqlDriver;
+  readonly #ctx: StoreContext;
+  #closed = false;
+
+  constructor(ctx: StoreContext) {
+    this.#ctx = ctx;
+    this.driver = ctx.driver;
+    this.blobs = ctx.blobs;
+    this.changes = ctx.bus;
+    this.leases = new SqlLeaseStore(ctx.driver, ctx.clock);
+  }
+
+  // --- domains ---
+  createDomain(name: string, opts?: { catchAll?: string | null }): Promise<Domain> {
+    return dir.createDomain(this.#ctx, name, opts);
+  }
+  getDomain(name: string): Promise<Domain | null> {
+    return dir.getDomain(this.#ctx, name);
+  }
+  listDomains(): Promise<Domain[]> {
+    return dir.listDomains(this.#ctx);
+  }
+  updateDomain(name: string, patch: { catchAll?: string | null }): Promise<Domain> {
+    return dir.updateDomain(this.#ctx, name, patch);
+  }
+  deleteDomain(name: string): Promise<void> {
+    return dir.deleteDomain(this.#ctx, name);
+  }
+
+  // --- accounts and credentials ---
+  createAccount(input: NewAccount): Promise<Account> {
+    return dir.createAccount(this.#ctx, input);
+  }
+  getAccount(id: Id): Promise<Account | null> {
+    return dir.getAccount(this.#ctx, id);
+  }
+  getAccountByName(name: string): Promise<Account | null> {
+    return dir.getAccountByName(this.#ctx, name);
+  }
+  getAccountByAddress(address: string): Promise<Account | null> {
+    return dir.getAccountByAddress(this.#ctx, address);
+  }
+  listAccounts(): Promise<Account[]> {
+    return dir.listAccounts(this.#ctx);
+  }
+  updateAccount(id: Id, patch: AccountPatch): Promise<Account> {
+    return dir.updateAccount(this.#ctx, id, patch);
+  }
+  deleteAccount(id: Id): Promise<void> {
+    return dir.deleteAccount(this.#ctx, id);
+  }
+  addCredential(accountId: Id, credential: StoredCredential): Promise<Id> {
+    return dir.addCredential(this.#ctx, accountId, credential);
+  }
+  listCredentials(accountId: Id): Promise<CredentialRecord[]> {
+    return dir.listCredentials(this.#ctx, accountId);
+  }
+  removeCredential(accountId: Id, credentialId: Id): Promise<void> {
+    return dir.removeCredential(this.#ctx, accountId, credentialId);
+  }
+  setPassword(accountId: Id, credential: StoredCredential): Promise<void> {
+    return dir.setPassword(this.#ctx, accountId, credential);
+  }
+
+  // --- aliases and routing ---
+  setAlias(alias: Alias): Promise<void> {
+    return dir.setAlias(this.#ctx, alias);
+  }
+  removeAlias(address: string): Promise<void> {
+    return dir.removeAlias(this.#ctx, address);
+  }
+  listAliases(domain?: string): Promise<Alias[]> {
+    return dir.listAliases(this.#ctx, domain);
+  }
+  resolveRecipient(address: string, opts?: { subaddressSeparator?: string }): Promise<Recipient | null> {
+    return dir.resolveRecipient(this.#ctx, address, opts);
+  }
+
+  // --- mailboxes ---
+  listMailboxes(accountId: Id): Promise<Mailbox[]> {
+    return mb.listMailboxes(this.#ctx, accountId);
+  }
+  getMailbox(accountId: Id, mailboxId: Id): Promise<Mailbox | null> {
+    return mb.getMailbox(this.#ctx, accountId, mailboxId);
+  }
+  getMailboxByPath(accountId: Id, path: string): Promise<Mailbox | null> {
+    return mb.getMailboxByPath(this.#ctx, accountId, path);
+  }
+  mailboxPath(accountId: Id, mailboxId: Id): Promise<string> {
+    return mb.mailboxPath(this.#ctx, accountId, mailboxId);
+  }
+  createMailbox(accountId: Id, input: NewMailbox): Promise<Mailbox> {
+    return mb.createMailbox(this.#ctx, accountId, input);
+  }
+  updateMailbox(accountId: Id, mailboxId: Id, patch: MailboxPatch): Promise<Mailbox> {
+    return mb.updateMailbox(this.#ctx, accountId, mailboxId, patch);
+  }
+  deleteMailbox(accountId: Id, mailboxId: Id): Promise<void> {
+    return mb.deleteMailbox(this.#ctx, accountId, mailboxId);
+  }
+
+  // --- emails ---
+  appendEmails(accountId: Id, inputs: AppendInput[]): Promise<Array<AppendResult | StoreErrorLike>> {
+    return appendEmails(this.#ctx, accountId, inputs);
+  }
+  getEmails(accountId: Id, ids: Id[]): Promise<Email[]> {
+    return em.getEmails(this.#ctx, accountId, ids);
+  }
+  getParsed(accountId: Id, ids: Id[]): Promise<Map<Id, Omit<ParsedMessage, "text">>> {
+    return em.getParsed(this.#ctx, accountId, ids);
+  }
+  getEnvelopes(accountId: Id, ids: Id[]): Promise<Map<Id, Envelope>> {
+    return em.getEnvelopes(this.#ctx, accountId, ids);
+  }
+  getRaw(accountId: Id, emailId: Id): Promise<Buffer | null> {
+    return em.getRaw(this.#ctx, accountId, emailId);
+  }
+  listMessages(accountId: Id, mailboxId: Id, opts?: { fromUid?: number }): Promise<MessageRow[]> {
+    return em.listMessages(this.#ctx, accountId, mailboxId, opts);
+  }
+  changedMessages(accountId: Id, mailboxId: Id, since: number): Promise<MessageRow[]> {
+    return em.changedMessages(this.#ctx, accountId, mailboxId, since);
+  }
+  expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]> {
+    return em.expungedSince(this.#ctx, accountId, mailboxId, since);
+  }
+  setKeywords(
+    accountId: Id,
+    emailIds: Id[],
+    change: KeywordChange,
+    opts?: { unchangedSince?: number },
+  ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
+    return em.setKeywords(this.#ctx, accountId, emailIds, change, opts);
+  }
+  copyEmails(accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult> {
+    return copyEmails(this.#ctx, accountId, emailIds, toMailboxId);
+  }
+  moveEmails(
+    accountId: Id,
+    fromMailboxId: Id,
+    emailIds: Id[],
+    toMailboxId: Id,
+  ): Promise<{ copy: CopyResult; expunge: ExpungeResult }> {
+    return moveEmails(this.#ctx, accountId, fromMailboxId, emailIds, toMailboxId);
+  }
+  expunge(accountId: Id, mailboxId: Id, uids: number[]): Promise<ExpungeResult> {
+    return expunge(this.#ctx, accountId, mailboxId, uids);
+  }
+  destroyEmails(accountId: Id, emailIds: Id[]): Promise<{ modseq: number; destroyed: Id[] }> {
+    return destroyEmails(this.#ctx, accountId, emailIds);
+  }
+
+  // --- changes and search ---
+  currentModSeq(accountId: Id): Promise<number> {
+    return currentModSeq(this.#ctx, accountId);
+  }
+  changesSince(
+    accountId: Id,
+    since: number,
+    opts?: { types?: ObjectType[]; limit?: number },
+  ): Promise<{ changes: ChangeRecord[]; hasMore: boolean; modseq: number }> {
+    return changesSince(this.#ctx, accountId, since, opts);
+  }
+  compactChanges(accountId: Id, upTo: number): Promise<void> {
+    return compactChanges(this.#ctx, accountId, upTo);
+  }
+
+  async search(accountId: Id, query: SearchQuery, opts?: SearchOptions): Promise<SearchHit[]> {
+    const db = this.#ctx.driver;
+    const acct = await accountNum(db, accountId);
+    let mailboxNum: number | undefined;
+    if (opts?.mailboxId !== undefined) {
+      const row = await db.get<{ num: number }>("SELECT num FROM mailboxes WHERE id = ? AND account_num = ?", [
+        opts.mailboxId,
+        acct,
+      ]);
+      if (!row) throw new StoreError("NOTFOUND", `no mailbox ${opts.mailboxId}`);
+      mailboxNum = row.num;
+    }
+    const hits = await this.#ctx.search.search(db, acct, query, {
+      ...(mailboxNum !== undefined ? { mailboxNum } : {}),
+      ...(opts?.limit !== undefined ? { limit: opts.limit } : {}),
+    });
+    const ids = new Map<number, string>();
+    for (const part of chunks([...new Set(hits.map((h) => h.emailNum))])) {
+      const rows = await db.all<{ num: number; id: string }>(
+        `SELECT num, id FROM emails WHERE num IN (${marks(part.length)})`,
+        part,
+      );
+      for (const r of rows) ids.set(r.num, r.id);
+    }
+    const out: SearchHit[] = [];
+    for (const h of hits) {
+      const emailId = ids.get(h.emailNum);
+      if (emailId === undefined) continue;
+      out.push(h.uid !== undefined ? { emailId, uid: h.uid } : { emailId });
+    }
+    return out;
+  }
+
+  async collectGarbage(opts?: { graceMs?: number }): Promise<number> {
+    const blobs = this.#ctx.blobs;
+    if (!isListable(blobs)) return 0;
+    const grace = opts?.graceMs ?? 3_600_000;
+    const now = this.#ctx.clock.now();
+    const db = this.#ctx.driver;
+    let deleted = 0;
+    for await (const id of blobs.list()) {
+      const used = await db.get<{ n: number }>("SELECT 1 AS n FROM emails WHERE blob_id = ? LIMIT 1", [id]);
+      if (used) continue;
+      const t = await blobs.touchedAt(id);
+      if (t === null || now - t < grace) continue;
+      if (blobs instanceof DbBlobStore) {
+        // One statement: an append committing the same blob meanwhile keeps it.
+        const r = await db.run(
+          "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM emails WHERE blob_id = ?)",
+          [id, id],
+        );
+        deleted += r.changes;
+        continue;
+      }
+      await blobs.delete(id);
+      deleted++;
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#ctx.driver.close();
+  }
+}
+
+/** Runs pending migrations and returns the store. */
+export async function createMailStore(opts: MailStoreOptions): Promise<MaintainedMailStore> {
+  const search = opts.search ?? new ScanSearchIndex();
+  await migrate(opts.driver, search);
+  return new SqlMailStore({
+    driver: opts.driver,
+    blobs: opts.blobs,
+    bus: opts.bus,
+    search,
+    clock: opts.clock,
+    logger: opts.logger,
+  });
+}

@@ -1,0 +1,140 @@
+// The store contract on SQLite files (file blobs and database blobs), plus SQLite-only
+// checks: the listing fast path, garbage collection, and a second process-like connection.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ManualClock, systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { openSqlite } from "../../src/store/backends/sqlite/driver.ts";
+import { DbBlobStore } from "../../src/store/blob/db.ts";
+import { openFsBlobStore } from "../../src/store/blob/fs.ts";
+import { LocalChangeBus } from "../../src/store/bus/local.ts";
+import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
+import { createMailStore } from "../../src/store/mail-store.ts";
+import { openStore } from "../../src/store/open.ts";
+import { runContract } from "./contract.ts";
+import { append, checkInvariants, inbox, input, rawMessage } from "./helpers.ts";
+
+async function open(dir: string, blobs: "fs" | "db"): Promise<MaintainedMailStore> {
+  return openStore({
+    backend: "sqlite",
+    sqlitePath: join(dir, "mail.sqlite"),
+    blobs,
+    blobDir: join(dir, "blobs"),
+    search: "scan",
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+}
+
+for (const blobs of ["fs", "db"] as const) {
+  runContract(`sqlite, ${blobs} blobs`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+    let store = await open(dir, blobs);
+    return {
+      get store() {
+        return store;
+      },
+      reopen: async () => {
+        await store.close();
+        store = await open(dir, blobs);
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+void test("sqlite: listing 10,000 messages is one fast statement", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const store = await open(dir, "db");
+  try {
+    const a = await store.createAccount({ name: "big@example.org" });
+    const box = await inbox(store, a.id);
+    const template = rawMessage({ subject: "bulk" });
+    for (let i = 0; i < 100; i++) {
+      const batch = Array.from({ length: 100 }, (_, j) =>
+        input(Buffer.concat([template, Buffer.from(`${i}-${j}\r\n`)]), [box], j % 2 ? ["\\Seen"] : []),
+      );
+      await store.appendEmails(a.id, batch);
+    }
+    let best = Infinity;
+    let rows = 0;
+    for (let k = 0; k < 3; k++) {
+      const t0 = performance.now();
+      const list = await store.listMessages(a.id, box);
+      const env = await store.getEnvelopes(
+        a.id,
+        list.map((m) => m.emailId),
+      );
+      best = Math.min(best, performance.now() - t0);
+      rows = list.length;
+      assert.equal(env.size, 10_000);
+    }
+    assert.equal(rows, 10_000);
+    // The target is well under 100 ms; the bound is loose for shared test machines.
+    assert.ok(best < 1000, `listing took ${best.toFixed(1)} ms`);
+    await checkInvariants(store, a.id);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("sqlite: collectGarbage deletes unreferenced blobs after the grace period", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const clock = new ManualClock(Date.now());
+  const driver = openSqlite(join(dir, "gc.sqlite"));
+  const blobs = await openFsBlobStore(join(dir, "blobs"));
+  const store = await createMailStore({ driver, blobs, bus: new LocalChangeBus(), clock });
+  try {
+    const a = await store.createAccount({ name: "gc@example.org" });
+    const box = await inbox(store, a.id);
+    const keep = await append(store, a.id, [box]);
+    const drop = await append(store, a.id, [box]);
+    const stray = await blobs.put(Buffer.from("not referenced"));
+    await store.destroyEmails(a.id, [drop.emailId]);
+    assert.equal(await store.collectGarbage(), 0, "inside the grace period");
+    clock.advance(2 * 3_600_000);
+    assert.equal(await store.collectGarbage(), 2);
+    assert.equal(await blobs.has(keep.blobId), true);
+    assert.equal(await blobs.has(drop.blobId), false);
+    assert.equal(await blobs.has(stray), false);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("sqlite: db blobs are collected atomically; two stores on one file see each other", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const path = join(dir, "two.sqlite");
+  const d1 = openSqlite(path);
+  const s1 = await createMailStore({ driver: d1, blobs: new DbBlobStore(d1), bus: new LocalChangeBus(), clock: systemClock });
+  const d2 = openSqlite(path);
+  const s2 = await createMailStore({ driver: d2, blobs: new DbBlobStore(d2), bus: new LocalChangeBus(), clock: systemClock });
+  try {
+    const a = await s1.createAccount({ name: "multi@example.org" });
+    const box = await inbox(s1, a.id);
+    // Writers on two connections to one file (as the CLI beside a running server).
+    await Promise.all([
+      ...Array.from({ length: 5 }, () => append(s1, a.id, [box])),
+      ...Array.from({ length: 5 }, () => append(s2, a.id, [box])),
+    ]);
+    assert.equal((await s2.listMessages(a.id, box)).length, 10);
+    await checkInvariants(s1, a.id);
+    const r = (await s1.listMessages(a.id, box))[0]!;
+    await s2.destroyEmails(a.id, [r.emailId]);
+    assert.equal(await s1.collectGarbage({ graceMs: 0 }), 1);
+    assert.equal(await s1.collectGarbage({ graceMs: 0 }), 0);
+  } finally {
+    await s1.close();
+    await s2.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
