@@ -24,6 +24,8 @@ export const PARSE_LIMITS = {
 interface Ctx {
   raw: Buffer;
   parts: number;
+  /** Header fields of message roots (top level and encapsulated), kept for envelopes. */
+  rootFields: Map<MimePart, HeaderField[]>;
 }
 
 const LF = 0x0a;
@@ -203,6 +205,7 @@ function parseEntity(
   ctx.parts++;
   const { headerEnd, fields } = headerBlock(raw, start, end);
   const part = makePart(section, start, headerEnd, end, fields, defaultType);
+  if (isRoot) ctx.rootFields.set(part, fields);
   const ct = part.contentType;
   const canNest = depth < PARSE_LIMITS.maxDepth && ctx.parts < PARSE_LIMITS.maxParts;
   if (ct.type === "multipart") {
@@ -224,7 +227,7 @@ function parseEntity(
       const prefix = isRoot ? childSection(section, 1) : section;
       const inner = parseEntity(ctx, part.bodyStart, part.bodyEnd, prefix, depth + 1, "text/plain", true);
       part.message = inner;
-      part.envelope = buildEnvelope(splitHeaderFields(raw, inner.headerStart, inner.headerEnd));
+      part.envelope = buildEnvelope(ctx.rootFields.get(inner) ?? []);
     }
   } else if (ct.type === "text" || ct.type === "message") {
     part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
@@ -337,12 +340,12 @@ function makePreview(text: string): string {
 
 /** Parses a raw message. Never throws; always returns a structure covering [0, size]. */
 export function parseMessage(raw: Buffer): ParsedMessage {
-  const ctx: Ctx = { raw, parts: 0 };
+  const ctx: Ctx = { raw, parts: 0, rootFields: new Map() };
   let root: MimePart;
   let headers: HeaderField[];
   try {
     root = parseEntity(ctx, 0, raw.length, "", 0, "text/plain", true);
-    headers = splitHeaderFields(raw, root.headerStart, root.headerEnd);
+    headers = ctx.rootFields.get(root) ?? [];
   } catch {
     // defensive: a bug must not reject mail; fall back to one opaque text part
     root = makePart("", 0, findHeaderEnd(raw, 0, raw.length), raw.length, [], "text/plain");
