@@ -18,16 +18,41 @@ export function isConcat(v: ImapValue): v is ImapConcat {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Options of the BODYSTRUCTURE value. */
+export interface BodyStructureOptions {
+  /**
+   * The client enabled UTF8=ACCEPT (RFC 9051 §6.3.1 / RFC 6855): parameter values go out as
+   * decoded Unicode. Otherwise a non-ASCII value is sent in RFC 2231 §4 form ("name*" =
+   * "utf-8''%E2%82%AC"), which stays 7-bit and which clients decode.
+   */
+  utf8?: boolean;
+}
+
+// RFC 2231 §7 attribute-char: any CHAR except SPACE, CTLs, "*", "'", "%", or tspecials
+const ATTRIBUTE_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+
+function rfc2231Encode(v: string): string {
+  let out = "utf-8''";
+  for (const b of Buffer.from(v, "utf8")) {
+    const c = String.fromCharCode(b);
+    out += b < 0x80 && ATTRIBUTE_CHAR.test(c) ? c : "%" + b.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
+}
+
 /** body-fld-param: ("name" "value" ...) or NIL when there are none. */
-function params(p: Record<string, string>): ImapValue {
+function params(p: Record<string, string>, utf8: boolean): ImapValue {
   const out: ImapValue[] = [];
-  for (const [k, v] of Object.entries(p)) out.push(k, v);
+  for (const [k, v] of Object.entries(p)) {
+    if (!utf8 && /[^\x00-\x7f]/.test(v)) out.push(k + "*", rfc2231Encode(v));
+    else out.push(k, v);
+  }
   return out.length > 0 ? out : null;
 }
 
 /** body-fld-dsp: ("type" params) or NIL. */
-function disposition(part: MimePart): ImapValue {
-  return part.disposition === null ? null : [part.disposition.type, params(part.disposition.params)];
+function disposition(part: MimePart, utf8: boolean): ImapValue {
+  return part.disposition === null ? null : [part.disposition.type, params(part.disposition.params, utf8)];
 }
 
 /** body-fld-lang: NIL, one string, or a list of strings. */
@@ -81,18 +106,18 @@ const EMPTY_BODY: ImapValue = ["text", "plain", ["charset", "us-ascii"], null, n
  * The BODYSTRUCTURE (extended = true) or BODY (extended = false) value of a part
  * (RFC 9051 §7.5.2). Pass the root part for the whole message.
  */
-export function bodyStructure(part: MimePart, extended = true): ImapValue {
-  return body(part, extended, 0);
+export function bodyStructure(part: MimePart, extended = true, options: BodyStructureOptions = {}): ImapValue {
+  return body(part, extended, options.utf8 === true, 0);
 }
 
-function body(part: MimePart, extended: boolean, depth: number): ImapValue {
+function body(part: MimePart, extended: boolean, utf8: boolean, depth: number): ImapValue {
   const ct = part.contentType;
   if (part.parts !== undefined && depth < 200) {
     // body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
-    const kids = part.parts.length > 0 ? part.parts.map((k) => body(k, extended, depth + 1)) : [EMPTY_BODY];
+    const kids = part.parts.length > 0 ? part.parts.map((k) => body(k, extended, utf8, depth + 1)) : [EMPTY_BODY];
     const out: ImapValue[] = [{ concat: kids }, ct.subtype];
     // body-ext-mpart = body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc]]]
-    if (extended) out.push(params(ct.params), disposition(part), language(part), part.location);
+    if (extended) out.push(params(ct.params, utf8), disposition(part, utf8), language(part), part.location);
     return out;
   }
   // body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP body-fld-enc SP body-fld-octets
@@ -101,7 +126,7 @@ function body(part: MimePart, extended: boolean, depth: number): ImapValue {
   const out: ImapValue[] = [
     ct.type,
     ct.subtype,
-    params(p),
+    params(p, utf8),
     part.id,
     part.description,
     part.encoding,
@@ -112,7 +137,7 @@ function body(part: MimePart, extended: boolean, depth: number): ImapValue {
     const inner = part.message;
     out.push(
       envelopeValue(part.envelope ?? EMPTY_ENVELOPE),
-      inner !== undefined && depth < 200 ? body(inner, extended, depth + 1) : EMPTY_BODY,
+      inner !== undefined && depth < 200 ? body(inner, extended, utf8, depth + 1) : EMPTY_BODY,
       part.lines,
     );
   } else if (ct.type === "text") {
@@ -120,6 +145,6 @@ function body(part: MimePart, extended: boolean, depth: number): ImapValue {
     out.push(part.lines);
   }
   // body-ext-1part = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc]]]
-  if (extended) out.push(part.md5, disposition(part), language(part), part.location);
+  if (extended) out.push(part.md5, disposition(part, utf8), language(part), part.location);
   return out;
 }

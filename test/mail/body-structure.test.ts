@@ -352,3 +352,25 @@ void describe("ENVELOPE edge cases (RFC 9051 §7.5.2, as imaptest checks them)",
     assert.ok(env(["From: <@relay.example:who@where.example>"]).startsWith('(NIL NIL ((NIL "@relay.example" "who" "where.example")) '));
   });
 });
+
+void describe("non-ASCII parameters", () => {
+  const raw = crlf([
+    "Content-Type: application/octet-stream; name=\"=?utf-8?B?4oKsLmJpbg==?=\"",
+    "Content-Disposition: attachment; filename*=utf-8''%E2%82%AC%20rates.bin",
+    "",
+    "x",
+  ]);
+  const pm = parseMessage(raw);
+  void test("RFC 2231 form for clients without UTF8=ACCEPT", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root)),
+      `("application" "octet-stream" ("name*" "utf-8''%E2%82%AC.bin") NIL NIL "7bit" 1 NIL ("attachment" ("filename*" "utf-8''%E2%82%AC%20rates.bin")) NIL NIL)`,
+    );
+  });
+  void test("Unicode for UTF8=ACCEPT clients", () => {
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root, true, { utf8: true })),
+      '("application" "octet-stream" ("name" "€.bin") NIL NIL "7bit" 1 NIL ("attachment" ("filename" "€ rates.bin")) NIL NIL)',
+    );
+  });
+});
