@@ -191,7 +191,12 @@ export function marks(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");
 }
 
-/** Splits a list for IN (...) queries. */
+/**
+ * Splits a list for IN (...) queries. Such queries filter the account as `+account_num = ?`:
+ * the unary plus (valid on both dialects) keeps SQLite's planner from choosing the
+ * account index over the id lookups when the IN list is long (a scan of the whole account
+ * per chunk, 20x slower on 10,000 ids).
+ */
 export function chunks<T>(list: readonly T[], size = 500): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));

@@ -28,7 +28,7 @@ async function sourceEmails(w: WriteContext, emailIds: Id[]): Promise<SourceEmai
     const rows = await w.tx.all<SourceEmail>(
       `SELECT e.num, e.id, e.thread_num, t.id AS thread_id, e.keywords, e.size
          FROM emails e JOIN threads t ON t.num = e.thread_num
-        WHERE e.account_num = ? AND e.id IN (${marks(part.length)})`,
+        WHERE +e.account_num = ? AND e.id IN (${marks(part.length)})`,
       [w.account.num, ...part],
     );
     for (const r of rows) byId.set(r.id, r);

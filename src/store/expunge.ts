@@ -175,7 +175,7 @@ export async function destroyEmails(
     const nums: number[] = [];
     for (const part of chunks([...new Set(emailIds)])) {
       const rows = await w.tx.all<{ num: number }>(
-        `SELECT num FROM emails WHERE account_num = ? AND id IN (${marks(part.length)})`,
+        `SELECT num FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
         [w.account.num, ...part],
       );
       nums.push(...rows.map((r) => r.num));
