@@ -295,5 +295,6 @@ export class ListenerManager {
       await allClosed;
     }
     await Promise.all(serversClosed);
+    for (const r of this.#running) delete r.bound;
   }
 }
