@@ -243,3 +243,27 @@ void describe("format=flowed (RFC 3676)", () => {
     assert.equal(unflow("ab \ncd", true), "abcd");
   });
 });
+
+void describe("RFC 5322 Appendix A address examples", () => {
+  void test("A.1.2, A.1.3, A.4, A.5 and A.6.1", () => {
+    const flat = (v: string): string[] => parseAddressList(v).map((a) => `${a.name ?? ""}|${a.address}`);
+    assert.deepEqual(flat('"Joe Q. Public" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>'), [
+      "Joe Q. Public|john.q.public@example.com",
+      "Mary Smith|mary@x.test",
+      "|jdoe@example.org",
+      "Who?|one@y.test",
+    ]);
+    assert.deepEqual(flat('<boss@nil.test>, "Giant; \\"Big\\" Box" <sysservices@example.net>'), ["|boss@nil.test", 'Giant; "Big" Box|sysservices@example.net']);
+    assert.deepEqual(parseAddressGroups("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;").map((g) => [g.name, g.addresses.length]), [["A Group", 3]]);
+    assert.deepEqual(parseAddressGroups("Undisclosed recipients:;"), [{ name: "Undisclosed recipients", addresses: [] }]);
+    assert.deepEqual(flat("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"), ["Pete|pete@silly.test"]);
+    assert.deepEqual(
+      flat("A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)"),
+      ["Chris Jones|c@public.example", "|joe@example.org", "John|jdoe@one.test"],
+    );
+    assert.deepEqual(parseAddressGroups("(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;"), [{ name: "Hidden recipients", addresses: [] }]);
+    assert.deepEqual(flat("Joe Q. Public <john.q.public@example.com>"), ["Joe Q. Public|john.q.public@example.com"]);
+    assert.deepEqual(flat("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example"), ["Mary Smith|mary@example.net", "|jdoe@test.example"]);
+    assert.deepEqual(flat("John Doe <jdoe@machine(comment).  example>"), ["John Doe|jdoe@machine.example"]);
+  });
+});
