@@ -20,7 +20,13 @@ const ZONES: Record<string, number> = {
 export function parseDate(input: string | null | undefined): number | null {
   if (input === null || input === undefined) return null;
   // drop comments (RFC 5322 §3.2.2), one level is plenty for dates
-  const s = input.slice(0, 400).replace(/\([^()]*\)/g, " ").trim().toLowerCase();
+  // RFC 5322 §4.3 obs-time allows CFWS around the colons: "09 :  55 : 06"
+  const s = input
+    .slice(0, 400)
+    .replace(/\([^()]*\)/g, " ")
+    .replace(/[ \t\r\n]*:[ \t\r\n]*/g, ":")
+    .trim()
+    .toLowerCase();
   if (s.length === 0) return null;
   const toks = s.split(/[\s,]+/).filter((t) => t.length > 0);
   let day: number | null = null;

@@ -194,6 +194,10 @@ void describe("dates (RFC 5322 §3.3, §4.3)", () => {
     assert.equal(parseDate(""), null);
     assert.equal(parseDate(null), null);
     assert.equal(parseDate("32 Jan 2024 00:00:00 +0000"), null);
+    // RFC 5322 Appendix A.5, A.6.2 and A.6.3
+    assert.equal(parseDate("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)"), Date.UTC(1969, 1, 14, 3, 2));
+    assert.equal(parseDate("21 Nov 97 09:55:06 GMT"), Date.UTC(1997, 10, 21, 9, 55, 6));
+    assert.equal(parseDate("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600"), Date.UTC(1997, 10, 21, 15, 55, 6));
   });
   void test("IMAP date-time formatting and parsing", () => {
     const t = Date.UTC(2024, 0, 2, 3, 4, 5);
