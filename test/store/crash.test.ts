@@ -12,7 +12,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { openStore } from "../../src/store/open.ts";
-import { checkInvariants, inbox } from "./helpers.ts";
+import { append, checkInvariants, inbox } from "./helpers.ts";
 
 const NODE = process.execPath;
 const SCRIPT = join(import.meta.dirname, "fixtures", "crash-writer.ts");
@@ -92,3 +92,28 @@ for (const blobs of ["fs", "db"] as const) {
     }
   });
 }
+
+void test("two processes append to one SQLite file at the same time", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-crash-"));
+  try {
+    const store = await open(dir, "fs");
+    try {
+      const a = await store.createAccount({ name: "multi@example.org" });
+      const box = await inbox(store, a.id);
+      const mine: string[] = [];
+      const writeMine = async (): Promise<void> => {
+        for (let i = 0; i < 30; i++) mine.push((await append(store, a.id, [box], { size: 3000 })).emailId);
+      };
+      const [theirs] = await Promise.all([runAndKill(dir, a.id, box, "fs", 30), writeMine()]);
+      const list = await store.listMessages(a.id, box);
+      const ids = new Set(list.map((m) => m.emailId));
+      for (const id of [...mine, ...theirs]) assert.ok(ids.has(id), `${id} present`);
+      assert.equal(ids.size, list.length);
+      await checkInvariants(store, a.id);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
