@@ -338,8 +338,13 @@ function makePreview(text: string): string {
   return cps.length <= 256 ? cps.join("") : cps.slice(0, 256).join("");
 }
 
+export interface ParseOptions {
+  /** Fill ParsedMessage.text (the full-text index input); default true. The preview is always made. */
+  extractText?: boolean;
+}
+
 /** Parses a raw message. Never throws; always returns a structure covering [0, size]. */
-export function parseMessage(raw: Buffer): ParsedMessage {
+export function parseMessage(raw: Buffer, options: ParseOptions = {}): ParsedMessage {
   const ctx: Ctx = { raw, parts: 0, rootFields: new Map() };
   let root: MimePart;
   let headers: HeaderField[];
@@ -364,7 +369,7 @@ export function parseMessage(raw: Buffer): ParsedMessage {
   scan(root, null);
   let text = "";
   let preview = "";
-  const texts = safe(() => textParts(root, true), []);
+  const texts = options.extractText === false ? [] : safe(() => textParts(root, true), []);
   for (const p of texts) {
     if (text.length >= PARSE_LIMITS.maxTextChars) break;
     const t = safe(() => textOf(raw, p), "");

@@ -342,3 +342,12 @@ void describe("corpus: structure and exact offsets", () => {
     assert.ok(!/[\ud800-\udbff]$/.test(pm.preview));
   });
 });
+
+void describe("options", () => {
+  void test("extractText: false leaves text empty but still makes the preview", () => {
+    const raw = crlf(["Subject: x", "", "some body text"]);
+    const pm = parseMessage(raw, { extractText: false });
+    assert.equal(pm.text, "");
+    assert.equal(pm.preview, "some body text");
+  });
+});
