@@ -95,10 +95,12 @@ export function parseConfigText(text: string, opts: ParseOptions = {}): Config {
 
 /**
  * Read and validate a TOML configuration file. Without a path, the defaults (plus environment
- * overrides) are returned. A missing or unreadable file is a ConfigError.
+ * overrides) are returned. A missing or unreadable file is a ConfigError. `env` defaults to
+ * process.env (MAILROOM_DNS); pass {} to ignore the environment.
  */
 export async function loadConfig(path: string | undefined, opts: { env?: ConfigEnv } = {}): Promise<Config> {
-  if (path === undefined) return parseConfig({}, { source: "defaults", env: opts.env });
+  const env = opts.env ?? process.env;
+  if (path === undefined) return parseConfig({}, { source: "defaults", env });
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -106,7 +108,7 @@ export async function loadConfig(path: string | undefined, opts: { env?: ConfigE
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new ConfigError(path, [{ path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code})` }]);
   }
-  return parseConfigText(text, { source: path, env: opts.env });
+  return parseConfigText(text, { source: path, env });
 }
 
 /** The file locations derived from the configuration (empty settings resolved under dataDir). */

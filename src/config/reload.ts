@@ -26,8 +26,9 @@ export interface ConfigManagerEvents {
 }
 
 export interface ConfigManagerOptions {
-  /** The file `reload()` re-reads; without it reload() only re-validates the current settings. */
+  /** The file `reload()` re-reads; without it reload() keeps the current settings. */
   path?: string | undefined;
+  /** Environment overrides (MAILROOM_DNS); fromFile defaults to process.env. */
   env?: ConfigEnv | undefined;
   logger?: Logger | undefined;
 }
@@ -73,10 +74,14 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
     this.#logger = opts.logger;
   }
 
-  /** Load `path` (or the defaults when undefined) and manage it. Throws ConfigError. */
+  /**
+   * Load `path` (or the defaults when undefined) and manage it; the environment (MAILROOM_DNS)
+   * is process.env unless `env` is given. Throws ConfigError.
+   */
   static async fromFile(path: string | undefined, opts: Omit<ConfigManagerOptions, "path"> = {}): Promise<ConfigManager> {
-    const config = await loadConfig(path, { env: opts.env });
-    return new ConfigManager(config, { ...opts, path });
+    const env = opts.env ?? process.env;
+    const config = await loadConfig(path, { env });
+    return new ConfigManager(config, { ...opts, env, path });
   }
 
   /** Validate a plain object (tests, embedding) and manage it. Throws ConfigError. */
@@ -110,6 +115,11 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
    * case nothing changes.
    */
   async reload(): Promise<Config> {
+    if (this.#path === undefined) {
+      // Built from an object: there is nothing to re-read.
+      this.#logger?.info("no configuration file to reload");
+      return this.#current;
+    }
     let next: Config;
     try {
       next = await loadConfig(this.#path, { env: this.#env });

@@ -127,8 +127,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }
 
   const onSighup = (): void => {
-    logger.info("SIGHUP: reloading the configuration");
+    logger.info("SIGHUP: reloading the configuration and certificates");
     config.reload().catch(() => undefined); // the manager logs why it refused
+    tls.reload().catch((e: unknown) =>
+      logger.error({ err: (e as Error).message }, "certificate reload failed, keeping the current ones"),
+    );
   };
   if (opts.reloadOnSighup !== false) process.on("SIGHUP", onSighup);
 

@@ -30,7 +30,7 @@ function captureLogger(): { logger: ReturnType<typeof createLogger>; lines: () =
 void describe("ConfigManager", () => {
   void test("reload applies dynamic changes and emits change", async () => {
     const path = await tempFile("[limits]\nmaxRecipients = 200\n");
-    const m = await ConfigManager.fromFile(path);
+    const m = await ConfigManager.fromFile(path, { env: {} });
     assert.equal(m.current().limits.maxRecipients, 200);
     const seen: DynamicConfig[] = [];
     m.on("change", (d) => seen.push(d));
@@ -46,7 +46,7 @@ void describe("ConfigManager", () => {
   void test("an invalid file is refused and the old settings stay", async () => {
     const path = await tempFile("[limits]\nmaxRecipients = 200\n");
     const { logger, lines } = captureLogger();
-    const m = await ConfigManager.fromFile(path, { logger });
+    const m = await ConfigManager.fromFile(path, { logger, env: {} });
     let changes = 0;
     m.on("change", () => changes++);
     await writeFile(path, '[limits]\nmaxRecipients = "many"\n');
@@ -66,7 +66,7 @@ void describe("ConfigManager", () => {
   void test("a static change is refused with 'restart needed for X', dynamic ones in the same file not applied", async () => {
     const path = await tempFile('[server]\nhostname = "a.example"\n[limits]\nmaxRecipients = 200\n');
     const { logger, lines } = captureLogger();
-    const m = await ConfigManager.fromFile(path, { logger });
+    const m = await ConfigManager.fromFile(path, { logger, env: {} });
     await writeFile(path, '[server]\nhostname = "b.example"\n[listeners.smtp]\nport = 2525\n[limits]\nmaxRecipients = 300\n');
     await assert.rejects(m.reload(), (e: unknown) => {
       assert.ok(e instanceof ReloadError);
@@ -79,8 +79,9 @@ void describe("ConfigManager", () => {
     assert.ok(lines().some((l) => l.includes("restart needed for server.hostname")));
   });
 
-  void test("fromObject and applyObject (tests, embedding)", () => {
+  void test("fromObject and applyObject (tests, embedding)", async () => {
     const m = ConfigManager.fromObject({ limits: { maxMessageSize: 2048 } });
+    assert.equal((await m.reload()).limits.maxMessageSize, 2048, "no file: reload keeps the settings");
     assert.equal(m.current().limits.maxMessageSize, 2048);
     m.applyObject({ limits: { maxMessageSize: 4096 } });
     assert.equal(m.current().limits.maxMessageSize, 4096);

@@ -133,8 +133,9 @@ port = 10025
     const dir = await mkdtemp(join(tmpdir(), "mailroom-config-"));
     const path = join(dir, "m.toml");
     await writeFile(path, '[server]\nhostname = "mx.example.org"\n');
-    assert.equal((await loadConfig(path)).server.hostname, "mx.example.org");
-    assert.deepEqual(await loadConfig(undefined), defaultConfig());
+    assert.equal((await loadConfig(path, { env: {} })).server.hostname, "mx.example.org");
+    assert.deepEqual(await loadConfig(undefined, { env: {} }), defaultConfig());
+    assert.deepEqual((await loadConfig(path, { env: { MAILROOM_DNS: "127.0.0.1:53" } })).dns.resolver, ["127.0.0.1:53"]);
     await assert.rejects(loadConfig(join(dir, "nope.toml")), (e: unknown) => e instanceof ConfigError && /file not found/.test(e.message));
   });
 
