@@ -3,9 +3,16 @@
 // concurrency) and schema isolation. Each test file works in its own fresh schema.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import { openPostgres, randomSchemaName } from "../../src/store/backends/postgres/driver.ts";
 import { rewritePlaceholders } from "../../src/store/backends/postgres/placeholders.ts";
+import { DbBlobStore } from "../../src/store/blob/db.ts";
+import { LocalChangeBus } from "../../src/store/bus/local.ts";
+import { createMailStore, type MaintainedMailStore } from "../../src/store/mail-store.ts";
+import { createSearchIndex } from "../../src/store/search/index.ts";
 import type { SqlDriver } from "../../src/store/sql.ts";
+import { runContract } from "./contract.ts";
 
 const PG_URL = process.env.MAILROOM_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -18,6 +25,60 @@ async function reachable(): Promise<boolean> {
   }
 }
 const skip = (await reachable()) ? false : "PostgreSQL is not reachable";
+
+/** A store on its own schema with database blobs and the pg_trgm search index. */
+async function openPgStore(schema: string): Promise<MaintainedMailStore> {
+  const driver = await openPostgres(PG_URL, { schema, poolSize: 4, logger: silentLogger() });
+  try {
+    return await createMailStore({
+      driver,
+      blobs: new DbBlobStore(driver),
+      bus: new LocalChangeBus(),
+      search: createSearchIndex("postgres"),
+      clock: systemClock,
+      logger: silentLogger(),
+    });
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const admin = await openPostgres(PG_URL, { poolSize: 1 });
+  try {
+    await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await admin.close();
+  }
+}
+
+if (skip) {
+  void test("store contract: postgres", { skip }, () => {});
+} else {
+  // A fresh schema per test: the contract's tests run side by side with no shared state.
+  runContract("postgres, db blobs, pg_trgm search", async () => {
+    const schema = randomSchemaName();
+    let store = await openPgStore(schema);
+    return {
+      get store() {
+        return store;
+      },
+      reopen: async () => {
+        await store.close();
+        store = await openPgStore(schema);
+        return store;
+      },
+      cleanup: async () => {
+        try {
+          await store.close();
+        } finally {
+          await dropSchema(schema);
+        }
+      },
+    };
+  });
+}
 
 void describe("placeholder rewriting", () => {
   void test("numbers ? in order", () => {

@@ -1,15 +1,22 @@
 // The SQLite search index: an FTS5 table with the trigram tokenizer (SQLite >= 3.34), whose
 // phrase queries are substring matches, plus one row per header field for HEADER searches.
-// Text is folded before it is stored (see text.ts), so the trigram index, instr() and the
-// queries all compare the same characters.
+// Text is folded before it is stored (see text.ts), so the index is built case-sensitively
+// (no second fold inside FTS5) and instr() and the queries compare the same characters.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchDocument, SearchIndex, SearchIndexHit, SearchQuery } from "../search-index.ts";
 import { COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
 import { codePoints, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
 
-// The trigram tokenizer indexes every 3-character sequence, so a needle of 3 or more
-// characters is found through the index as a phrase; shorter ones are scanned with instr().
+// The trigram tokenizer indexes every 3-character sequence with its position
+// (detail=full), so a phrase query of a needle's trigrams is a substring match answered
+// from the index alone. Needles under 3 characters have no trigram and are tested with
+// instr() on the emails the rest of the query selected.
+//
+// Measured on 100,000 synthetic messages (2 KB of text each): detail=none (no positions)
+// writes 3x faster and is 2.4x smaller, but FTS5 must then check every candidate row
+// against the stored text, and a TEXT or FROM search with thousands of candidates took
+// 250-550 ms instead of 30-150 ms. Search speed won.
 const TRIGRAM = 3;
 
 /** An FTS5 string: double quotes doubled (a "phrase" of trigrams = a substring). */
@@ -45,7 +52,7 @@ export function createSqliteSearchIndex(): SearchIndex {
     migrations(): string[][] {
       return [
         [
-          `CREATE VIRTUAL TABLE search_fts USING fts5(hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram')`,
+          `CREATE VIRTUAL TABLE search_fts USING fts5(hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram case_sensitive 1')`,
           `CREATE TABLE search_headers (
             account_num INTEGER NOT NULL,
             email_num INTEGER NOT NULL REFERENCES emails(num) ON DELETE CASCADE,
