@@ -35,6 +35,11 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
 
 export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
+  // Requests count as commands of the "http" service, by method and status.
+  app.use("*", async (c, next) => {
+    await next();
+    deps.metrics.commandsTotal.inc({ service: "http", command: c.req.method, status: String(c.res.status) });
+  });
   if (deps.maxBodySize !== undefined) {
     app.use("*", bodyLimit({ maxSize: deps.maxBodySize, onError: (c) => c.text("request body too large", 413) }));
   }

@@ -214,3 +214,23 @@ void describe("HTTP listener and server lifecycle", () => {
     assert.equal(process.listeners("SIGHUP").length, 0);
   });
 });
+
+void test("clientIp: the socket peer, or the last X-Forwarded-For entry when the proxy is trusted", async () => {
+  const { clientIp } = await import("../../src/http/client-ip.ts");
+  const s = await start(fakeStore(), {
+    httpRoutes: (app) => {
+      app.get("/ip", (c) => c.json({ direct: clientIp(c, false), proxied: clientIp(c, true) }));
+    },
+  });
+  try {
+    const base = `http://127.0.0.1:${s.ports()["http"]!.port}`;
+    const r = await fetch(`${base}/ip`, { headers: { "X-Forwarded-For": "203.0.113.9, 198.51.100.7" } });
+    assert.deepEqual(await r.json(), { direct: "127.0.0.1", proxied: "198.51.100.7" });
+    const plain = await fetch(`${base}/ip`);
+    assert.deepEqual(await plain.json(), { direct: "127.0.0.1", proxied: "127.0.0.1" });
+    const m = await (await fetch(`${base}/metrics`)).text();
+    assert.match(m, /mailroom_commands_total\{service="http",command="GET",status="200"\} 2/);
+  } finally {
+    await s.stop({ graceMs: 500 });
+  }
+});
