@@ -182,6 +182,24 @@ function mailbox(toks: Tok[]): RawMailbox | null {
     if (words === null) return null;
     return { name: null, route: null, local: words.includes(" ") ? quoteLocalIfNeeded(words) : words, domain: null };
   }
+  // Malformed "John Smith john@x.org": the words before the local part are a display name.
+  // The local part is the run of tokens before "@" not separated by white space (dots join
+  // across white space, RFC 5322 §4.4 obs-local-part).
+  const at = toks.findIndex((t) => t.t === "sp" && t.v === "@");
+  let j = at - 1;
+  while (j > 0) {
+    const t = toks[j];
+    const prev = toks[j - 1];
+    if (t === undefined || prev === undefined || prev.t === "comment") break;
+    const isDot = (x: Tok): boolean => x.t === "sp" && x.v === ".";
+    if (t.w && !isDot(t) && !isDot(prev)) break;
+    j--;
+  }
+  const lead = j > 0 ? phrase(toks.slice(0, j)) : null;
+  if (lead !== null) {
+    const rest = addrSpec(toks.slice(j));
+    return { name: lead, route: null, local: rest.local, domain: rest.domain };
+  }
   // RFC 5322 §3.4: "a@b (Name)": the comment is taken as the display name (as mailers do)
   return { name: spec.comment, route: null, local: spec.local, domain: spec.domain };
 }

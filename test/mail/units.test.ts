@@ -115,6 +115,11 @@ void describe("addresses (RFC 5322 §3.4)", () => {
     assert.deepEqual(parseEnvelopeAddresses(""), []);
     assert.deepEqual(parseEnvelopeAddresses(null), []);
   });
+  void test("a display name without angle brackets", () => {
+    assert.deepEqual(parseAddressList("John Smith john@x.org"), [{ name: "John Smith", address: "john@x.org" }]);
+    assert.deepEqual(parseAddressList("john . smith@x.org"), [{ name: null, address: "john.smith@x.org" }]);
+    assert.deepEqual(parseAddressList("(c) john@x.org"), [{ name: "c", address: "john@x.org" }]);
+  });
   void test("garbage does not throw", () => {
     for (const s of ["<<<>>>", '"unterminated', "(((", "a@b@c", ",,,;;;:::", "<a@b", "@", "[", "\\", "a <b> <c>"]) {
       parseAddressList(s);
