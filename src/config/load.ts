@@ -38,7 +38,24 @@ export interface ParseOptions {
   /** Where the object came from, for messages (a file path, "defaults", "test"). */
   source?: string;
   /** Environment overrides; defaults to none (pass process.env to honour MAILROOM_DNS). */
-  env?: ConfigEnv;
+  env?: ConfigEnv | undefined;
+  /**
+   * Settings that win over the file, merged table by table before validation (command-line
+   * options such as `{ server: { dataDir: "/srv/mail" } }`). Applied again at every reload.
+   */
+  overrides?: Record<string, unknown> | undefined;
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** `over` merged onto `base`: tables merged key by key, anything else replaced. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isTable(base) || !isTable(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
 }
 
 function issuePath(path: readonly PropertyKey[]): string {
@@ -69,7 +86,8 @@ function applyEnv(raw: unknown, env: ConfigEnv | undefined): unknown {
 /** Validate a plain object (parsed TOML, or built by a test) into a Config. Throws ConfigError. */
 export function parseConfig(raw: unknown, opts: ParseOptions = {}): Config {
   const source = opts.source ?? "configuration";
-  const result = configSchema.safeParse(applyEnv(raw ?? {}, opts.env));
+  const merged = opts.overrides === undefined ? (raw ?? {}) : deepMerge(raw ?? {}, opts.overrides);
+  const result = configSchema.safeParse(applyEnv(merged, opts.env));
   if (result.success) return result.data;
   throw new ConfigError(
     source,
@@ -98,9 +116,13 @@ export function parseConfigText(text: string, opts: ParseOptions = {}): Config {
  * overrides) are returned. A missing or unreadable file is a ConfigError. `env` defaults to
  * process.env (MAILROOM_DNS); pass {} to ignore the environment.
  */
-export async function loadConfig(path: string | undefined, opts: { env?: ConfigEnv } = {}): Promise<Config> {
+export async function loadConfig(
+  path: string | undefined,
+  opts: { env?: ConfigEnv | undefined; overrides?: Record<string, unknown> | undefined } = {},
+): Promise<Config> {
   const env = opts.env ?? process.env;
-  if (path === undefined) return parseConfig({}, { source: "defaults", env });
+  const overrides = opts.overrides;
+  if (path === undefined) return parseConfig({}, { source: "defaults", env, overrides });
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -108,7 +130,7 @@ export async function loadConfig(path: string | undefined, opts: { env?: ConfigE
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new ConfigError(path, [{ path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code})` }]);
   }
-  return parseConfigText(text, { source: path, env });
+  return parseConfigText(text, { source: path, env, overrides });
 }
 
 /** The file locations derived from the configuration (empty settings resolved under dataDir). */

@@ -30,6 +30,8 @@ export interface ConfigManagerOptions {
   path?: string | undefined;
   /** Environment overrides (MAILROOM_DNS); fromFile defaults to process.env. */
   env?: ConfigEnv | undefined;
+  /** Settings that win over the file at every load (command-line options); see ParseOptions. */
+  overrides?: Record<string, unknown> | undefined;
   logger?: Logger | undefined;
 }
 
@@ -64,6 +66,7 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
   #current: Config;
   readonly #path: string | undefined;
   readonly #env: ConfigEnv | undefined;
+  readonly #overrides: Record<string, unknown> | undefined;
   #logger: Logger | undefined;
 
   constructor(config: Config, opts: ConfigManagerOptions = {}) {
@@ -71,6 +74,7 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
     this.#current = config;
     this.#path = opts.path;
     this.#env = opts.env;
+    this.#overrides = opts.overrides;
     this.#logger = opts.logger;
   }
 
@@ -80,13 +84,13 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
    */
   static async fromFile(path: string | undefined, opts: Omit<ConfigManagerOptions, "path"> = {}): Promise<ConfigManager> {
     const env = opts.env ?? process.env;
-    const config = await loadConfig(path, { env });
+    const config = await loadConfig(path, { env, overrides: opts.overrides });
     return new ConfigManager(config, { ...opts, env, path });
   }
 
   /** Validate a plain object (tests, embedding) and manage it. Throws ConfigError. */
   static fromObject(raw: unknown, opts: Omit<ConfigManagerOptions, "path"> = {}): ConfigManager {
-    return new ConfigManager(parseConfig(raw, { source: "configuration", env: opts.env }), opts);
+    return new ConfigManager(parseConfig(raw, { source: "configuration", env: opts.env, overrides: opts.overrides }), opts);
   }
 
   /** The file this manager reloads from, if any. */
@@ -122,7 +126,7 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
     }
     let next: Config;
     try {
-      next = await loadConfig(this.#path, { env: this.#env });
+      next = await loadConfig(this.#path, { env: this.#env, overrides: this.#overrides });
     } catch (e) {
       const err =
         e instanceof ConfigError
@@ -157,6 +161,6 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
 
   /** Validate a plain object and apply it as a reload (tests). Throws ConfigError or ReloadError. */
   applyObject(raw: unknown): Config {
-    return this.apply(parseConfig(raw, { source: "configuration", env: this.#env }));
+    return this.apply(parseConfig(raw, { source: "configuration", env: this.#env, overrides: this.#overrides }));
   }
 }

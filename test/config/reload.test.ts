@@ -79,6 +79,17 @@ void describe("ConfigManager", () => {
     assert.ok(lines().some((l) => l.includes("restart needed for server.hostname")));
   });
 
+  void test("overrides (command-line options) win over the file at load and at every reload", async () => {
+    const path = await tempFile('[server]\ndataDir = "/from/file"\n[limits]\nmaxRecipients = 200\n');
+    const m = await ConfigManager.fromFile(path, { env: {}, overrides: { server: { dataDir: "/from/cli" } } });
+    assert.equal(m.current().server.dataDir, "/from/cli");
+    assert.equal(m.current().limits.maxRecipients, 200);
+    await writeFile(path, '[server]\ndataDir = "/from/file"\n[limits]\nmaxRecipients = 300\n');
+    await m.reload();
+    assert.equal(m.current().server.dataDir, "/from/cli");
+    assert.equal(m.current().limits.maxRecipients, 300);
+  });
+
   void test("fromObject and applyObject (tests, embedding)", async () => {
     const m = ConfigManager.fromObject({ limits: { maxMessageSize: 2048 } });
     assert.equal((await m.reload()).limits.maxMessageSize, 2048, "no file: reload keeps the settings");
