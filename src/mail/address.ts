@@ -142,7 +142,12 @@ function addrSpec(toks: Tok[]): { local: string; domain: string | null; comment:
 
 /** RFC 5322 §3.4.1: a local part that is not a dot-atom stays a quoted-string. */
 function quoteLocalIfNeeded(v: string): string {
-  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+)*$/.test(v)) return v;
+  if (
+    /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+)*$/.test(
+      v,
+    )
+  )
+    return v;
   return '"' + v.replace(/(["\\])/g, "\\$1") + '"';
 }
 
@@ -180,7 +185,12 @@ function mailbox(toks: Tok[]): RawMailbox | null {
     // A bare word list ("John Smith", "undisclosed-recipients"): a mailbox without a domain
     const words = phrase(toks);
     if (words === null) return null;
-    return { name: null, route: null, local: words.includes(" ") ? quoteLocalIfNeeded(words) : words, domain: null };
+    return {
+      name: null,
+      route: null,
+      local: words.includes(" ") ? quoteLocalIfNeeded(words) : words,
+      domain: null,
+    };
   }
   // Malformed "John Smith john@x.org": the words before the local part are a display name.
   // The local part is the run of tokens before "@" not separated by white space (dots join
@@ -324,7 +334,10 @@ const ATEXT_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ \u0080-\uffff]+$/;
 /** Formats an address for a header: `"Name" <a@b>`, `Name <a@b>` or `a@b`. Unicode kept. */
 export function formatAddress(a: Address): string {
   if (a.name === null || a.name.length === 0) return a.address;
-  const name = ATEXT_PHRASE.test(a.name) && a.name.trim() === a.name ? a.name : `"${a.name.replace(/(["\\])/g, "\\$1")}"`;
+  const name =
+    ATEXT_PHRASE.test(a.name) && a.name.trim() === a.name
+      ? a.name
+      : `"${a.name.replace(/(["\\])/g, "\\$1")}"`;
   return `${name} <${a.address}>`;
 }
 
@@ -350,7 +363,9 @@ export function unicodeDomain(domain: string): string {
 /** Splits "local@domain" at the last "@"; domain null when there is none. */
 export function splitAddress(address: string): { local: string; domain: string | null } {
   const at = address.lastIndexOf("@");
-  return at < 0 ? { local: address, domain: null } : { local: address.slice(0, at), domain: address.slice(at + 1) };
+  return at < 0
+    ? { local: address, domain: null }
+    : { local: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
 /** A canonical key for comparing addresses: local part as is, domain as lower-case ASCII. */

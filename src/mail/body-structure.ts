@@ -106,7 +106,11 @@ const EMPTY_BODY: ImapValue = ["text", "plain", ["charset", "us-ascii"], null, n
  * The BODYSTRUCTURE (extended = true) or BODY (extended = false) value of a part
  * (RFC 9051 §7.5.2). Pass the root part for the whole message.
  */
-export function bodyStructure(part: MimePart, extended = true, options: BodyStructureOptions = {}): ImapValue {
+export function bodyStructure(
+  part: MimePart,
+  extended = true,
+  options: BodyStructureOptions = {},
+): ImapValue {
   return body(part, extended, options.utf8 === true, 0);
 }
 
@@ -114,7 +118,8 @@ function body(part: MimePart, extended: boolean, utf8: boolean, depth: number): 
   const ct = part.contentType;
   if (part.parts !== undefined && depth < 200) {
     // body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
-    const kids = part.parts.length > 0 ? part.parts.map((k) => body(k, extended, utf8, depth + 1)) : [EMPTY_BODY];
+    const kids =
+      part.parts.length > 0 ? part.parts.map((k) => body(k, extended, utf8, depth + 1)) : [EMPTY_BODY];
     const out: ImapValue[] = [{ concat: kids }, ct.subtype];
     // body-ext-mpart = body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc]]]
     if (extended) out.push(params(ct.params, utf8), disposition(part, utf8), language(part), part.location);
@@ -122,7 +127,8 @@ function body(part: MimePart, extended: boolean, utf8: boolean, depth: number): 
   }
   // body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP body-fld-enc SP body-fld-octets
   // RFC 2046 §4.1.2: text without a charset is us-ascii; say so, as Dovecot does
-  const p = ct.type === "text" && ct.params.charset === undefined ? { charset: "us-ascii", ...ct.params } : ct.params;
+  const p =
+    ct.type === "text" && ct.params.charset === undefined ? { charset: "us-ascii", ...ct.params } : ct.params;
   const out: ImapValue[] = [
     ct.type,
     ct.subtype,

@@ -7,9 +7,18 @@ const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 // RFC 5322 §4.3 obs-zone; military zones "SHOULD be considered equivalent to -0000"
 const ZONES: Record<string, number> = {
-  ut: 0, gmt: 0, utc: 0, z: 0,
-  edt: -4 * 60, est: -5 * 60, cdt: -5 * 60, cst: -6 * 60,
-  mdt: -6 * 60, mst: -7 * 60, pdt: -7 * 60, pst: -8 * 60,
+  ut: 0,
+  gmt: 0,
+  utc: 0,
+  z: 0,
+  edt: -4 * 60,
+  est: -5 * 60,
+  cdt: -5 * 60,
+  cst: -6 * 60,
+  mdt: -6 * 60,
+  mst: -7 * 60,
+  pdt: -7 * 60,
+  pst: -8 * 60,
 };
 
 /**
@@ -86,7 +95,9 @@ export function parseDate(input: string | null | undefined): number | null {
     }
   }
   if (day === null || month === null || month < 0 || year === null || !Number.isFinite(year)) {
-    const iso = /^\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?$/.test(s) ? Date.parse(s.toUpperCase()) : NaN;
+    const iso = /^\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?$/.test(s)
+      ? Date.parse(s.toUpperCase())
+      : NaN;
     return Number.isFinite(iso) ? iso : null;
   }
   // RFC 5322 §4.3: two-digit years below 50 are 20xx, others 19xx; three-digit years add 1900
@@ -148,7 +159,13 @@ export function parseImapDateTime(s: string): number | null {
   if (!m) return null;
   const month = MONTHS.indexOf((m[2] ?? "").toLowerCase());
   const [day, year, h, mi, sec, zh, zm] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map(Number) as [
-    number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   if (month < 0 || day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 || zm > 59) return null;
   const zone = (m[7] === "-" ? -1 : 1) * (zh * 60 + zm);

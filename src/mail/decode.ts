@@ -3,7 +3,8 @@ import { decodeCharset, isAscii } from "./charset.ts";
 import type { MimePart } from "./types.ts";
 
 const B64 = new Int8Array(256).fill(-1);
-for (let i = 0; i < 64; i++) B64["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+for (let i = 0; i < 64; i++)
+  B64["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
 // RFC 4648 §5 base64url letters are accepted too: some mailers use them
 B64[0x2d] = 62;
 B64[0x5f] = 63;
@@ -145,7 +146,11 @@ function htmlMetaCharset(body: Buffer): string | null {
 export function partText(raw: Buffer, part: MimePart): string {
   const body = decodePartBody(raw, part);
   let charset = part.contentType.params.charset ?? null;
-  if ((charset === null || charset.toLowerCase() === "us-ascii") && part.contentType.subtype === "html" && !isAscii(body)) {
+  if (
+    (charset === null || charset.toLowerCase() === "us-ascii") &&
+    part.contentType.subtype === "html" &&
+    !isAscii(body)
+  ) {
     charset = htmlMetaCharset(body) ?? charset;
   }
   let text = decodeCharset(body, charset);

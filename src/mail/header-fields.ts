@@ -35,7 +35,8 @@ export function rawFields(raw: Buffer, start: number, end: number): RawField[] {
       const colon = raw.indexOf(0x3a, pos);
       if (colon >= 0 && colon < nl) {
         const name = raw.toString("latin1", pos, colon).trimEnd();
-        if (name.length > 0 && !/[\s]/.test(name)) cur = { name, start: pos, valueStart: colon + 1, end: lineEnd };
+        if (name.length > 0 && !/[\s]/.test(name))
+          cur = { name, start: pos, valueStart: colon + 1, end: lineEnd };
       }
     }
     pos = lineEnd;
@@ -60,7 +61,13 @@ function blankLine(raw: Buffer, start: number, end: number): Buffer {
  * raw[start, end) whose names match (or, with `not`, do not match) `names` ASCII
  * case-insensitively, byte for byte as stored, followed by the blank line (always included).
  */
-export function selectHeaderFields(raw: Buffer, start: number, end: number, names: readonly string[], not = false): Buffer {
+export function selectHeaderFields(
+  raw: Buffer,
+  start: number,
+  end: number,
+  names: readonly string[],
+  not = false,
+): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const chunks: Buffer[] = [];
   for (const f of rawFields(raw, start, end)) {

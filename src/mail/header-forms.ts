@@ -11,7 +11,9 @@ import type { Address, AddressGroup } from "./types.ts";
 export function asText(value: string): string {
   const unfolded = value.replace(/\r?\n(?=[ \t])/g, "").replace(/^ +/, "");
   // RFC 8621: NUL and control characters decoded from encoded words are dropped
-  return decodeWords(unfolded).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").normalize("NFC");
+  return decodeWords(unfolded)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "")
+    .normalize("NFC");
 }
 
 /** RFC 8621 §4.1.2.3 asAddresses. */

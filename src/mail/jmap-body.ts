@@ -89,7 +89,16 @@ function walk(
       (i === 0 || (multipartType !== "related" && (isInlineMediaType(type) || partName(part) === null)));
     if (isMultipart) {
       const sub = part.contentType.subtype;
-      if (depth < 100) walk(part.parts ?? [], sub, inAlternative || sub === "alternative", htmlBody, textBody, attachments, depth + 1);
+      if (depth < 100)
+        walk(
+          part.parts ?? [],
+          sub,
+          inAlternative || sub === "alternative",
+          htmlBody,
+          textBody,
+          attachments,
+          depth + 1,
+        );
     } else if (isInline) {
       if (multipartType === "alternative") {
         if (type === "text/plain") textBody?.push(part);

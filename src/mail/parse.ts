@@ -5,7 +5,15 @@
 import { parseAddressList, parseEnvelopeAddresses } from "./address.ts";
 import { parseDate } from "./date.ts";
 import { decodePartBody, partText } from "./decode.ts";
-import { decodeWords, findHeaderEnd, getHeader, looksLikeField, parseContentType, parseParams, splitHeaderFields } from "./headers.ts";
+import {
+  decodeWords,
+  findHeaderEnd,
+  getHeader,
+  looksLikeField,
+  parseContentType,
+  parseParams,
+  splitHeaderFields,
+} from "./headers.ts";
 import { htmlToText } from "./html-text.ts";
 import { baseSubject } from "./subject.ts";
 import type { Envelope, HeaderField, MimePart, ParsedMessage } from "./types.ts";
@@ -251,7 +259,13 @@ function parseMultipart(ctx: Ctx, part: MimePart, depth: number): MimePart[] {
   const delim = Buffer.from("--" + boundary, "utf8");
   const childDefault = part.contentType.subtype === "digest" ? "message/rfc822" : "text/plain";
   // one delimiter more than parts may still be made: the last part then runs to the end
-  const found = findDelimiters(raw, part.bodyStart, part.bodyEnd, delim, PARSE_LIMITS.maxParts - ctx.parts + 1);
+  const found = findDelimiters(
+    raw,
+    part.bodyStart,
+    part.bodyEnd,
+    delim,
+    PARSE_LIMITS.maxParts - ctx.parts + 1,
+  );
   const out: MimePart[] = [];
   for (let k = 0; k < found.length; k++) {
     const d = found[k];
@@ -261,8 +275,19 @@ function parseMultipart(ctx: Ctx, part: MimePart, depth: number): MimePart[] {
     const nextD = last ? undefined : found[k + 1];
     // RFC 2046 §5.1.1: the line break before a delimiter belongs to the delimiter. A missing
     // close delimiter leaves the last part running to the end of the multipart body.
-    const partEnd = nextD === undefined ? part.bodyEnd : Math.max(d.next, lineBreakBefore(raw, nextD.at, d.next));
-    out.push(parseEntity(ctx, d.next, partEnd, childSection(part.section, out.length + 1), depth + 1, childDefault, false));
+    const partEnd =
+      nextD === undefined ? part.bodyEnd : Math.max(d.next, lineBreakBefore(raw, nextD.at, d.next));
+    out.push(
+      parseEntity(
+        ctx,
+        d.next,
+        partEnd,
+        childSection(part.section, out.length + 1),
+        depth + 1,
+        childDefault,
+        false,
+      ),
+    );
     if (last) break;
   }
   return out;
@@ -277,7 +302,8 @@ export function parseMessageIds(value: string | null): string[] {
   while ((m = re.exec(value)) !== null && out.length < 1000) out.push(m[1] ?? "");
   if (out.length > 0) return out;
   // no brackets: take bare tokens that look like ids
-  for (const t of value.split(/[\s,]+/)) if (t.includes("@") && out.length < 1000) out.push(t.replace(/^<|>$/g, ""));
+  for (const t of value.split(/[\s,]+/))
+    if (t.includes("@") && out.length < 1000) out.push(t.replace(/^<|>$/g, ""));
   return out;
 }
 
@@ -326,7 +352,8 @@ function textParts(root: MimePart, withAttachments: boolean): MimePart[] {
 
 function textOf(raw: Buffer, p: MimePart): string {
   let q = p;
-  if (p.bodyEnd - p.bodyStart > PARSE_LIMITS.maxTextPartBytes) q = { ...p, bodyEnd: p.bodyStart + PARSE_LIMITS.maxTextPartBytes };
+  if (p.bodyEnd - p.bodyStart > PARSE_LIMITS.maxTextPartBytes)
+    q = { ...p, bodyEnd: p.bodyStart + PARSE_LIMITS.maxTextPartBytes };
   const t = partText(raw, q);
   return q.contentType.subtype === "html" ? htmlToText(t) : t;
 }

@@ -28,7 +28,10 @@ function stripLeaders(s: string): string {
 /** RFC 5256 §2.1: the base subject of a decoded Subject value. Case is kept. */
 export function baseSubject(subject: string | null | undefined): string {
   // step 1: tabs and folding to one space, runs of spaces to one
-  let s = (subject ?? "").slice(0, MAX).replace(/[\t\r\n ]+/g, " ").trim();
+  let s = (subject ?? "")
+    .slice(0, MAX)
+    .replace(/[\t\r\n ]+/g, " ")
+    .trim();
   for (;;) {
     // step 2: trailing "(fwd)" and white space
     for (;;) {

@@ -61,7 +61,8 @@ export function decodeMailboxName(s: string): string {
   let lastRunEnd = -1;
   while (i < s.length) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) throw new Utf7Error(`mailbox name has a raw character U+${c.toString(16).padStart(4, "0")} at ${i}`);
+    if (c < 0x20 || c > 0x7e)
+      throw new Utf7Error(`mailbox name has a raw character U+${c.toString(16).padStart(4, "0")} at ${i}`);
     if (c !== 0x26) {
       out += s[i];
       i++;
@@ -89,9 +90,11 @@ export function decodeMailboxName(s: string): string {
         units.push((bits >> nbits) & 0xffff);
       }
     }
-    if (nbits >= 6 || (bits & ((1 << nbits) - 1)) !== 0) throw new Utf7Error(`mailbox name has bad padding in the run at ${i}`);
+    if (nbits >= 6 || (bits & ((1 << nbits) - 1)) !== 0)
+      throw new Utf7Error(`mailbox name has bad padding in the run at ${i}`);
     for (const u of units) {
-      if (u >= 0x20 && u <= 0x7e) throw new Utf7Error(`mailbox name encodes printable ASCII in the run at ${i}`);
+      if (u >= 0x20 && u <= 0x7e)
+        throw new Utf7Error(`mailbox name encodes printable ASCII in the run at ${i}`);
     }
     // RFC 3501 §5.1.3 encodes UTF-16; a lone surrogate is kept so that any JS string round-trips
     for (const u of units) out += String.fromCharCode(u);

@@ -93,7 +93,8 @@ void describe("section numbers (RFC 9051 §6.4.5)", () => {
       assert.ok(p, `section ${sec} exists`);
       assert.equal(`${p.contentType.type}/${p.contentType.subtype}`, type, sec);
       assert.equal(p.section, sec, `section field of ${sec}`);
-      if (p.parts === undefined && p.message === undefined) assert.equal(bodyOf(rfcSections, p), `part ${sec}`);
+      if (p.parts === undefined && p.message === undefined)
+        assert.equal(bodyOf(rfcSections, p), `part ${sec}`);
     }
     for (const bad of ["0", "5", "1.1", "3.3", "4.1.1", "4.2.3", "x", "1..2", ""]) {
       if (bad === "") continue;
@@ -102,7 +103,10 @@ void describe("section numbers (RFC 9051 §6.4.5)", () => {
   });
   void test("3.HEADER, 3.TEXT and 4.1.MIME slices", () => {
     const m3 = findSection(pm.root, "3")!.message!;
-    assert.equal(headerOf(rfcSections, m3), "Subject: part 3\r\nContent-Type: MULTIPART/MIXED; boundary=m3\r\n\r\n");
+    assert.equal(
+      headerOf(rfcSections, m3),
+      "Subject: part 3\r\nContent-Type: MULTIPART/MIXED; boundary=m3\r\n\r\n",
+    );
     assert.ok(bodyOf(rfcSections, m3).startsWith("--m3\r\n") && bodyOf(rfcSections, m3).endsWith("--m3--"));
     assert.equal(headerOf(rfcSections, findSection(pm.root, "4.1")!), "Content-Type: IMAGE/GIF\r\n\r\n");
   });
@@ -114,14 +118,39 @@ void describe("section numbers (RFC 9051 §6.4.5)", () => {
     assert.equal(findSection(r.root, "1.1"), null);
   });
   void test("a top-level message/rfc822: the inner parts are 1.1, 1.2", () => {
-    const raw = crlf(["Content-Type: message/rfc822", "", "Content-Type: multipart/mixed; boundary=i", "", "--i", "", "a", "--i", "", "b", "--i--"]);
+    const raw = crlf([
+      "Content-Type: message/rfc822",
+      "",
+      "Content-Type: multipart/mixed; boundary=i",
+      "",
+      "--i",
+      "",
+      "a",
+      "--i",
+      "",
+      "b",
+      "--i--",
+    ]);
     const r = parseMessage(raw);
     checkOffsets(raw, r);
     assert.equal(findSection(r.root, "1.2")?.section, "1.2");
     assert.equal(bodyOf(raw, findSection(r.root, "1.2")!), "b");
   });
   void test("a message/rfc822 part with a non-multipart message: N.1 is its body", () => {
-    const raw = crlf(["Content-Type: multipart/mixed; boundary=o", "", "--o", "", "x", "--o", "Content-Type: message/rfc822", "", "Subject: in", "", "inner", "--o--"]);
+    const raw = crlf([
+      "Content-Type: multipart/mixed; boundary=o",
+      "",
+      "--o",
+      "",
+      "x",
+      "--o",
+      "Content-Type: message/rfc822",
+      "",
+      "Subject: in",
+      "",
+      "inner",
+      "--o--",
+    ]);
     const r = parseMessage(raw);
     const p = findSection(r.root, "2.1")!;
     assert.equal(bodyOf(raw, p), "inner");
@@ -168,7 +197,10 @@ void describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
       formatImapValue(bodyStructure(pm.root, false)).toUpperCase(),
       '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92)',
     );
-    assert.equal(formatImapValue(bodyStructure(pm.root, true)).toUpperCase(), '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)');
+    assert.equal(
+      formatImapValue(bodyStructure(pm.root, true)).toUpperCase(),
+      '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92 NIL NIL NIL NIL)',
+    );
   });
   void test("decoded fields", () => {
     assert.equal(pm.sentAt, Date.UTC(1996, 6, 17, 9, 23, 25));
@@ -183,7 +215,7 @@ void describe("ENVELOPE and BODY of the RFC's FETCH example", () => {
 void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
   const raw = crlf([
     "From: a@b.c",
-    "Content-Type: multipart/mixed; boundary=\"XX\"",
+    'Content-Type: multipart/mixed; boundary="XX"',
     "",
     "--XX",
     "Content-Type: text/plain; charset=utf-8; format=flowed",
@@ -193,11 +225,11 @@ void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
     "Hi =C3=A9",
     "bye",
     "--XX",
-    "Content-Type: image/jpeg; name=\"p.jpg\"",
+    'Content-Type: image/jpeg; name="p.jpg"',
     "Content-Transfer-Encoding: base64",
     "Content-ID: <c1@x>",
     "Content-Description: A photo",
-    "Content-Disposition: inline; filename=\"p.jpg\"",
+    'Content-Disposition: inline; filename="p.jpg"',
     "Content-Location: http://example.com/p.jpg",
     "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==",
     "",
@@ -206,7 +238,7 @@ void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
     "Content-Type: message/rfc822",
     "Content-Disposition: attachment",
     "",
-    "From: \"Q. Public\" <q@example.org>",
+    'From: "Q. Public" <q@example.org>',
     "Sender: ",
     "To: undisclosed-recipients:;",
     "Subject: =?utf-8?q?fwd?=",
@@ -242,10 +274,15 @@ void describe("BODYSTRUCTURE of a multipart (Dovecot-like output)", () => {
   });
   void test("a multipart without parts still has one body (1*body)", () => {
     const r = parseMessage(crlf(["Content-Type: multipart/mixed; boundary=none", "", "no parts here"]));
-    assert.equal(formatImapValue(bodyStructure(r.root, false)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 0) "mixed")');
+    assert.equal(
+      formatImapValue(bodyStructure(r.root, false)),
+      '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 13 0) "mixed")',
+    );
   });
   void test("an unparsed message/rfc822 keeps the body-type-msg shape", () => {
-    const r = parseMessage(crlf(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", "U3ViamVjdDogeA=="]));
+    const r = parseMessage(
+      crlf(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", "U3ViamVjdDogeA=="]),
+    );
     assert.equal(
       formatImapValue(bodyStructure(r.root, false)),
       '("message" "rfc822" NIL NIL NIL "base64" 16 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 0)',
@@ -257,50 +294,52 @@ void describe("BODYSTRUCTURE details as Dovecot writes them", () => {
   // folded quoted boundary with a space, quoted-pair in a parameter, a language list,
   // text/html without charset (us-ascii is filled in), an invalid transfer encoding (7bit),
   // prologue and epilogue inside an encapsulated multipart.
-  const raw = Buffer.from([
-    "From: me@host.example",
-    "Date: Fri, 01 Mar 2024 10:00:00 +0100",
-    "MIME-Version: 1.0",
-    "Content-Type: multipart/mixed; boundary=\"outer",
-    " edge\"",
-    "",
-    "prologue",
-    "",
-    "--outer edge",
-    "Content-Type: text/x-custom; charset=us-ascii; note=\"say \\\"hi\\\"\"",
-    "Content-ID: <part1@host.example>",
-    "Content-Description: first",
-    "Content-Language: en, fi, se",
-    "",
-    "hi",
-    "",
-    "--outer edge",
-    "Content-Type: message/rfc822",
-    "",
-    "From: inner@host.example",
-    "Subject: inside",
-    "Content-Type: multipart/alternative; boundary=\"alt\"",
-    "",
-    "inner prologue",
-    "--alt",
-    "Content-Type: text/html",
-    "Content-Transfer-Encoding: 8bit",
-    "",
-    "<b>x</b>",
-    "",
-    "--alt",
-    "Content-Type: text/plain",
-    "Content-Transfer-Encoding: ?bogus",
-    "",
-    "x",
-    "",
-    "--alt--",
-    "inner epilogue",
-    "",
-    "--outer edge--",
-    "epilogue",
-    "",
-  ].join("\r\n"));
+  const raw = Buffer.from(
+    [
+      "From: me@host.example",
+      "Date: Fri, 01 Mar 2024 10:00:00 +0100",
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="outer',
+      ' edge"',
+      "",
+      "prologue",
+      "",
+      "--outer edge",
+      'Content-Type: text/x-custom; charset=us-ascii; note="say \\"hi\\""',
+      "Content-ID: <part1@host.example>",
+      "Content-Description: first",
+      "Content-Language: en, fi, se",
+      "",
+      "hi",
+      "",
+      "--outer edge",
+      "Content-Type: message/rfc822",
+      "",
+      "From: inner@host.example",
+      "Subject: inside",
+      'Content-Type: multipart/alternative; boundary="alt"',
+      "",
+      "inner prologue",
+      "--alt",
+      "Content-Type: text/html",
+      "Content-Transfer-Encoding: 8bit",
+      "",
+      "<b>x</b>",
+      "",
+      "--alt",
+      "Content-Type: text/plain",
+      "Content-Transfer-Encoding: ?bogus",
+      "",
+      "x",
+      "",
+      "--alt--",
+      "inner epilogue",
+      "",
+      "--outer edge--",
+      "epilogue",
+      "",
+    ].join("\r\n"),
+  );
   const pm = parseMessage(raw);
   void test("offsets", () => checkOffsets(raw, pm));
   void test("BODYSTRUCTURE", () => {
@@ -315,7 +354,8 @@ void describe("BODYSTRUCTURE details as Dovecot writes them", () => {
 });
 
 void describe("ENVELOPE edge cases (RFC 9051 §7.5.2, as imaptest checks them)", () => {
-  const env = (lines: string[]): string => formatImapValue(envelopeValue(parseMessage(Buffer.from(lines.join("\n") + "\n\nbody\n")).envelope));
+  const env = (lines: string[]): string =>
+    formatImapValue(envelopeValue(parseMessage(Buffer.from(lines.join("\n") + "\n\nbody\n")).envelope));
   void test("every field in its place", () => {
     assert.equal(
       env([
@@ -349,13 +389,17 @@ void describe("ENVELOPE edge cases (RFC 9051 §7.5.2, as imaptest checks them)",
     );
   });
   void test("source route goes to adl", () => {
-    assert.ok(env(["From: <@relay.example:who@where.example>"]).startsWith('(NIL NIL ((NIL "@relay.example" "who" "where.example")) '));
+    assert.ok(
+      env(["From: <@relay.example:who@where.example>"]).startsWith(
+        '(NIL NIL ((NIL "@relay.example" "who" "where.example")) ',
+      ),
+    );
   });
 });
 
 void describe("non-ASCII parameters", () => {
   const raw = crlf([
-    "Content-Type: application/octet-stream; name=\"=?utf-8?B?4oKsLmJpbg==?=\"",
+    'Content-Type: application/octet-stream; name="=?utf-8?B?4oKsLmJpbg==?="',
     "Content-Disposition: attachment; filename*=utf-8''%E2%82%AC%20rates.bin",
     "",
     "x",

@@ -13,7 +13,7 @@ const nested3 = crlf([
   "",
   "This is the preamble.",
   "--L1",
-  "Content-Type: multipart/related; boundary=\"L2\"",
+  'Content-Type: multipart/related; boundary="L2"',
   "",
   "--L2",
   "Content-Type: multipart/alternative; boundary=L3",
@@ -48,7 +48,7 @@ const nested3 = crlf([
   "inner first part without headers",
   "--IN",
   "Content-Type: application/pdf",
-  "Content-Disposition: attachment; filename=\"x.pdf\"",
+  'Content-Disposition: attachment; filename="x.pdf"',
   "",
   "%PDF",
   "--IN--",
@@ -112,7 +112,19 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("missing final boundary: the last part runs to the end", () => {
-    const raw = crlf(["Content-Type: multipart/mixed; boundary=b", "", "--b", "", "one", "--b", "Content-Type: text/plain", "", "two", "still two", ""]);
+    const raw = crlf([
+      "Content-Type: multipart/mixed; boundary=b",
+      "",
+      "--b",
+      "",
+      "one",
+      "--b",
+      "Content-Type: text/plain",
+      "",
+      "two",
+      "still two",
+      "",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 2);
@@ -122,7 +134,16 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("wrong boundary: one headerless text part holds the whole body", () => {
-    const raw = crlf(["Content-Type: multipart/mixed; boundary=right", "", "--wrong", "Content-Type: text/plain", "", "x", "--wrong--", ""]);
+    const raw = crlf([
+      "Content-Type: multipart/mixed; boundary=right",
+      "",
+      "--wrong",
+      "Content-Type: text/plain",
+      "",
+      "x",
+      "--wrong--",
+      "",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 1);
@@ -141,7 +162,19 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("a boundary that is a prefix of a longer line is not a delimiter", () => {
-    const raw = crlf(["Content-Type: multipart/mixed; boundary=ab", "", "--ab", "", "x", "--abc not ours", "--ab  ", "", "y", "--ab--  ", "tail"]);
+    const raw = crlf([
+      "Content-Type: multipart/mixed; boundary=ab",
+      "",
+      "--ab",
+      "",
+      "x",
+      "--abc not ours",
+      "--ab  ",
+      "",
+      "y",
+      "--ab--  ",
+      "tail",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts?.length, 2);
@@ -176,8 +209,14 @@ void describe("corpus: structure and exact offsets", () => {
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.subject, "Приветмир"); // RFC 2047 §6.2: space between words is dropped
-    assert.deepEqual(pm.from.map((a) => a.name), ["张伟", "你好"]);
-    assert.deepEqual(pm.to.map((a) => a.name), ["こんにちは", "François"]);
+    assert.deepEqual(
+      pm.from.map((a) => a.name),
+      ["张伟", "你好"],
+    );
+    assert.deepEqual(
+      pm.to.map((a) => a.name),
+      ["こんにちは", "François"],
+    );
     assert.equal(pm.cc[0]?.name, "😀 smile");
     // ENVELOPE keeps the raw encoded form
     assert.ok(pm.envelope.subject?.startsWith("=?windows-1251?B?"));
@@ -190,7 +229,7 @@ void describe("corpus: structure and exact offsets", () => {
       "--x",
       "Content-Type: application/octet-stream;",
       " name*0*=iso-8859-1'fr'r%E9sum%E9;",
-      " name*1=\" final\";",
+      ' name*1=" final";',
       " name*2*=%2Etxt",
       "Content-Disposition: attachment;",
       " filename*=UTF-8''%E2%82%AC%20rates.txt",
@@ -207,7 +246,14 @@ void describe("corpus: structure and exact offsets", () => {
 
   void test("broken base64 still decodes what it can", async () => {
     const { decodePartBody } = await import("../../src/mail/decode.ts");
-    const raw = crlf(["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", "SGVs!!bG8g*d29y\x00bGQ", "===", "IQ"]);
+    const raw = crlf([
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: base64",
+      "",
+      "SGVs!!bG8g*d29y\x00bGQ",
+      "===",
+      "IQ",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(decodePartBody(raw, pm.root).toString(), "Hello world!");
@@ -257,14 +303,25 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("NUL bytes in headers and bodies", () => {
-    const raw = Buffer.from("Subject: a\x00b\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\n\x00\x00\x00\r\n--z--\r\n", "latin1");
+    const raw = Buffer.from(
+      "Subject: a\x00b\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\n\x00\x00\x00\r\n--z--\r\n",
+      "latin1",
+    );
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(bodyOf(raw, pm.root.parts![0]!), "\x00\x00\x00");
   });
 
   void test("folded headers and obsolete white space before the colon", () => {
-    const raw = crlf(["Subject: a long", "\tfolded  subject", "X-Obs : value", "Content-Type: text/plain;", " charset=\"iso-8859-1\"", "", "caf\xe9"]);
+    const raw = crlf([
+      "Subject: a long",
+      "\tfolded  subject",
+      "X-Obs : value",
+      "Content-Type: text/plain;",
+      ' charset="iso-8859-1"',
+      "",
+      "caf\xe9",
+    ]);
     const pm = parseMessage(Buffer.from(raw.toString("utf8").replace("caf\xe9", ""), "utf8"));
     assert.equal(pm.subject, "a long\tfolded  subject");
     assert.deepEqual(pm.headers[1], { name: "X-Obs", value: "value" });
@@ -276,17 +333,41 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("multipart/digest children default to message/rfc822", () => {
-    const raw = crlf(["Content-Type: multipart/digest; boundary=d", "", "--d", "", "Subject: one", "", "1", "--d", "", "Subject: two", "", "2", "--d--"]);
+    const raw = crlf([
+      "Content-Type: multipart/digest; boundary=d",
+      "",
+      "--d",
+      "",
+      "Subject: one",
+      "",
+      "1",
+      "--d",
+      "",
+      "Subject: two",
+      "",
+      "2",
+      "--d--",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     const kids = pm.root.parts!;
-    assert.deepEqual(kids.map((k) => `${k.contentType.type}/${k.contentType.subtype}`), ["message/rfc822", "message/rfc822"]);
+    assert.deepEqual(
+      kids.map((k) => `${k.contentType.type}/${k.contentType.subtype}`),
+      ["message/rfc822", "message/rfc822"],
+    );
     assert.equal(kids[1]!.envelope?.subject, "two");
     assert.equal(kids[1]!.message?.section, "2");
   });
 
   void test("message/global (RFC 6532) is parsed like message/rfc822", () => {
-    const raw = crlf(["Content-Type: message/global", "", "Subject: ünïcødé", "From: 用户@例子.广告", "", "body"]);
+    const raw = crlf([
+      "Content-Type: message/global",
+      "",
+      "Subject: ünïcødé",
+      "From: 用户@例子.广告",
+      "",
+      "body",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.message?.section, "1");
@@ -296,7 +377,8 @@ void describe("corpus: structure and exact offsets", () => {
 
   void test("nesting deeper than the limit stops recursing but keeps offsets", () => {
     let body = "leaf";
-    for (let i = 0; i < 120; i++) body = `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${body}\r\n--b${i}--`;
+    for (let i = 0; i < 120; i++)
+      body = `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${body}\r\n--b${i}--`;
     const raw = Buffer.from(body);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
@@ -314,7 +396,16 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("message/rfc822 in base64 is a leaf", () => {
-    const raw = crlf(["Content-Type: multipart/mixed; boundary=q", "", "--q", "Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "", Buffer.from("Subject: x\r\n\r\ny").toString("base64"), "--q--"]);
+    const raw = crlf([
+      "Content-Type: multipart/mixed; boundary=q",
+      "",
+      "--q",
+      "Content-Type: message/rfc822",
+      "Content-Transfer-Encoding: base64",
+      "",
+      Buffer.from("Subject: x\r\n\r\ny").toString("base64"),
+      "--q--",
+    ]);
     const pm = parseMessage(raw);
     checkOffsets(raw, pm);
     assert.equal(pm.root.parts![0]!.message, undefined);

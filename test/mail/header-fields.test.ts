@@ -5,20 +5,31 @@ import { rawFields, rawHeaderValues, selectHeaderFields } from "../../src/mail/h
 import { parseMessage } from "../../src/mail/parse.ts";
 
 void describe("raw header fields", () => {
-  const raw = Buffer.from("Subject: a\r\n folded\r\nFrom: x@y\r\nX-Junk\r\nsubject: second\r\nTo : t@u\r\n\r\nbody");
+  const raw = Buffer.from(
+    "Subject: a\r\n folded\r\nFrom: x@y\r\nX-Junk\r\nsubject: second\r\nTo : t@u\r\n\r\nbody",
+  );
   const pm = parseMessage(raw);
   const { headerStart: s, headerEnd: e } = pm.root;
   void test("fields with offsets", () => {
     const f = rawFields(raw, s, e);
-    assert.deepEqual(f.map((x) => x.name), ["Subject", "From", "subject", "To"]);
+    assert.deepEqual(
+      f.map((x) => x.name),
+      ["Subject", "From", "subject", "To"],
+    );
     assert.equal(raw.toString("latin1", f[0]!.start, f[0]!.end), "Subject: a\r\n folded\r\n");
   });
   void test("HEADER.FIELDS keeps bytes, order and folding, and ends with the blank line", () => {
-    assert.equal(selectHeaderFields(raw, s, e, ["SUBJECT", "to"]).toString(), "Subject: a\r\n folded\r\nsubject: second\r\nTo : t@u\r\n\r\n");
+    assert.equal(
+      selectHeaderFields(raw, s, e, ["SUBJECT", "to"]).toString(),
+      "Subject: a\r\n folded\r\nsubject: second\r\nTo : t@u\r\n\r\n",
+    );
     assert.equal(selectHeaderFields(raw, s, e, ["nothing"]).toString(), "\r\n");
   });
   void test("HEADER.FIELDS.NOT", () => {
-    assert.equal(selectHeaderFields(raw, s, e, ["subject"], true).toString(), "From: x@y\r\nTo : t@u\r\n\r\n");
+    assert.equal(
+      selectHeaderFields(raw, s, e, ["subject"], true).toString(),
+      "From: x@y\r\nTo : t@u\r\n\r\n",
+    );
   });
   void test("bare LF blocks and header-only messages", () => {
     const lf = Buffer.from("A: 1\nB: 2\n\nbody");
@@ -26,7 +37,10 @@ void describe("raw header fields", () => {
     assert.equal(selectHeaderFields(lf, p.root.headerStart, p.root.headerEnd, ["b"]).toString(), "B: 2\n\n");
     const only = Buffer.from("A: 1\r\nB: 2");
     const q = parseMessage(only);
-    assert.equal(selectHeaderFields(only, q.root.headerStart, q.root.headerEnd, ["b"]).toString(), "B: 2\r\n\r\n");
+    assert.equal(
+      selectHeaderFields(only, q.root.headerStart, q.root.headerEnd, ["b"]).toString(),
+      "B: 2\r\n\r\n",
+    );
   });
   void test("asRaw values", () => {
     assert.deepEqual(rawHeaderValues(raw, s, e, "subject"), [" a\r\n folded", " second"]);

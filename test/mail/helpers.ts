@@ -40,10 +40,17 @@ export function checkOffsets(raw: Buffer, pm: ParsedMessage): void {
     assert.ok(p.bodyStart <= p.bodyEnd && p.bodyEnd <= raw.length, `body in range ${p.section}`);
     const hdr = raw.subarray(p.headerStart, p.headerEnd).toString("latin1");
     if (hdr.length > 0 && p.headerEnd < p.bodyEnd) {
-      assert.ok(/(^|\n)\r?\n$/.test(hdr), `header block ends with the blank line ${p.section}: ${JSON.stringify(hdr.slice(-10))}`);
+      assert.ok(
+        /(^|\n)\r?\n$/.test(hdr),
+        `header block ends with the blank line ${p.section}: ${JSON.stringify(hdr.slice(-10))}`,
+      );
     }
     // a header block starts with a field, or with one junk line that fields follow
-    if (hdr.length > 0) assert.ok(!/^[ \t]/.test(hdr) || /\n[!-9;-~]+[ \t]*:/.test(hdr), `header starts with a field ${p.section}`);
+    if (hdr.length > 0)
+      assert.ok(
+        !/^[ \t]/.test(hdr) || /\n[!-9;-~]+[ \t]*:/.test(hdr),
+        `header starts with a field ${p.section}`,
+      );
     if (p.parts) {
       assert.ok(p.parts.length > 0, "multipart has parts");
       let prevEnd = p.bodyStart;
@@ -63,7 +70,11 @@ export function checkOffsets(raw: Buffer, pm: ParsedMessage): void {
           const atEnd = p.parts[i]!.headerStart === p.bodyEnd;
           // an empty part ("--b CRLF --b"): the one line break belongs to the first line
           const prevEmpty = p.parts[i - 1]!.headerStart === p.parts[i - 1]!.bodyEnd;
-          assert.match(prevEmpty ? "\n" + gap.replace(/^\r?\n/, "") : gap, atEnd ? reAtEnd : re, `boundary line between ${p.parts[i - 1]!.section} and ${p.parts[i]!.section}`);
+          assert.match(
+            prevEmpty ? "\n" + gap.replace(/^\r?\n/, "") : gap,
+            atEnd ? reAtEnd : re,
+            `boundary line between ${p.parts[i - 1]!.section} and ${p.parts[i]!.section}`,
+          );
         }
       }
     }

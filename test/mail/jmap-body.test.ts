@@ -3,7 +3,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { asDate, asMessageIds, asText, asURLs } from "../../src/mail/header-forms.ts";
-import { decodedSize, jmapBodyLists, partCharset, partCid, partId, partName } from "../../src/mail/jmap-body.ts";
+import {
+  decodedSize,
+  jmapBodyLists,
+  partCharset,
+  partCid,
+  partId,
+  partName,
+} from "../../src/mail/jmap-body.ts";
 import { parseMessage } from "../../src/mail/parse.ts";
 import type { MimePart } from "../../src/mail/types.ts";
 import { crlf } from "./helpers.ts";
@@ -59,7 +66,9 @@ void describe("RFC 8621 §4.1.4 body lists", () => {
     assert.equal(labels(l.htmlBody), "H");
   });
   void test("a named text part after the first is an attachment", () => {
-    const r = parseMessage(crlf(multi("mixed", "n", [leaf("text/plain", "T"), leaf("text/plain; name=notes.txt", "N")])));
+    const r = parseMessage(
+      crlf(multi("mixed", "n", [leaf("text/plain", "T"), leaf("text/plain; name=notes.txt", "N")])),
+    );
     assert.equal(labels(jmapBodyLists(r.root).attachments), "N");
   });
 });
@@ -105,7 +114,10 @@ void describe("header forms (RFC 8621 §4.1.2)", () => {
     assert.deepEqual(asMessageIds("<a@b> <c@d>"), ["a@b", "c@d"]);
     assert.equal(asMessageIds("nothing here"), null);
     assert.equal(asDate("Tue, 02 Jan 2024 03:04:05 +0000"), Date.UTC(2024, 0, 2, 3, 4, 5));
-    assert.deepEqual(asURLs("<mailto:list@host?subject=unsubscribe>, <https://host/u>"), ["mailto:list@host?subject=unsubscribe", "https://host/u"]);
+    assert.deepEqual(asURLs("<mailto:list@host?subject=unsubscribe>, <https://host/u>"), [
+      "mailto:list@host?subject=unsubscribe",
+      "https://host/u",
+    ]);
     assert.equal(asURLs("NO"), null);
   });
 });

@@ -25,7 +25,8 @@ function parseChecked(raw: Buffer): void {
   for (const p of allParts(pm.root)) {
     decodePartBody(raw, p);
     partText(raw, p);
-    if (p.section !== "") assert.ok(findSection(pm.root, p.section) !== null, `section ${p.section} resolves`);
+    if (p.section !== "")
+      assert.ok(findSection(pm.root, p.section) !== null, `section ${p.section} resolves`);
   }
   bodyStructure(pm.root, true);
   JSON.stringify(pm);
@@ -47,13 +48,47 @@ void describe("properties", () => {
 
   void test("random text built from MIME-ish tokens never throws", () => {
     const token = fc.constantFrom(
-      "\r\n", "\n", "\r", "--", "--b", "--b--", "Content-Type: multipart/mixed; boundary=b", "Content-Type: message/rfc822",
-      "Content-Type: multipart/digest; boundary=b", ": ", "\t", " ", "=?utf-8?b?", "?=", "=?", "<", ">", "@", "\"", "(", ")",
-      ";", ",", "boundary=", "charset=koi8-r", "Content-Transfer-Encoding: base64", "Content-Transfer-Encoding: quoted-printable",
-      "=", "a", "From: ", "Subject: ", "\x00", "\xff", "é", "\r\n\r\n", "\n\n",
+      "\r\n",
+      "\n",
+      "\r",
+      "--",
+      "--b",
+      "--b--",
+      "Content-Type: multipart/mixed; boundary=b",
+      "Content-Type: message/rfc822",
+      "Content-Type: multipart/digest; boundary=b",
+      ": ",
+      "\t",
+      " ",
+      "=?utf-8?b?",
+      "?=",
+      "=?",
+      "<",
+      ">",
+      "@",
+      '"',
+      "(",
+      ")",
+      ";",
+      ",",
+      "boundary=",
+      "charset=koi8-r",
+      "Content-Transfer-Encoding: base64",
+      "Content-Transfer-Encoding: quoted-printable",
+      "=",
+      "a",
+      "From: ",
+      "Subject: ",
+      "\x00",
+      "\xff",
+      "é",
+      "\r\n\r\n",
+      "\n\n",
     );
     fc.assert(
-      fc.property(fc.array(token, { maxLength: 400 }), (toks) => parseChecked(Buffer.from(toks.join(""), "utf8"))),
+      fc.property(fc.array(token, { maxLength: 400 }), (toks) =>
+        parseChecked(Buffer.from(toks.join(""), "utf8")),
+      ),
       { numRuns: 400 },
     );
   });
@@ -61,7 +96,11 @@ void describe("properties", () => {
   void test("mutated messages never throw and keep exact offsets", () => {
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), len: fc.nat({ max: 64 }) }),
-      fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 32 }) }),
+      fc.record({
+        kind: fc.constant("insert" as const),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ maxLength: 32 }),
+      }),
       fc.record({ kind: fc.constant("dup" as const), at: fc.nat(), len: fc.nat({ max: 200 }) }),
       fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
       fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
@@ -71,9 +110,10 @@ void describe("properties", () => {
       fc.property(fc.constantFrom(...seeds), fc.array(mutation, { maxLength: 8 }), (seed, muts) => {
         let b = Buffer.from(seed, "utf8");
         for (const m of muts) {
-          const at = b.length === 0 ? 0 : ("at" in m ? m.at % (b.length + 1) : 0);
+          const at = b.length === 0 ? 0 : "at" in m ? m.at % (b.length + 1) : 0;
           if (m.kind === "delete") b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.len)]);
-          else if (m.kind === "insert") b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at)]);
+          else if (m.kind === "insert")
+            b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at)]);
           else if (m.kind === "dup") b = Buffer.concat([b.subarray(0, at + m.len), b.subarray(at)]);
           else if (m.kind === "flip") {
             if (at < b.length) b[at] = m.byte;
@@ -92,13 +132,24 @@ void describe("properties", () => {
   const nodeArb = fc.letrec<{ node: Node }>((tie) => ({
     node: fc.oneof(
       { depthSize: "small", withCrossShrink: true },
-      fc.record({ kind: fc.constant("leaf" as const), body: fc.stringMatching(/^[a-z :]{0,12}(\n[a-z ]{0,12}){0,3}$/) }),
-      fc.record({ kind: fc.constant("multi" as const), kids: fc.array(tie("node"), { minLength: 1, maxLength: 4 }) }),
+      fc.record({
+        kind: fc.constant("leaf" as const),
+        body: fc.stringMatching(/^[a-z :]{0,12}(\n[a-z ]{0,12}){0,3}$/),
+      }),
+      fc.record({
+        kind: fc.constant("multi" as const),
+        kids: fc.array(tie("node"), { minLength: 1, maxLength: 4 }),
+      }),
       fc.record({ kind: fc.constant("msg" as const), inner: tie("node") }),
     ),
   })).node;
 
-  function render(n: Node, eol: string, counter: { n: number }, top: boolean): { head: string[]; body: string } {
+  function render(
+    n: Node,
+    eol: string,
+    counter: { n: number },
+    top: boolean,
+  ): { head: string[]; body: string } {
     const head = top ? ["Subject: generated"] : [];
     if (n.kind === "leaf") {
       head.push("Content-Type: text/plain");
@@ -156,7 +207,10 @@ void describe("properties", () => {
   });
 
   void test("modified UTF-7 round-trips any string", () => {
-    const anyUnit = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+    const anyUnit = fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      maxLength: 40,
+    });
     const anyCodePoint = fc.string({ unit: "binary", maxLength: 40 });
     for (const arb of [anyUnit, anyCodePoint]) {
       fc.assert(
@@ -172,16 +226,19 @@ void describe("properties", () => {
 
   void test("modified UTF-7 decoding of random ASCII: Utf7Error or a canonical name", () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom("&", "-", "A", "B", "+", ",", "a", "/", "Z", "0"), maxLength: 20 }), (s) => {
-        let d: string;
-        try {
-          d = decodeMailboxName(s);
-        } catch (e) {
-          assert.ok(e instanceof Utf7Error);
-          return;
-        }
-        assert.equal(encodeMailboxName(d), s);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom("&", "-", "A", "B", "+", ",", "a", "/", "Z", "0"), maxLength: 20 }),
+        (s) => {
+          let d: string;
+          try {
+            d = decodeMailboxName(s);
+          } catch (e) {
+            assert.ok(e instanceof Utf7Error);
+            return;
+          }
+          assert.equal(encodeMailboxName(d), s);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

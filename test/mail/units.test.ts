@@ -3,11 +3,33 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import iconv from "iconv-lite";
-import { addressKey, asciiDomain, formatAddress, parseAddressGroups, parseAddressList, parseEnvelopeAddresses, unicodeDomain } from "../../src/mail/address.ts";
+import {
+  addressKey,
+  asciiDomain,
+  formatAddress,
+  parseAddressGroups,
+  parseAddressList,
+  parseEnvelopeAddresses,
+  unicodeDomain,
+} from "../../src/mail/address.ts";
 import { decodeCharset } from "../../src/mail/charset.ts";
-import { formatImapDate, formatImapDay, formatRfc5322Date, parseDate, parseImapDateTime } from "../../src/mail/date.ts";
+import {
+  formatImapDate,
+  formatImapDay,
+  formatRfc5322Date,
+  parseDate,
+  parseImapDateTime,
+} from "../../src/mail/date.ts";
 import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from "../../src/mail/decode.ts";
-import { decodeWords, findHeaderEnd, getHeader, getHeaders, parseContentType, parseParams, splitHeaderFields } from "../../src/mail/headers.ts";
+import {
+  decodeWords,
+  findHeaderEnd,
+  getHeader,
+  getHeaders,
+  parseContentType,
+  parseParams,
+  splitHeaderFields,
+} from "../../src/mail/headers.ts";
 import { decodeEntities, htmlToText } from "../../src/mail/html-text.ts";
 import { parseMessageIds } from "../../src/mail/parse.ts";
 import { baseSubject } from "../../src/mail/subject.ts";
@@ -44,9 +66,15 @@ void describe("headers", () => {
     assert.equal(decodeWords("=?utf-8*en?q?lang?="), "lang");
     assert.equal(decodeWords("=?x-unknown?q?plain?="), "plain");
     assert.equal(decodeWords("=?utf-8?x?nope?= and =? broken"), "=?utf-8?x?nope?= and =? broken");
-    assert.equal(decodeWords("=?koi8-r?B?" + iconv.encode("Привет", "koi8-r").toString("base64") + "?="), "Привет");
+    assert.equal(
+      decodeWords("=?koi8-r?B?" + iconv.encode("Привет", "koi8-r").toString("base64") + "?="),
+      "Привет",
+    );
     assert.equal(decodeWords("=?windows-1251?Q?=CF=F0=E8?="), "При");
-    assert.equal(decodeWords("=?gb2312?B?" + iconv.encode("中文", "gb2312").toString("base64") + "?="), "中文");
+    assert.equal(
+      decodeWords("=?gb2312?B?" + iconv.encode("中文", "gb2312").toString("base64") + "?="),
+      "中文",
+    );
     assert.equal(decodeWords("=?big5?B?" + iconv.encode("中文", "big5").toString("base64") + "?="), "中文");
     assert.equal(decodeWords("=?ISO-2022-JP?B?GyRCJEskWyRzGyhC?="), "にほん");
   });
@@ -57,14 +85,39 @@ void describe("headers", () => {
     assert.ok(performance.now() - t0 < 2000);
   });
   void test("parameters: quoting, comments, RFC 2231, encoded words in filename", () => {
-    assert.deepEqual(parseParams('attachment; filename="a;b.txt"; size=3'), { value: "attachment", params: { filename: "a;b.txt", size: "3" } });
-    assert.deepEqual(parseContentType("Text/HTML (comment); Charset=\"UTF-8\" (c)"), { type: "text", subtype: "html", params: { charset: "UTF-8" } });
-    assert.deepEqual(parseContentType(null), { type: "text", subtype: "plain", params: { charset: "us-ascii" } });
-    assert.deepEqual(parseContentType(null, "message/rfc822"), { type: "message", subtype: "rfc822", params: {} });
-    assert.deepEqual(parseContentType("garbage; charset=koi8-r"), { type: "text", subtype: "plain", params: { charset: "koi8-r" } });
+    assert.deepEqual(parseParams('attachment; filename="a;b.txt"; size=3'), {
+      value: "attachment",
+      params: { filename: "a;b.txt", size: "3" },
+    });
+    assert.deepEqual(parseContentType('Text/HTML (comment); Charset="UTF-8" (c)'), {
+      type: "text",
+      subtype: "html",
+      params: { charset: "UTF-8" },
+    });
+    assert.deepEqual(parseContentType(null), {
+      type: "text",
+      subtype: "plain",
+      params: { charset: "us-ascii" },
+    });
+    assert.deepEqual(parseContentType(null, "message/rfc822"), {
+      type: "message",
+      subtype: "rfc822",
+      params: {},
+    });
+    assert.deepEqual(parseContentType("garbage; charset=koi8-r"), {
+      type: "text",
+      subtype: "plain",
+      params: { charset: "koi8-r" },
+    });
     assert.equal(parseParams("inline; filename*=iso-8859-1'de'M%FCller.txt").params.filename, "Müller.txt");
-    assert.equal(parseParams("attachment; filename*0*=utf-8''%E4%B8%AD; filename*1*=%E6%96%87.doc").params.filename, "中文.doc");
-    assert.equal(parseParams('attachment; filename="=?utf-8?B?5Lit5paHLnR4dA==?="').params.filename, "中文.txt");
+    assert.equal(
+      parseParams("attachment; filename*0*=utf-8''%E4%B8%AD; filename*1*=%E6%96%87.doc").params.filename,
+      "中文.doc",
+    );
+    assert.equal(
+      parseParams('attachment; filename="=?utf-8?B?5Lit5paHLnR4dA==?="').params.filename,
+      "中文.txt",
+    );
     assert.deepEqual(parseParams("x; __proto__=1").params, {});
   });
   void test("charset decoding falls back instead of throwing", () => {
@@ -79,13 +132,20 @@ void describe("headers", () => {
 
 void describe("addresses (RFC 5322 §3.4)", () => {
   void test("mailboxes, quoted names, comments, encoded words", () => {
-    assert.deepEqual(parseAddressList('"Doe, John" <john@example.com>, jane@example.com (Jane Roe), =?utf-8?q?J=C3=BCrgen?= <j@x.de>'), [
-      { name: "Doe, John", address: "john@example.com" },
-      { name: "Jane Roe", address: "jane@example.com" },
-      { name: "Jürgen", address: "j@x.de" },
-    ]);
+    assert.deepEqual(
+      parseAddressList(
+        '"Doe, John" <john@example.com>, jane@example.com (Jane Roe), =?utf-8?q?J=C3=BCrgen?= <j@x.de>',
+      ),
+      [
+        { name: "Doe, John", address: "john@example.com" },
+        { name: "Jane Roe", address: "jane@example.com" },
+        { name: "Jürgen", address: "j@x.de" },
+      ],
+    );
     assert.deepEqual(parseAddressList('"=?utf-8?B?w6k=?=" <e@x.org>'), [{ name: "é", address: "e@x.org" }]);
-    assert.deepEqual(parseAddressList("John Q. Public <jqp@x.org>"), [{ name: "John Q. Public", address: "jqp@x.org" }]);
+    assert.deepEqual(parseAddressList("John Q. Public <jqp@x.org>"), [
+      { name: "John Q. Public", address: "jqp@x.org" },
+    ]);
   });
   void test("quoted local parts and domain literals", () => {
     assert.deepEqual(parseAddressList('"john smith"@example.com, "a.b"@x.org, user@[192.0.2.1]'), [
@@ -96,32 +156,59 @@ void describe("addresses (RFC 5322 §3.4)", () => {
   });
   void test("groups, flattened and kept", () => {
     const v = "A Group: a@x.org, B <b@x.org>; c@x.org, Empty:;";
-    assert.deepEqual(parseAddressList(v).map((a) => a.address), ["a@x.org", "b@x.org", "c@x.org"]);
+    assert.deepEqual(
+      parseAddressList(v).map((a) => a.address),
+      ["a@x.org", "b@x.org", "c@x.org"],
+    );
     assert.deepEqual(parseAddressGroups(v), [
-      { name: "A Group", addresses: [{ name: null, address: "a@x.org" }, { name: "B", address: "b@x.org" }] },
+      {
+        name: "A Group",
+        addresses: [
+          { name: null, address: "a@x.org" },
+          { name: "B", address: "b@x.org" },
+        ],
+      },
       { name: null, addresses: [{ name: null, address: "c@x.org" }] },
       { name: "Empty", addresses: [] },
     ]);
   });
   void test("ENVELOPE form: raw names, groups as markers, obsolete routes", () => {
-    assert.deepEqual(parseEnvelopeAddresses("=?utf-8?q?X?= <x@a.b>, G: m@a.b;, <@r1.net,@r2.net:route@a.b>"), [
-      { name: "=?utf-8?q?X?=", adl: null, mailbox: "x", host: "a.b" },
-      { name: null, adl: null, mailbox: "G", host: null },
-      { name: null, adl: null, mailbox: "m", host: "a.b" },
-      { name: null, adl: null, mailbox: null, host: null },
-      { name: null, adl: "@r1.net,@r2.net", mailbox: "route", host: "a.b" },
+    assert.deepEqual(
+      parseEnvelopeAddresses("=?utf-8?q?X?= <x@a.b>, G: m@a.b;, <@r1.net,@r2.net:route@a.b>"),
+      [
+        { name: "=?utf-8?q?X?=", adl: null, mailbox: "x", host: "a.b" },
+        { name: null, adl: null, mailbox: "G", host: null },
+        { name: null, adl: null, mailbox: "m", host: "a.b" },
+        { name: null, adl: null, mailbox: null, host: null },
+        { name: null, adl: "@r1.net,@r2.net", mailbox: "route", host: "a.b" },
+      ],
+    );
+    assert.deepEqual(parseEnvelopeAddresses("nodomain"), [
+      { name: null, adl: null, mailbox: "nodomain", host: "MISSING_DOMAIN" },
     ]);
-    assert.deepEqual(parseEnvelopeAddresses("nodomain"), [{ name: null, adl: null, mailbox: "nodomain", host: "MISSING_DOMAIN" }]);
     assert.deepEqual(parseEnvelopeAddresses(""), []);
     assert.deepEqual(parseEnvelopeAddresses(null), []);
   });
   void test("a display name without angle brackets", () => {
-    assert.deepEqual(parseAddressList("John Smith john@x.org"), [{ name: "John Smith", address: "john@x.org" }]);
+    assert.deepEqual(parseAddressList("John Smith john@x.org"), [
+      { name: "John Smith", address: "john@x.org" },
+    ]);
     assert.deepEqual(parseAddressList("john . smith@x.org"), [{ name: null, address: "john.smith@x.org" }]);
     assert.deepEqual(parseAddressList("(c) john@x.org"), [{ name: "c", address: "john@x.org" }]);
   });
   void test("garbage does not throw", () => {
-    for (const s of ["<<<>>>", '"unterminated', "(((", "a@b@c", ",,,;;;:::", "<a@b", "@", "[", "\\", "a <b> <c>"]) {
+    for (const s of [
+      "<<<>>>",
+      '"unterminated',
+      "(((",
+      "a@b@c",
+      ",,,;;;:::",
+      "<a@b",
+      "@",
+      "[",
+      "\\",
+      "a <b> <c>",
+    ]) {
       parseAddressList(s);
       parseEnvelopeAddresses(s);
       parseAddressGroups(s);
@@ -134,7 +221,9 @@ void describe("addresses (RFC 5322 §3.4)", () => {
     assert.equal(formatAddress({ name: null, address: "a@b.c" }), "a@b.c");
     assert.equal(formatAddress({ name: "Jane Roe", address: "a@b.c" }), "Jane Roe <a@b.c>");
     assert.equal(formatAddress({ name: 'Doe, "J"', address: "a@b.c" }), '"Doe, \\"J\\"" <a@b.c>');
-    assert.deepEqual(parseAddressList(formatAddress({ name: 'Doe, "J"', address: "a@b.c" })), [{ name: 'Doe, "J"', address: "a@b.c" }]);
+    assert.deepEqual(parseAddressList(formatAddress({ name: 'Doe, "J"', address: "a@b.c" })), [
+      { name: 'Doe, "J"', address: "a@b.c" },
+    ]);
   });
   void test("message ids", () => {
     assert.deepEqual(parseMessageIds("<a@b> <c@d>\r\n <e@f>"), ["a@b", "c@d", "e@f"]);
@@ -200,9 +289,17 @@ void describe("dates (RFC 5322 §3.3, §4.3)", () => {
     assert.equal(parseDate(null), null);
     assert.equal(parseDate("32 Jan 2024 00:00:00 +0000"), null);
     // RFC 5322 Appendix A.5, A.6.2 and A.6.3
-    assert.equal(parseDate("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)"), Date.UTC(1969, 1, 14, 3, 2));
+    assert.equal(
+      parseDate(
+        "Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)",
+      ),
+      Date.UTC(1969, 1, 14, 3, 2),
+    );
     assert.equal(parseDate("21 Nov 97 09:55:06 GMT"), Date.UTC(1997, 10, 21, 9, 55, 6));
-    assert.equal(parseDate("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600"), Date.UTC(1997, 10, 21, 15, 55, 6));
+    assert.equal(
+      parseDate("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600"),
+      Date.UTC(1997, 10, 21, 15, 55, 6),
+    );
   });
   void test("IMAP date-time formatting and parsing", () => {
     const t = Date.UTC(2024, 0, 2, 3, 4, 5);
@@ -238,7 +335,12 @@ void describe("base subject (RFC 5256 §2.1)", () => {
 
 void describe("HTML to text", () => {
   void test("tags, entities, scripts, styles, comments", () => {
-    assert.equal(htmlToText("<p>a&nbsp;b</p><!-- x --><script>evil()</script><style>p{}</style><br>c &#169; &#x1F600; &bogus;"), "a b\nc © 😀 &bogus;");
+    assert.equal(
+      htmlToText(
+        "<p>a&nbsp;b</p><!-- x --><script>evil()</script><style>p{}</style><br>c &#169; &#x1F600; &bogus;",
+      ),
+      "a b\nc © 😀 &bogus;",
+    );
     assert.equal(htmlToText('<a href="x>y">link</a> <img alt="pic" src=x>'), "link pic");
     assert.equal(decodeEntities("&lt;&gt;&amp;&quot;&#39;"), "<>&\"'");
     assert.equal(htmlToText("<table><tr><td>a</td><td>b</td></tr></table>"), "a b");
@@ -248,7 +350,10 @@ void describe("HTML to text", () => {
 void describe("format=flowed (RFC 3676)", () => {
   void test("soft breaks joined, quotes kept apart, space-stuffing removed, delsp", async () => {
     const { unflow } = await import("../../src/mail/decode.ts");
-    assert.equal(unflow("Hello \nworld\n>quoted \n>more\n From stuffed\n-- \nsig", false), "Hello world\n> quoted more\nFrom stuffed\n-- \nsig");
+    assert.equal(
+      unflow("Hello \nworld\n>quoted \n>more\n From stuffed\n-- \nsig", false),
+      "Hello world\n> quoted more\nFrom stuffed\n-- \nsig",
+    );
     assert.equal(unflow("ab \ncd", true), "abcd");
   });
 });
@@ -256,23 +361,50 @@ void describe("format=flowed (RFC 3676)", () => {
 void describe("RFC 5322 Appendix A address examples", () => {
   void test("A.1.2, A.1.3, A.4, A.5 and A.6.1", () => {
     const flat = (v: string): string[] => parseAddressList(v).map((a) => `${a.name ?? ""}|${a.address}`);
-    assert.deepEqual(flat('"Joe Q. Public" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>'), [
-      "Joe Q. Public|john.q.public@example.com",
-      "Mary Smith|mary@x.test",
-      "|jdoe@example.org",
-      "Who?|one@y.test",
-    ]);
-    assert.deepEqual(flat('<boss@nil.test>, "Giant; \\"Big\\" Box" <sysservices@example.net>'), ["|boss@nil.test", 'Giant; "Big" Box|sysservices@example.net']);
-    assert.deepEqual(parseAddressGroups("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;").map((g) => [g.name, g.addresses.length]), [["A Group", 3]]);
-    assert.deepEqual(parseAddressGroups("Undisclosed recipients:;"), [{ name: "Undisclosed recipients", addresses: [] }]);
-    assert.deepEqual(flat("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"), ["Pete|pete@silly.test"]);
     assert.deepEqual(
-      flat("A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)"),
+      flat(
+        '"Joe Q. Public" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>',
+      ),
+      [
+        "Joe Q. Public|john.q.public@example.com",
+        "Mary Smith|mary@x.test",
+        "|jdoe@example.org",
+        "Who?|one@y.test",
+      ],
+    );
+    assert.deepEqual(flat('<boss@nil.test>, "Giant; \\"Big\\" Box" <sysservices@example.net>'), [
+      "|boss@nil.test",
+      'Giant; "Big" Box|sysservices@example.net',
+    ]);
+    assert.deepEqual(
+      parseAddressGroups("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;").map((g) => [
+        g.name,
+        g.addresses.length,
+      ]),
+      [["A Group", 3]],
+    );
+    assert.deepEqual(parseAddressGroups("Undisclosed recipients:;"), [
+      { name: "Undisclosed recipients", addresses: [] },
+    ]);
+    assert.deepEqual(flat("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"), [
+      "Pete|pete@silly.test",
+    ]);
+    assert.deepEqual(
+      flat(
+        "A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)",
+      ),
       ["Chris Jones|c@public.example", "|joe@example.org", "John|jdoe@one.test"],
     );
-    assert.deepEqual(parseAddressGroups("(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;"), [{ name: "Hidden recipients", addresses: [] }]);
-    assert.deepEqual(flat("Joe Q. Public <john.q.public@example.com>"), ["Joe Q. Public|john.q.public@example.com"]);
-    assert.deepEqual(flat("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example"), ["Mary Smith|mary@example.net", "|jdoe@test.example"]);
+    assert.deepEqual(parseAddressGroups("(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;"), [
+      { name: "Hidden recipients", addresses: [] },
+    ]);
+    assert.deepEqual(flat("Joe Q. Public <john.q.public@example.com>"), [
+      "Joe Q. Public|john.q.public@example.com",
+    ]);
+    assert.deepEqual(flat("Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example"), [
+      "Mary Smith|mary@example.net",
+      "|jdoe@test.example",
+    ]);
     assert.deepEqual(flat("John Doe <jdoe@machine(comment).  example>"), ["John Doe|jdoe@machine.example"]);
   });
 });
