@@ -323,6 +323,17 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       assert.deepEqual(await find(header("x-mailer", "umlaut")), [s.emailNums[1]]);
     });
 
+    void test("a field that did not parse is searched by its raw, decoded value", { skip: skip() }, async () => {
+      const eve = await seed(t!, "eve", [
+        { in: [{ mailbox: "INBOX", uid: 1 }], doc: { headers: "From: =?utf-8?q?K=C3=A4the?= <<broken", subject: "x" } },
+      ]);
+      const find = async (q: SearchQuery) => (await t!.index.search(t!.db, eve.accountNum, q, {})).length;
+      assert.equal(await find(header("from", "KÄTHE <<")), 1);
+      assert.equal(await find(text("käthe")), 1);
+      assert.equal(await find(header("from", "")), 1);
+      assert.equal(await find(header("subject", "")), 0, "only fields present in the header count");
+    });
+
     void test("deep nesting is refused, wide lists are fine", { skip: skip() }, async () => {
       let q: SearchQuery = { op: "all" };
       for (let i = 0; i < 150; i++) q = not(q);

@@ -8,7 +8,7 @@ import type { Dialect, SqlValue } from "../sql.ts";
 import type { SearchQuery } from "../types.ts";
 import { fold } from "./text.ts";
 
-/** Indexed text columns. `headers` holds every header line; TEXT is headers + body. */
+/** Indexed text columns. `headers` holds the header fields without a column of their own. */
 export type TextColumn = "from" | "to" | "cc" | "bcc" | "subject" | "headers" | "body";
 
 /** Header fields with their own indexed column. */
@@ -21,6 +21,8 @@ const FIELD_COLUMNS: ReadonlyMap<string, TextColumn> = new Map<string, TextColum
 ]);
 
 /** The column names in the index tables. */
+export const ALL_COLUMNS: readonly TextColumn[] = ["from", "to", "cc", "bcc", "subject", "headers", "body"];
+
 export const COLUMN_NAMES: Readonly<Record<TextColumn, string>> = {
   from: "hfrom",
   to: "hto",
@@ -43,8 +45,11 @@ export class Params {
 /** What differs between the backends. */
 export interface SqlFlavor {
   readonly dialect: Dialect;
-  /** A predicate: the email `e.num` has `needle` (folded, non-empty) in one of `columns`. */
-  textMatch(columns: readonly TextColumn[], needle: string, p: Params): string;
+  /**
+   * A predicate: the email whose num is the SQL expression `num` has `needle` (folded,
+   * non-empty) in one of `columns`.
+   */
+  textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string;
   /** A predicate: `haystack` (SQL) contains the string parameter `needle` (SQL). */
   contains(haystack: string, needle: string): string;
   greatest(a: string, b: string): string;
@@ -92,6 +97,10 @@ interface Ctx {
   accountNum: number;
   /** True when the statement has the membership `m` of the searched mailbox. */
   inMailbox: boolean;
+  /** The email's num: m.email_num in a mailbox (no join needed), else e.num. */
+  num: string;
+  /** Set when a predicate reads a column of `emails e`, which must then be joined. */
+  usesEmail: boolean;
 }
 
 function rangePredicate(ctx: Ctx, column: string, ranges: ReadonlyArray<readonly [number, number]>): string {
@@ -118,26 +127,26 @@ function timePredicate(ctx: Ctx, column: string, before: number | undefined, sin
 /** A predicate on some membership of the email: the searched one, or any one. */
 function membershipPredicate(ctx: Ctx, build: (m: string) => string): string {
   if (ctx.inMailbox) return build("m");
-  return `EXISTS (SELECT 1 FROM memberships mu WHERE mu.email_num = e.num AND ${build("mu")})`;
+  return `EXISTS (SELECT 1 FROM memberships mu WHERE mu.email_num = ${ctx.num} AND ${build("mu")})`;
 }
 
 function headerPredicate(ctx: Ctx, field: string, text: string): string {
   const name = field.trim().toLowerCase();
   const needle = fold(text);
   const column = FIELD_COLUMNS.get(name);
-  if (column && needle !== "") return ctx.f.textMatch([column], needle, ctx.p);
+  if (column && needle !== "") return ctx.f.textMatch([column], needle, ctx.p, ctx.num);
   // RFC 9051 §6.4.4 HEADER: an empty string matches every message that has the field.
   const acct = ctx.p.add(ctx.accountNum);
   const n = ctx.p.add(name);
   const value = needle === "" ? "" : ` AND ${ctx.f.contains("h.value", ctx.p.add(needle))}`;
-  return `e.num IN (SELECT h.email_num FROM search_headers h WHERE h.account_num = ${acct} AND h.name = ${n}${value})`;
+  return `${ctx.num} IN (SELECT h.email_num FROM search_headers h WHERE h.account_num = ${acct} AND h.name = ${n}${value})`;
 }
 
 function textPredicate(ctx: Ctx, columns: readonly TextColumn[], text: string): string {
   const needle = fold(text);
   // The empty string is a substring of everything.
   if (needle === "") return "1=1";
-  return ctx.f.textMatch(columns, needle, ctx.p);
+  return ctx.f.textMatch(columns, needle, ctx.p, ctx.num);
 }
 
 /** The lower-cased JSON string of a keyword, as it appears inside emails.keywords. */
@@ -161,39 +170,46 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "not":
       return `NOT ${compile(ctx, q.term, depth + 1)}`;
     case "keyword":
+      ctx.usesEmail = true;
       return f.contains("lower(e.keywords)", p.add(keywordNeedle(q.keyword)));
     case "uid":
       if (q.ranges.length === 0) return "1=0";
       return membershipPredicate(ctx, (m) => rangePredicate(ctx, `${m}.uid`, q.ranges));
     case "emailIds":
       if (q.ids.length === 0) return "1=0";
+      ctx.usesEmail = true;
       return `e.id IN ${list(f, p, q.ids, "text")}`;
     case "threadIds": {
       if (q.ids.length === 0) return "1=0";
+      ctx.usesEmail = true;
       const acct = p.add(ctx.accountNum);
       return `e.thread_num IN (SELECT t.num FROM threads t WHERE t.account_num = ${acct} AND t.id IN ${list(f, p, q.ids, "text")})`;
     }
     case "inMailbox": {
       const id = p.add(q.mailboxId);
       const acct = p.add(ctx.accountNum);
-      return `e.num IN (SELECT mi.email_num FROM memberships mi JOIN mailboxes mb ON mb.num = mi.mailbox_num WHERE mb.id = ${id} AND mb.account_num = ${acct})`;
+      return `${ctx.num} IN (SELECT mi.email_num FROM memberships mi JOIN mailboxes mb ON mb.num = mi.mailbox_num WHERE mb.id = ${id} AND mb.account_num = ${acct})`;
     }
     case "modseq":
       // RFC 7162 §3.1.5: MODSEQ matches mod-sequences >= the given one; in a mailbox a
       // message's is max(email, membership) (the store's MessageRow.modseq).
+      ctx.usesEmail = true;
       if (ctx.inMailbox) return `${f.greatest("e.modseq", "m.modseq")} >= ${p.add(q.min)}`;
       return `e.modseq >= ${p.add(q.min)}`;
     case "received":
+      ctx.usesEmail = true;
       return timePredicate(ctx, "e.received_at", q.before, q.since);
     case "sent":
       // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE use the Date header; without one the
       // internal date stands in, as RFC 5256 §2.2 does for SORT DATE.
+      ctx.usesEmail = true;
       return timePredicate(ctx, "COALESCE(e.sent_at, e.received_at)", q.before, q.since);
     case "saved":
       // RFC 8514 §4: SAVEDBEFORE/SAVEDON/SAVEDSINCE on the time the message entered the mailbox.
       if (q.before === undefined && q.since === undefined) return "1=1";
       return membershipPredicate(ctx, (m) => timePredicate(ctx, `${m}.saved_at`, q.before, q.since));
     case "size": {
+      ctx.usesEmail = true;
       const parts: string[] = [];
       if (q.larger !== undefined) parts.push(`e.size > ${p.add(q.larger)}`);
       if (q.smaller !== undefined) parts.push(`e.size < ${p.add(q.smaller)}`);
@@ -204,7 +220,7 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "body":
       return textPredicate(ctx, ["body"], q.text);
     case "text":
-      return textPredicate(ctx, ["headers", "body"], q.text);
+      return textPredicate(ctx, ALL_COLUMNS, q.text);
   }
 }
 
@@ -220,19 +236,29 @@ export function compileSearch(
   query: SearchQuery,
   opts: { mailboxNum?: number; limit?: number },
 ): CompiledSearch {
-  const p = new Params();
   const inMailbox = opts.mailboxNum !== undefined;
+  const ctx: Ctx = { f, p: new Params(), accountNum, inMailbox, num: inMailbox ? "m.email_num" : "e.num", usesEmail: false };
+  const where = compile(ctx, query, 0);
+  // The head's parameters come first in the text: compile into a separate list, then join.
+  const head = new Params();
   let sql: string;
-  if (opts.mailboxNum !== undefined) {
+  if (opts.mailboxNum === undefined) {
+    sql = `SELECT e.num AS email_num FROM emails e WHERE e.account_num = ${head.add(accountNum)}`;
+  } else if (ctx.usesEmail) {
     sql =
       `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m JOIN emails e ON e.num = m.email_num ` +
-      `WHERE m.mailbox_num = ${p.add(opts.mailboxNum)} AND e.account_num = ${p.add(accountNum)}`;
+      `WHERE m.mailbox_num = ${head.add(opts.mailboxNum)}`;
   } else {
-    sql = `SELECT e.num AS email_num FROM emails e WHERE e.account_num = ${p.add(accountNum)}`;
+    // Only membership and index columns: the (wide) emails rows are not read at all. The
+    // mailbox number comes from the store, which resolved it within the account.
+    sql = `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m WHERE m.mailbox_num = ${head.add(opts.mailboxNum)}`;
   }
-  const where = compile({ f, p, accountNum, inMailbox }, query, 0);
   if (where !== "1=1") sql += ` AND ${where}`;
   sql += inMailbox ? " ORDER BY m.uid" : " ORDER BY e.num";
-  if (opts.limit !== undefined) sql += ` LIMIT ${p.add(Math.max(0, Math.floor(opts.limit)))}`;
-  return { sql, params: p.values };
+  const params = [...head.values, ...ctx.p.values];
+  if (opts.limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(Math.max(0, Math.floor(opts.limit)));
+  }
+  return { sql, params };
 }

@@ -18,15 +18,15 @@ const TEXT_COLUMNS = Object.values(COLUMN_NAMES);
 
 export const postgresFlavor: SqlFlavor = {
   dialect: "postgres",
-  textMatch(columns: readonly TextColumn[], needle: string, p: Params): string {
+  textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string {
     const names = columns.map((c) => COLUMN_NAMES[c]);
     if (codePoints(needle) >= TRIGRAM) {
       const pattern = `%${escapeLike(needle)}%`;
       const tests = names.map((n) => `s.${n} LIKE ${p.add(pattern)} ESCAPE '\\'`);
-      return `e.num IN (SELECT s.email_num FROM search_text s WHERE ${tests.join(" OR ")})`;
+      return `${num} IN (SELECT s.email_num FROM search_text s WHERE ${tests.join(" OR ")})`;
     }
     const tests = names.map((n) => `strpos(s.${n}, ${p.add(needle)}) > 0`);
-    return `EXISTS (SELECT 1 FROM search_text s WHERE s.email_num = e.num AND (${tests.join(" OR ")}))`;
+    return `EXISTS (SELECT 1 FROM search_text s WHERE s.email_num = ${num} AND (${tests.join(" OR ")}))`;
   },
   contains(haystack: string, needle: string): string {
     return `strpos(${haystack}, ${needle}) > 0`;

@@ -4,7 +4,7 @@
 // (no second fold inside FTS5) and instr() and the queries compare the same characters.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchDocument, SearchIndex, SearchIndexHit, SearchQuery } from "../search-index.ts";
-import { COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
+import { ALL_COLUMNS, COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
 import { codePoints, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
 
@@ -26,14 +26,16 @@ function ftsString(s: string): string {
 
 export const sqliteFlavor: SqlFlavor = {
   dialect: "sqlite",
-  textMatch(columns: readonly TextColumn[], needle: string, p: Params): string {
+  textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string {
     const names = columns.map((c) => COLUMN_NAMES[c]);
     if (codePoints(needle) >= TRIGRAM) {
-      const filter = names.length === 1 ? names[0]! : `{${names.join(" ")}}`;
-      return `e.num IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${p.add(`${filter} : ${ftsString(needle)}`)})`;
+      // A column filter unless every column is searched (TEXT).
+      const filter =
+        names.length === ALL_COLUMNS.length ? "" : names.length === 1 ? `${names[0]!} : ` : `{${names.join(" ")}} : `;
+      return `${num} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${p.add(filter + ftsString(needle))})`;
     }
     const tests = names.map((n) => `instr(x.${n}, ${p.add(needle)}) > 0`);
-    return `EXISTS (SELECT 1 FROM search_fts x WHERE x.rowid = e.num AND (${tests.join(" OR ")}))`;
+    return `EXISTS (SELECT 1 FROM search_fts x WHERE x.rowid = ${num} AND (${tests.join(" OR ")}))`;
   },
   contains(haystack: string, needle: string): string {
     return `instr(${haystack}, ${needle}) > 0`;

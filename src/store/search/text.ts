@@ -48,7 +48,7 @@ export interface IndexedText {
   cc: string;
   bcc: string;
   subject: string;
-  /** Every header line plus the decoded address and subject text (TEXT searches this and body). */
+  /** The other header lines, "name: value" (TEXT searches every column). */
   headers: string;
   body: string;
 }
@@ -87,24 +87,44 @@ export function splitHeaderLines(headers: string): Array<{ name: string; value: 
   return out;
 }
 
+/** Header fields with their own column (IndexedText), searched there. */
+export const DEDICATED_FIELDS: ReadonlySet<string> = new Set(["from", "to", "cc", "bcc", "subject"]);
+
 export function prepareDocument(doc: SearchDocument): IndexedDocument {
+  const columns: Record<string, string> = {
+    from: fold(cap(doc.from, MAX_FIELD_CHARS)),
+    to: fold(cap(doc.to, MAX_FIELD_CHARS)),
+    cc: fold(cap(doc.cc, MAX_FIELD_CHARS)),
+    bcc: fold(cap(doc.bcc, MAX_FIELD_CHARS)),
+    subject: fold(cap(doc.subject, MAX_FIELD_CHARS)),
+  };
+  const parsed = new Set(Object.keys(columns).filter((k) => columns[k] !== ""));
   const fields: IndexedHeader[] = [];
+  const lines: string[] = [];
   for (const f of splitHeaderLines(doc.headers)) {
     if (fields.length >= MAX_HEADER_FIELDS) break;
     // RFC 9051 §6.4.4: header values are searched decoded (RFC 2047 encoded words).
-    fields.push({ name: f.name, value: fold(cap(decodeWords(f.value), MAX_HEADER_VALUE_CHARS)) });
+    const value = fold(cap(decodeWords(f.value), MAX_HEADER_VALUE_CHARS));
+    if (DEDICATED_FIELDS.has(f.name)) {
+      // Searched in its own column (parsed and decoded, or else this raw value); the row
+      // only records that the field is there (HEADER with an empty string).
+      if (!parsed.has(f.name)) columns[f.name] = columns[f.name] ? `${columns[f.name]}\n${value}` : value;
+      fields.push({ name: f.name, value: "" });
+      continue;
+    }
+    fields.push({ name: f.name, value });
+    lines.push(`${f.name}: ${value}`);
   }
-  const from = fold(cap(doc.from, MAX_FIELD_CHARS));
-  const to = fold(cap(doc.to, MAX_FIELD_CHARS));
-  const cc = fold(cap(doc.cc, MAX_FIELD_CHARS));
-  const bcc = fold(cap(doc.bcc, MAX_FIELD_CHARS));
-  const subject = fold(cap(doc.subject, MAX_FIELD_CHARS));
-  // The parsed address and subject text go along (display names unquoted), so that TEXT
-  // finds what the user sees.
-  const headerLines = fields.map((f) => `${f.name}: ${f.value}`);
-  const headers = [...headerLines, from, to, cc, bcc, subject].filter((s) => s !== "").join("\n");
   return {
-    text: { from, to, cc, bcc, subject, headers, body: fold(cap(doc.body, MAX_BODY_CHARS)) },
+    text: {
+      from: columns.from ?? "",
+      to: columns.to ?? "",
+      cc: columns.cc ?? "",
+      bcc: columns.bcc ?? "",
+      subject: columns.subject ?? "",
+      headers: lines.join("\n"),
+      body: fold(cap(doc.body, MAX_BODY_CHARS)),
+    },
     fields,
   };
 }
