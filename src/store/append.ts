@@ -54,12 +54,36 @@ interface MailboxInfo {
   uid_validity: number;
 }
 
+// Group commit across callers: appends to one account that arrive while a transaction of
+// that account is running (concurrent SMTP/LMTP sessions, each with one message) write
+// their blobs meanwhile, then wait and go together in ONE transaction: one modseq, one
+// fsync, per-item results as usual.
+const MAX_GROUP = 200;
+
+type Slot = AppendResult | StoreErrorLike | undefined;
+
+interface Job {
+  pending: Pending[];
+  results: Slot[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const queues = new WeakMap<StoreContext, Map<Id, Job[]>>();
+
 export async function appendEmails(
   ctx: StoreContext,
   accountId: Id,
   inputs: AppendInput[],
 ): Promise<Array<AppendResult | StoreErrorLike>> {
-  const results = Array.from<AppendResult | StoreErrorLike | undefined>({ length: inputs.length });
+  const results: Slot[] = Array.from<Slot>({ length: inputs.length });
+  const pending = await prepare(ctx, accountId, inputs, results);
+  if (pending.length > 0) await enqueue(ctx, accountId, pending, results);
+  return results.map((r) => r ?? { error: { code: "TEMP", message: "not processed" } });
+}
+
+/** 1. cheap checks and the quota pre-check; 2. blobs first (unless they live in the database). */
+async function prepare(ctx: StoreContext, accountId: Id, inputs: AppendInput[], results: Slot[]): Promise<Pending[]> {
   const acct = await ctx.driver.get<{
     quota_bytes: number | null;
     quota_messages: number | null;
@@ -67,8 +91,6 @@ export async function appendEmails(
     used_messages: number;
   }>("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?", [accountId]);
   if (!acct) throw new StoreError("NOTFOUND", `no account ${accountId}`);
-
-  // 1. cheap checks and the quota pre-check.
   const pending: Pending[] = [];
   let bytes = acct.used_bytes;
   let count = acct.used_messages;
@@ -85,26 +107,64 @@ export async function appendEmails(
       results[index] = failure(e);
     }
   });
-
-  // 2. blobs first (unless they live in the database).
-  const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
-  if (!txBlobs && pending.length > 0) {
+  if (!isTxBlobStore(ctx.blobs) && pending.length > 0) {
     const unique = new Map(pending.map((p) => [p.blobId, p.input.raw]));
     await Promise.all([...unique.values()].map((raw) => ctx.blobs.put(raw)));
   }
+  return pending;
+}
 
-  // 3. the transaction.
-  if (pending.length > 0) {
-    await writeAccount(ctx, accountId, async (w) => {
-      const boxes = new Map<string, MailboxInfo>();
-      for (const r of await w.tx.all<MailboxInfo>(
-        "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
-        [w.account.num],
-      )) {
-        boxes.set(r.id, r);
-      }
-      const written = new Set<string>();
-      for (const p of pending) {
+function enqueue(ctx: StoreContext, accountId: Id, pending: Pending[], results: Slot[]): Promise<void> {
+  let byAccount = queues.get(ctx);
+  if (!byAccount) queues.set(ctx, (byAccount = new Map<Id, Job[]>()));
+  const waiting = byAccount.get(accountId);
+  return new Promise<void>((resolve, reject) => {
+    const job: Job = { pending, results, resolve, reject };
+    if (waiting) waiting.push(job);
+    else {
+      const queue = [job];
+      byAccount.set(accountId, queue);
+      void drain(ctx, byAccount, accountId, queue);
+    }
+  });
+}
+
+async function drain(ctx: StoreContext, byAccount: Map<Id, Job[]>, accountId: Id, queue: Job[]): Promise<void> {
+  for (;;) {
+    // Let I/O completions run first (blob writes of other callers that finish now), so
+    // they join this group; the transaction itself never yields to the event loop.
+    await new Promise<void>((r) => setImmediate(r));
+    const group: Job[] = [];
+    let n = 0;
+    for (let job = queue[0]; job && (group.length === 0 || n + job.pending.length <= MAX_GROUP); job = queue[0]) {
+      queue.shift();
+      group.push(job);
+      n += job.pending.length;
+    }
+    if (group.length === 0) break;
+    try {
+      await commit(ctx, accountId, group);
+      for (const j of group) j.resolve();
+    } catch (e) {
+      for (const j of group) j.reject(e);
+    }
+  }
+  byAccount.delete(accountId);
+}
+
+/** 3. the transaction, for every job of the group. */
+async function commit(ctx: StoreContext, accountId: Id, group: Job[]): Promise<void> {
+  const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
+  await writeAccount(ctx, accountId, async (w) => {
+    const boxes = new Map<string, MailboxInfo>();
+    for (const r of await w.tx.all<MailboxInfo>("SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?", [
+      w.account.num,
+    ])) {
+      boxes.set(r.id, r);
+    }
+    const written = new Set<string>();
+    for (const job of group) {
+      for (const p of job.pending) {
         try {
           const targets = [...new Set(p.input.mailboxIds)].map((id) => {
             const b = boxes.get(id);
@@ -116,15 +176,14 @@ export async function appendEmails(
             await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
             written.add(p.blobId);
           }
-          results[p.index] = await insertEmail(ctx, w, p, targets);
+          job.results[p.index] = await insertEmail(ctx, w, p, targets);
         } catch (e) {
-          results[p.index] = failure(e);
+          job.results[p.index] = failure(e);
         }
       }
-      return {};
-    });
-  }
-  return results.map((r) => r ?? { error: { code: "TEMP", message: "not processed" } });
+    }
+    return {};
+  });
 }
 
 async function insertEmail(

@@ -47,6 +47,7 @@ async function copyIn(
   target: { num: number; id: string },
 ): Promise<CopyResult["copied"]> {
   const copied: CopyResult["copied"] = [];
+  if (emails.length === 0) return copied;
   const modseq = w.modseq;
   for (const e of emails) {
     const present = await w.tx.get<{ uid: number }>(
@@ -98,7 +99,7 @@ async function copyIn(
 export async function copyEmails(ctx: StoreContext, accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult> {
   return writeAccount(ctx, accountId, async (w) => {
     const target = await mailboxRow(w, toMailboxId);
-    const emails = await sourceEmails(w, emailIds);
+    const emails = await sourceEmails(w, [...new Set(emailIds)]);
     return { copied: await copyIn(ctx, w, emails, target), uidValidity: target.uid_validity };
   });
 }
@@ -113,7 +114,7 @@ export async function moveEmails(
   const out = await writeAccount(ctx, accountId, async (w) => {
     const source = await mailboxRow(w, fromMailboxId);
     const target = await mailboxRow(w, toMailboxId);
-    const emails = await sourceEmails(w, emailIds);
+    const emails = await sourceEmails(w, [...new Set(emailIds)]);
     const uids: number[] = [];
     for (const part of chunks(emails)) {
       const rows = await w.tx.all<{ uid: number; email_num: number }>(
