@@ -138,3 +138,25 @@ void test("sqlite: db blobs are collected atomically; two stores on one file see
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("sqlite: compactChanges raises the floor; older states get LIMIT", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const store = await open(dir, "fs");
+  try {
+    const a = await store.createAccount({ name: "cmp@example.org" });
+    const box = await inbox(store, a.id);
+    const r1 = await append(store, a.id, [box]);
+    await store.expunge(a.id, box, [r1.uids[0]!.uid]);
+    const mid = await store.currentModSeq(a.id);
+    const r2 = await append(store, a.id, [box]);
+    await store.compactChanges(a.id, mid);
+    await assert.rejects(store.changesSince(a.id, mid - 1), /cannot calculate/);
+    const { changes } = await store.changesSince(a.id, mid);
+    assert.ok(changes.some((c) => c.id === r2.emailId));
+    assert.ok(!changes.some((c) => c.id === r1.emailId));
+    assert.deepEqual(await store.expungedSince(a.id, box, 0), []);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
