@@ -32,19 +32,24 @@ function encodeRun(units: number[]): string {
   return out + "-";
 }
 
-/** Encodes a Unicode mailbox name to modified UTF-7. Total: every string has an encoding. */
+/**
+ * Encodes a Unicode mailbox name to modified UTF-7. Total: every string has an encoding, and
+ * decodeMailboxName(encodeMailboxName(s)) === s.toWellFormed() (=== s for any Unicode string).
+ */
 export function encodeMailboxName(name: string): string {
+  // a lone surrogate is not Unicode and has no UTF-16 form: it goes out as U+FFFD
+  const wellFormed = name.toWellFormed();
   let out = "";
   let run: number[] = [];
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
+  for (let i = 0; i < wellFormed.length; i++) {
+    const c = wellFormed.charCodeAt(i);
     if (c >= 0x20 && c <= 0x7e) {
       if (run.length > 0) {
         out += encodeRun(run);
         run = [];
       }
-      out += c === 0x26 ? "&-" : name[i];
-    } else run.push(c); // UTF-16 code units, surrogates included (RFC 2152 encodes UTF-16)
+      out += c === 0x26 ? "&-" : wellFormed[i];
+    } else run.push(c); // UTF-16 code units, surrogates included (RFC 2152 encodes UTF-16, pairs included)
   }
   if (run.length > 0) out += encodeRun(run);
   return out;
@@ -53,7 +58,8 @@ export function encodeMailboxName(name: string): string {
 /**
  * Decodes a modified UTF-7 mailbox name. Throws Utf7Error on invalid input: a raw non-ASCII
  * or control character, an unterminated "&", bad BASE64, non-zero pad bits, an encoded
- * printable ASCII character, or two adjacent encoded runs (RFC 3501 §5.1.3 forbids these).
+ * printable ASCII character, two adjacent encoded runs (RFC 3501 §5.1.3 forbids these), or
+ * UTF-16 that is not well formed (a lone surrogate).
  */
 export function decodeMailboxName(s: string): string {
   let out = "";
@@ -92,11 +98,17 @@ export function decodeMailboxName(s: string): string {
     }
     if (nbits >= 6 || (bits & ((1 << nbits) - 1)) !== 0)
       throw new Utf7Error(`mailbox name has bad padding in the run at ${i}`);
-    for (const u of units) {
+    for (let k = 0; k < units.length; k++) {
+      const u = units[k] ?? 0;
       if (u >= 0x20 && u <= 0x7e)
         throw new Utf7Error(`mailbox name encodes printable ASCII in the run at ${i}`);
+      // RFC 2152 encodes UTF-16: a high surrogate needs a low one right after it, a low
+      // surrogate needs a high one before it
+      const next = units[k + 1] ?? 0;
+      if (u >= 0xd800 && u <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) k++;
+      else if (u >= 0xd800 && u <= 0xdfff)
+        throw new Utf7Error(`mailbox name has a lone surrogate in the run at ${i}`);
     }
-    // RFC 3501 §5.1.3 encodes UTF-16; a lone surrogate is kept so that any JS string round-trips
     for (const u of units) out += String.fromCharCode(u);
     i = end + 1;
     lastRunEnd = i;

@@ -262,9 +262,26 @@ void describe("modified UTF-7 (RFC 3501 §5.1.3)", () => {
     assert.equal(encodeMailboxName("😀"), "&2D3eAA-");
     assert.equal(decodeMailboxName("&2D3eAA-"), "😀");
     assert.equal(encodeMailboxName("INBOX"), "INBOX");
+    assert.equal(encodeMailboxName("&&x&&"), "&-&-x&-&-");
+    assert.equal(encodeMailboxName("tietäjä"), "tiet&AOQ-j&AOQ-");
+    assert.equal(encodeMailboxName("a\ud800b"), "a&,,0-b");
   });
   void test("invalid input throws Utf7Error", () => {
-    for (const bad of ["&", "&Jjo", "&Jjo!-", "a\u00e9", "&AGE-", "&U,BTFw-&ZeVnLIqe-", "&U,BTF-", "\x01"]) {
+    // lone high surrogate "&2D0-", lone low surrogate "&3gA-", DEL, a single encoded octet
+    for (const bad of [
+      "&",
+      "&Jjo",
+      "&Jjo!-",
+      "a\u00e9",
+      "&AGE-",
+      "&U,BTFw-&ZeVnLIqe-",
+      "&U,BTF-",
+      "\x01",
+      "&2D0-",
+      "&3gA-",
+      "\x7f",
+      "&AO-",
+    ]) {
       assert.throws(() => decodeMailboxName(bad), Utf7Error, JSON.stringify(bad));
     }
   });
