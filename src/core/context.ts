@@ -2,7 +2,9 @@
 // "Explicit context, no singletons"). One per running server; tests start several side by
 // side. Nothing in it is global: the metrics registry, the logger, the TLS certificates and
 // the configuration all belong to this server.
+import type { Authenticator } from "../auth/authenticator.ts";
 import type { ConfigManager } from "../config/reload.ts";
+import type { Ingest } from "../delivery/ingest.ts";
 import type { Resolver } from "../dns/resolver.ts";
 import type { MailStore } from "../store/types.ts";
 import type { TlsProvider } from "../tls/provider.ts";
@@ -19,4 +21,8 @@ export interface ServerContext {
   logger: Logger;
   metrics: Metrics;
   tls: TlsProvider;
+  /** The one ingest path: every message that enters a mailbox goes through it. */
+  ingest: Ingest;
+  /** SASL and plain logins for every protocol, with the failed-login rate limits. */
+  auth: Authenticator;
 }

@@ -7,6 +7,10 @@ import type { Hono } from "hono";
 import { dataPaths } from "../config/load.ts";
 import { ConfigManager } from "../config/reload.ts";
 import type { Config, Service } from "../config/schema.ts";
+import { Authenticator } from "../auth/authenticator.ts";
+import { MemoryRateLimiter } from "../auth/rate-limit.ts";
+import { Ingest } from "../delivery/ingest.ts";
+import { storeCredentialSource } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
 import { createHttpApp } from "../http/app.ts";
 import { httpProtocol } from "../http/protocol.ts";
@@ -72,21 +76,50 @@ export interface RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const config = opts.config instanceof ConfigManager ? opts.config : new ConfigManager(opts.config);
   const cfg = config.current();
-  const logger = opts.logger ?? createLogger({ level: cfg.logging.level, unredacted: cfg.logging.unredacted });
+  const logger =
+    opts.logger ?? createLogger({ level: cfg.logging.level, unredacted: cfg.logging.unredacted });
   config.setLogger(logger);
   const metrics = opts.metrics ?? new Metrics({ processMetrics: opts.processMetrics ?? false });
   const paths = dataPaths(cfg);
   await mkdir(paths.dataDir, { recursive: true });
   const tls =
-    opts.tls ?? (await TlsProvider.create({ settings: cfg.tls, hostname: cfg.server.hostname, tlsDir: paths.tlsDir, logger }));
+    opts.tls ??
+    (await TlsProvider.create({
+      settings: cfg.tls,
+      hostname: cfg.server.hostname,
+      tlsDir: paths.tlsDir,
+      logger,
+    }));
+  const clock = opts.clock ?? systemClock;
   const ctx: ServerContext = {
     config,
     store: opts.store,
     resolver: opts.resolver ?? resolverFromConfig(cfg.dns),
-    clock: opts.clock ?? systemClock,
+    clock,
     logger,
     metrics,
     tls,
+    ingest: new Ingest({
+      store: opts.store,
+      clock,
+      logger,
+      maxMessageSize: () => config.current().limits.maxMessageSize,
+      onIngested: (source, size) => {
+        metrics.messagesIngested.inc({ source });
+        metrics.messageBytesIngested.inc({ source }, size);
+      },
+    }),
+    auth: new Authenticator({
+      source: storeCredentialSource(opts.store),
+      logger,
+      clock,
+      hostname: cfg.server.hostname,
+      allowCramMd5: cfg.auth.allowCramMd5,
+      rateLimiter: new MemoryRateLimiter({
+        clock,
+        perIp: { max: cfg.limits.authFailuresPerIp, windowMs: cfg.limits.authFailureWindowSeconds * 1000 },
+      }),
+    }),
   };
 
   const app = createHttpApp({
@@ -106,7 +139,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     protocols.http = web;
     protocols.https = web;
   }
-  for (const [service, factory] of Object.entries(opts.protocols ?? {}) as [Service, ProtocolFactory | undefined][]) {
+  for (const [service, factory] of Object.entries(opts.protocols ?? {}) as [
+    Service,
+    ProtocolFactory | undefined,
+  ][]) {
     if (factory !== undefined) protocols[service] = factory(ctx);
   }
 
@@ -129,9 +165,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const onSighup = (): void => {
     logger.info("SIGHUP: reloading the configuration and certificates");
     config.reload().catch(() => undefined); // the manager logs why it refused
-    tls.reload().catch((e: unknown) =>
-      logger.error({ err: (e as Error).message }, "certificate reload failed, keeping the current ones"),
-    );
+    tls
+      .reload()
+      .catch((e: unknown) =>
+        logger.error({ err: (e as Error).message }, "certificate reload failed, keeping the current ones"),
+      );
   };
   if (opts.reloadOnSighup !== false) process.on("SIGHUP", onSighup);
 

@@ -1,0 +1,9 @@
+// The protocol servers `mailroom serve` starts, by service. http and https are built into
+// the server (health, metrics); each protocol issue adds its factory here, and a listener
+// whose service has no factory is not started.
+import type { Service } from "../config/schema.ts";
+import type { ProtocolFactory } from "../core/server.ts";
+
+export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
+  return {};
+}

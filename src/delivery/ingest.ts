@@ -1,0 +1,184 @@
+// The ONE ingest path (DESIGN.md "One ingest path"): every message that enters any mailbox
+// passes here: SMTP and LMTP delivery, IMAP APPEND, JMAP Email/import, Sieve fileinto and
+// the CLI import. Parsing, size limits, default mailbox choice and the durable commit happen
+// here only; Sieve, spam verdicts and deduplication hook in here as their issues land.
+//
+// Group commit: requests for one account that arrive while that account's previous batch is
+// being committed wait and go together in the next transaction, so many concurrent
+// deliveries cost one fsync per batch, not one per message. A request resolves only after
+// its batch has committed (nothing is acknowledged before it is durable).
+import type { Clock } from "../core/clock.ts";
+import { StoreError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import { parseMessage } from "../mail/parse.ts";
+import type { AppendInput, AppendResult, Id, MailStore, StoreErrorLike } from "../store/types.ts";
+import { isAppendError } from "../store/types.ts";
+
+export type IngestSource = "smtp" | "lmtp" | "imap-append" | "jmap-import" | "sieve" | "import";
+
+export interface IngestRequest {
+  accountId: Id;
+  raw: Buffer;
+  source: IngestSource;
+  /** Target mailboxes; the account's INBOX when omitted or empty. */
+  mailboxIds?: Id[];
+  keywords?: string[];
+  /** INTERNALDATE / receivedAt; now when omitted. */
+  receivedAt?: number;
+}
+
+export interface IngestOptions {
+  store: MailStore;
+  clock: Clock;
+  logger: Logger;
+  /** Largest message accepted, in bytes (TOOBIG above); a function reads a reloadable limit. */
+  maxMessageSize: number | (() => number);
+  /** Most messages committed in one transaction. */
+  maxBatch?: number;
+  /** Called once per committed message (metrics). */
+  onIngested?: (source: IngestSource, size: number) => void;
+}
+
+interface Pending {
+  input: AppendInput;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface AccountQueue {
+  pending: Pending[];
+  running: boolean;
+}
+
+export class Ingest {
+  readonly #opts: IngestOptions;
+  readonly #queues = new Map<Id, AccountQueue>();
+  readonly #inboxCache = new Map<Id, Id>();
+  readonly #maxBatch: number;
+
+  constructor(opts: IngestOptions) {
+    this.#opts = opts;
+    this.#maxBatch = opts.maxBatch ?? 200;
+  }
+
+  /** Stores one message durably; resolves after commit, rejects with a StoreError. */
+  async ingest(req: IngestRequest): Promise<AppendResult> {
+    const max =
+      typeof this.#opts.maxMessageSize === "function"
+        ? this.#opts.maxMessageSize()
+        : this.#opts.maxMessageSize;
+    if (req.raw.length > max) {
+      throw new StoreError("TOOBIG", `message of ${req.raw.length} bytes exceeds the limit of ${max}`);
+    }
+    const mailboxIds =
+      req.mailboxIds && req.mailboxIds.length > 0 ? req.mailboxIds : [await this.#inbox(req.accountId)];
+    const input: AppendInput = {
+      raw: req.raw,
+      parsed: parseMessage(req.raw),
+      mailboxIds,
+      keywords: normalizeKeywords(req.keywords ?? []),
+      receivedAt: req.receivedAt ?? this.#opts.clock.now(),
+    };
+    const result = await new Promise<AppendResult>((resolve, reject) => {
+      this.#enqueue(req.accountId, { input, resolve, reject });
+    });
+    this.#opts.onIngested?.(req.source, result.size);
+    return result;
+  }
+
+  /** Resolves when every queued message has been committed or refused. */
+  async drain(): Promise<void> {
+    while ([...this.#queues.values()].some((q) => q.running || q.pending.length > 0)) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async #inbox(accountId: Id): Promise<Id> {
+    const cached = this.#inboxCache.get(accountId);
+    if (cached) return cached;
+    const boxes = await this.#opts.store.listMailboxes(accountId);
+    const inbox =
+      boxes.find((b) => b.role === "inbox") ?? boxes.find((b) => b.name.toUpperCase() === "INBOX");
+    if (!inbox) throw new StoreError("NOTFOUND", "the account has no INBOX");
+    this.#inboxCache.set(accountId, inbox.id);
+    return inbox.id;
+  }
+
+  #enqueue(accountId: Id, p: Pending): void {
+    let q = this.#queues.get(accountId);
+    if (!q) {
+      q = { pending: [], running: false };
+      this.#queues.set(accountId, q);
+    }
+    q.pending.push(p);
+    if (!q.running) void this.#flush(accountId, q);
+  }
+
+  async #flush(accountId: Id, q: AccountQueue): Promise<void> {
+    q.running = true;
+    try {
+      while (q.pending.length > 0) {
+        const batch = q.pending.splice(0, this.#maxBatch);
+        let results: Array<AppendResult | StoreErrorLike>;
+        try {
+          results = await this.#opts.store.appendEmails(
+            accountId,
+            batch.map((b) => b.input),
+          );
+        } catch (e) {
+          // The whole transaction failed: nothing of this batch was committed. One bad
+          // request must not sink the others: retry them one by one.
+          if (e instanceof StoreError && e.code === "NOTFOUND") this.#inboxCache.delete(accountId);
+          if (batch.length === 1) {
+            batch[0]?.reject(e);
+            continue;
+          }
+          results = [];
+          for (const b of batch) {
+            try {
+              const [one] = await this.#opts.store.appendEmails(accountId, [b.input]);
+              results.push(one ?? { error: { code: "TEMP", message: "no result" } });
+            } catch (e1) {
+              results.push({
+                error: {
+                  code: e1 instanceof StoreError ? e1.code : "TEMP",
+                  message: e1 instanceof Error ? e1.message : String(e1),
+                },
+              });
+            }
+          }
+        }
+        batch.forEach((b, i) => {
+          const r = results[i];
+          if (!r) b.reject(new StoreError("TEMP", "no result for a batched message"));
+          else if (isAppendError(r)) b.reject(toStoreError(r));
+          else b.resolve(r);
+        });
+      }
+    } finally {
+      q.running = false;
+      if (q.pending.length === 0) this.#queues.delete(accountId);
+    }
+  }
+}
+
+function toStoreError(r: StoreErrorLike): StoreError {
+  const code = r.error.code as ConstructorParameters<typeof StoreError>[0];
+  return new StoreError(code, r.error.message);
+}
+
+/**
+ * RFC 9051 §2.3.2: flags are atoms; system flags are case-insensitive and kept in their
+ * canonical spelling; \Recent is never stored (it is a session property).
+ */
+export function normalizeKeywords(keywords: string[]): string[] {
+  const system = new Map(
+    ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"].map((f) => [f.toLowerCase(), f]),
+  );
+  const out = new Set<string>();
+  for (const k of keywords) {
+    if (!k || k.toLowerCase() === "\\recent") continue;
+    out.add(system.get(k.toLowerCase()) ?? k);
+  }
+  return [...out].sort();
+}
