@@ -201,7 +201,7 @@ async function insertEmail(
   const { text: _text, envelope, ...meta } = parsed;
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
-       base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num`,
+       flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num`,
     [
       emailId,
       w.account.num,
@@ -211,6 +211,7 @@ async function insertEmail(
       p.input.receivedAt,
       parsed.sentAt,
       JSON.stringify(p.keywords),
+      modseq,
       modseq,
       parsed.baseSubject,
       JSON.stringify(envelope),

@@ -61,10 +61,10 @@ async function copyIn(
       emailId = newId("e");
       const row = await w.tx.get<{ num: number }>(
         `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
-           base_subject, envelope, meta)
-         SELECT ?, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, ?, base_subject, envelope, meta
-           FROM emails WHERE num = ? RETURNING num`,
-        [emailId, modseq, e.num],
+           flags_modseq, base_subject, envelope, meta)
+         SELECT ?, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, ?, ?, base_subject, envelope,
+           meta FROM emails WHERE num = ? RETURNING num`,
+        [emailId, modseq, modseq, e.num],
       );
       if (!row) throw new Error("email copy returned nothing");
       emailNum = row.num;

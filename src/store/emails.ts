@@ -23,14 +23,16 @@ interface ListRow {
   email_id: string;
   thread_id: string;
   mmod: number;
-  emod: number;
   keywords: string;
   size: number;
   received_at: number;
   saved_at: number;
 }
 
-const LIST_SQL = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod, e.modseq AS emod,
+// A message's IMAP MODSEQ is its membership's: set when it entered the mailbox and at each
+// keyword change (which also moves every containing mailbox's HIGHESTMODSEQ), so it never
+// exceeds the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1.1).
+const LIST_SQL = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod,
     e.keywords, e.size, e.received_at, m.saved_at
   FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num`;
 
@@ -39,7 +41,7 @@ function toMessageRow(r: ListRow): MessageRow {
     uid: r.uid,
     emailId: r.email_id,
     threadId: r.thread_id,
-    modseq: r.mmod > r.emod ? r.mmod : r.emod,
+    modseq: r.mmod,
     keywords: parseKeywords(r.keywords),
     size: r.size,
     receivedAt: r.received_at,
@@ -71,8 +73,8 @@ export async function changedMessages(
   const db = ctx.driver;
   const num = await mailboxNum(db, accountId, mailboxId);
   const rows = await db.all<ListRow>(
-    `${LIST_SQL} WHERE m.mailbox_num = ? AND (m.modseq > ? OR e.modseq > ?) ORDER BY m.uid`,
-    [num, since, since],
+    `${LIST_SQL} WHERE m.mailbox_num = ? AND m.modseq > ? ORDER BY m.uid`,
+    [num, since],
   );
   return rows.map(toMessageRow);
 }
@@ -216,13 +218,13 @@ export async function setKeywords(
     const updated: Id[] = [];
     const conflicts: Id[] = [];
     for (const part of chunks([...new Set(emailIds)])) {
-      const rows = await w.tx.all<{ num: number; id: string; keywords: string; modseq: number; size: number }>(
-        `SELECT num, id, keywords, modseq, size FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
+      const rows = await w.tx.all<{ num: number; id: string; keywords: string; flags_modseq: number }>(
+        `SELECT num, id, keywords, flags_modseq FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
         [w.account.num, ...part],
       );
       for (const r of rows) {
-        // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages changed after the given modseq.
-        if (opts?.unchangedSince !== undefined && r.modseq > opts.unchangedSince) {
+        // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages whose flags changed after it.
+        if (opts?.unchangedSince !== undefined && r.flags_modseq > opts.unchangedSince) {
           conflicts.push(r.id);
           continue;
         }
@@ -230,8 +232,9 @@ export async function setKeywords(
         const after = applyKeywordChange(before, change);
         if (sameKeywords(before, after)) continue;
         const modseq = w.modseq;
-        await w.tx.run("UPDATE emails SET keywords = ?, modseq = ? WHERE num = ?", [
+        await w.tx.run("UPDATE emails SET keywords = ?, modseq = ?, flags_modseq = ? WHERE num = ?", [
           JSON.stringify(after),
+          modseq,
           modseq,
           r.num,
         ]);

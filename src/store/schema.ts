@@ -146,6 +146,10 @@ export const MIGRATIONS: Migration[] = [
       holder TEXT NOT NULL,
       expires_at ${int} NOT NULL)`,
   ],
+  // 2: the modseq of an email's last keyword change, apart from its mailbox changes: IMAP
+  // STORE UNCHANGEDSINCE (RFC 7162 §3.1.3) compares against it, so a copy or move of the
+  // email elsewhere does not make a flag change in this mailbox fail.
+  ({ int }) => [`ALTER TABLE emails ADD COLUMN flags_modseq ${int} NOT NULL DEFAULT 0`],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

@@ -9,7 +9,8 @@
 //   envelope, meta): `keywords` is a JSON array of strings, sorted ("\\Seen", "$Junk");
 //   IMAP keywords match case-insensitively (RFC 9051 §2.3.2).
 // - memberships(mailbox_num, uid, email_num, modseq, saved_at): one row per mailbox the
-//   email is in. A MessageRow's modseq is max(emails.modseq, memberships.modseq).
+//   email is in. A message's IMAP MODSEQ in a mailbox is memberships.modseq (set on entry
+//   and on every keyword change); without a mailbox, use emails.modseq.
 // - mailboxes(num, id, account_num), threads(num, id, account_num).
 // Public ids in a SearchQuery (emailIds, threadIds, inMailbox) are the `id` columns.
 import type { Dialect, SqlExecutor } from "./sql.ts";

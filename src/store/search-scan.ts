@@ -84,7 +84,7 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
     case "inMailbox":
       return ctx.mailboxesOf?.get(c.num)?.has(q.mailboxId) ?? false;
     case "modseq":
-      return Math.max(c.emod, c.mmod ?? 0) >= q.min;
+      return (c.mmod ?? c.emod) >= q.min;
     case "received":
     case "sent":
     case "saved": {

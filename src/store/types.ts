@@ -155,7 +155,10 @@ export interface MessageRow {
   uid: number;
   emailId: Id;
   threadId: Id;
-  /** max(modseq of the email's last keyword change, modseq of this membership). */
+  /**
+   * The membership's modseq: when the email entered this mailbox or its keywords last changed,
+   * whichever is later (never above the mailbox's highestModSeq).
+   */
   modseq: number;
   keywords: string[];
   size: number;
@@ -349,8 +352,8 @@ export interface MailStore {
   /** UIDs expunged from the mailbox with modseq > since (QRESYNC VANISHED). */
   expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]>;
   /**
-   * Changes keywords. With `unchangedSince` (RFC 7162 §3.1.3) emails whose modseq is
-   * greater are left alone and returned in `conflicts`.
+   * Changes keywords. With `unchangedSince` (RFC 7162 §3.1.3) emails whose keywords changed
+   * after it are left alone and returned in `conflicts`.
    */
   setKeywords(
     accountId: Id,

@@ -317,6 +317,11 @@ export function runContract(name: string, makeStore: MakeStore): void {
       const s2 = await store.setKeywords(a.id, [r1.emailId, r2.emailId], { add: ["\\Flagged"] }, { unchangedSince: m });
       assert.deepEqual(s2.conflicts, [r1.emailId]);
       assert.deepEqual(s2.updated, [r2.emailId]);
+      // A copy elsewhere is no flag change here: UNCHANGEDSINCE the listed MODSEQ still works.
+      await store.copyEmails(a.id, [r2.emailId], (await store.getMailboxByPath(a.id, "Archive"))!.id);
+      const listed = (await store.listMessages(a.id, box)).find((x) => x.emailId === r2.emailId)!;
+      const s4 = await store.setKeywords(a.id, [r2.emailId], { add: ["$Later"] }, { unchangedSince: listed.modseq });
+      assert.deepEqual(s4.updated, [r2.emailId]);
       const s3 = await store.setKeywords(a.id, [r1.emailId], { remove: ["$work"] });
       assert.deepEqual(s3.updated, [r1.emailId]);
       await store.setKeywords(a.id, [r2.emailId], { set: ["\\Seen"] });

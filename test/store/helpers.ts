@@ -92,7 +92,11 @@ export async function checkInvariants(store: MailStore, accountId: Id): Promise<
     for (let i = 1; i < uids.length; i++) assert.ok(uids[i]! > uids[i - 1]!, "UIDs ascend");
     if (uids.length) assert.ok(b.uidNext > uids[uids.length - 1]!, `uidNext of ${b.name}`);
     assert.ok(b.highestModSeq <= (await store.currentModSeq(accountId)));
-    for (const r of rows) emails.set(r.emailId, r.size);
+    for (const r of rows) {
+      emails.set(r.emailId, r.size);
+      // RFC 7162 §3.1.1: HIGHESTMODSEQ is at least every message's MODSEQ.
+      assert.ok(r.modseq <= b.highestModSeq, `modseq of uid ${r.uid} above HIGHESTMODSEQ of ${b.name}`);
+    }
   }
   const acct = await store.getAccount(accountId);
   assert.ok(acct);
