@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Envelope, ParsedMessage } from "../mail/types.ts";
 import { appendEmails } from "./append.ts";
 import { DbBlobStore } from "./blob/db.ts";
-import type { ListableBlobStore } from "./blob/fs.ts";
+import { FsBlobStore, type ListableBlobStore } from "./blob/fs.ts";
 import { changesSince, compactChanges, currentModSeq } from "./changes.ts";
 import type { StoreContext } from "./context.ts";
 import { accountNum, chunks, marks } from "./context.ts";
@@ -291,6 +291,7 @@ class SqlMailStore implements MaintainedMailStore {
     const now = this.#ctx.clock.now();
     const db = this.#ctx.driver;
     let deleted = 0;
+    if (blobs instanceof FsBlobStore) await blobs.sweepTemp(now - grace);
     for await (const id of blobs.list()) {
       const used = await db.get<{ n: number }>("SELECT 1 AS n FROM emails WHERE blob_id = ? LIMIT 1", [id]);
       if (used) continue;

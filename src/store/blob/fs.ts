@@ -115,6 +115,30 @@ export class FsBlobStore implements ListableBlobStore {
     }
   }
 
+  /** Removes temporary files older than `before` (ms since the epoch) left by a crash mid-put. */
+  async sweepTemp(before: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, "tmp"));
+    } catch (e) {
+      if (isNotFound(e)) return 0;
+      throw e;
+    }
+    let n = 0;
+    for (const name of names) {
+      const path = join(this.dir, "tmp", name);
+      try {
+        if ((await stat(path)).mtimeMs < before) {
+          await unlink(path);
+          n++;
+        }
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return n;
+  }
+
   async *list(): AsyncIterable<string> {
     let subs: string[];
     try {

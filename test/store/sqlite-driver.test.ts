@@ -1,0 +1,104 @@
+// The SQLite driver: transactions (commit, rollback, afterCommit), isolation of reads from
+// uncommitted writes, the writer mutex, and the statement cache bound.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { openSqlite } from "../../src/store/backends/sqlite/driver.ts";
+import type { SqlDriver, SqlExecutor } from "../../src/store/sql.ts";
+
+let dir: string;
+let db: SqlDriver;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mailroom-driver-"));
+  db = openSqlite(join(dir, "d.sqlite"), { statementCacheSize: 4 });
+  await db.exec("CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER NOT NULL, b BLOB); CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+  await db.run("INSERT INTO c (id, n) VALUES (1, 0)");
+});
+after(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+void test("WAL, FULL sync and foreign keys are on", async () => {
+  assert.deepEqual(await db.get("PRAGMA journal_mode"), { journal_mode: "wal" });
+  const fk = await db.transaction((tx) => tx.get("PRAGMA foreign_keys"));
+  assert.deepEqual(fk, { foreign_keys: 1 });
+  const sync = await db.transaction((tx) => tx.get("PRAGMA synchronous"));
+  assert.deepEqual(sync, { synchronous: 2 });
+});
+
+void test("values round-trip: integers as numbers, blobs as Buffer, RETURNING", async () => {
+  const row = await db.transaction((tx) =>
+    tx.get<{ k: string; n: number }>("INSERT INTO kv (k, n, b) VALUES (?, ?, ?) RETURNING k, n", ["a", 2 ** 40, Buffer.from([1, 2])]),
+  );
+  assert.deepEqual(row, { k: "a", n: 2 ** 40 });
+  const back = await db.get<{ b: Buffer }>("SELECT b FROM kv WHERE k = ?", ["a"]);
+  assert.ok(Buffer.isBuffer(back?.b));
+  assert.deepEqual([...back.b], [1, 2]);
+  const r = await db.transaction((tx) => tx.run("UPDATE kv SET n = n + 1 WHERE k = ? RETURNING n", ["a"]));
+  assert.equal(r.changes, 1);
+});
+
+void test("rollback on throw; reads never see uncommitted writes; afterCommit only on commit", async () => {
+  const seen: string[] = [];
+  await assert.rejects(
+    db.transaction(
+      async (tx) => {
+        await tx.run("INSERT INTO kv (k, n) VALUES (?, ?)", ["gone", 1]);
+        throw new Error("boom");
+      },
+      { afterCommit: () => seen.push("wrong") },
+    ),
+    /boom/,
+  );
+  assert.equal(await db.get("SELECT k FROM kv WHERE k = ?", ["gone"]), undefined);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let inserted!: () => void;
+  const didInsert = new Promise<void>((r) => (inserted = r));
+  const tx = db.transaction(
+    async (t) => {
+      await t.run("INSERT INTO kv (k, n) VALUES (?, ?)", ["iso", 1]);
+      inserted();
+      await gate;
+    },
+    { afterCommit: () => seen.push("committed") },
+  );
+  await didInsert;
+  assert.equal(await db.get("SELECT k FROM kv WHERE k = ?", ["iso"]), undefined);
+  release();
+  await tx;
+  assert.deepEqual(await db.get("SELECT k FROM kv WHERE k = ?", ["iso"]), { k: "iso" });
+  assert.deepEqual(seen, ["committed"]);
+});
+
+void test("async transaction bodies are serialized: no lost update", async () => {
+  await Promise.all(
+    Array.from({ length: 30 }, () =>
+      db.transaction(async (tx) => {
+        const row = await tx.get<{ n: number }>("SELECT n FROM c WHERE id = 1");
+        await new Promise((r) => setImmediate(r));
+        await tx.run("UPDATE c SET n = ? WHERE id = 1", [row!.n + 1]);
+      }),
+    ),
+  );
+  assert.deepEqual(await db.get("SELECT n FROM c WHERE id = 1"), { n: 30 });
+});
+
+void test("a transaction executor cannot be used after its transaction", async () => {
+  let leaked: SqlExecutor | undefined;
+  await db.transaction(async (tx) => {
+    leaked = tx;
+  });
+  await assert.rejects(leaked!.get("SELECT 1"), /after the transaction ended/);
+});
+
+void test("the statement cache stays bounded and still answers", async () => {
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(await db.get(`SELECT ${i} AS v`), { v: i });
+  }
+  assert.deepEqual(await db.get("SELECT 3 AS v"), { v: 3 });
+});
