@@ -53,6 +53,11 @@ export interface SqlFlavor {
   /** A predicate: `haystack` (SQL) contains the string parameter `needle` (SQL). */
   contains(haystack: string, needle: string): string;
   greatest(a: string, b: string): string;
+  /**
+   * The emails table as the statement reads it, aliased `e`; it is always reached through
+   * (account_num, num), so a backend may name a narrow covering index here.
+   */
+  readonly emails: string;
   /** A subquery yielding the elements of a JSON array parameter (for long lists). */
   jsonList(param: string, kind: "int" | "text"): string;
 }
@@ -243,10 +248,11 @@ export function compileSearch(
   const head = new Params();
   let sql: string;
   if (opts.mailboxNum === undefined) {
-    sql = `SELECT e.num AS email_num FROM emails e WHERE e.account_num = ${head.add(accountNum)}`;
+    sql = `SELECT e.num AS email_num FROM ${f.emails} WHERE e.account_num = ${head.add(accountNum)}`;
   } else if (ctx.usesEmail) {
     sql =
-      `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m JOIN emails e ON e.num = m.email_num ` +
+      `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m ` +
+      `JOIN ${f.emails} ON e.account_num = ${head.add(accountNum)} AND e.num = m.email_num ` +
       `WHERE m.mailbox_num = ${head.add(opts.mailboxNum)}`;
   } else {
     // Only membership and index columns: the (wide) emails rows are not read at all. The

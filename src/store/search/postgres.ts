@@ -28,6 +28,7 @@ export const postgresFlavor: SqlFlavor = {
     const tests = names.map((n) => `strpos(s.${n}, ${p.add(needle)}) > 0`);
     return `EXISTS (SELECT 1 FROM search_text s WHERE s.email_num = ${num} AND (${tests.join(" OR ")}))`;
   },
+  emails: "emails e",
   contains(haystack: string, needle: string): string {
     return `strpos(${haystack}, ${needle}) > 0`;
   },

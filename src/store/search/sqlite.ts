@@ -37,6 +37,9 @@ export const sqliteFlavor: SqlFlavor = {
     const tests = names.map((n) => `instr(x.${n}, ${p.add(needle)}) > 0`);
     return `EXISTS (SELECT 1 FROM search_fts x WHERE x.rowid = ${num} AND (${tests.join(" OR ")}))`;
   },
+  // The narrow covering index of migration 2: flag, date and size tests never read the
+  // wide emails rows (envelope and parsed metadata, ~2 KB each).
+  emails: "emails e INDEXED BY search_emails_scan",
   contains(haystack: string, needle: string): string {
     return `instr(${haystack}, ${needle}) > 0`;
   },
@@ -62,6 +65,11 @@ export function createSqliteSearchIndex(): SearchIndex {
             value TEXT NOT NULL)`,
           `CREATE INDEX search_headers_name ON search_headers(account_num, name)`,
           `CREATE INDEX search_headers_email ON search_headers(email_num)`,
+        ],
+        // 2: every emails column a query tests, keyed like the statements reach them. Scanning
+        // 100,000 emails for a flag or a date read ~200 MB of rows without it (measured).
+        [
+          `CREATE INDEX search_emails_scan ON emails(account_num, num, keywords, modseq, size, received_at, sent_at, thread_num, id)`,
         ],
       ];
     },
