@@ -103,7 +103,8 @@ export interface BareCommand {
   verb: "DATA" | "RSET" | "QUIT" | "STARTTLS";
 }
 
-export type Command = HelloCommand | MailCommand | RcptCommand | BdatCommand | AuthCommand | ArgCommand | BareCommand;
+export type Command =
+  HelloCommand | MailCommand | RcptCommand | BdatCommand | AuthCommand | ArgCommand | BareCommand;
 
 export type CommandErrorKind =
   | "line-too-long"
@@ -221,7 +222,8 @@ export function parseCommand(line: Buffer | string, opts: ParseOptions = {}): Co
 
 function parseHello(verb: "HELO" | "EHLO" | "LHLO", rest: string): CommandResult {
   // RFC 5321 §4.1.1.1: "EHLO" SP ( Domain / address-literal ); "HELO" SP Domain.
-  if (rest === "") return err(verb, "bad-arguments", "PARAM_SYNTAX", `${verb} needs a domain or address literal`);
+  if (rest === "")
+    return err(verb, "bad-arguments", "PARAM_SYNTAX", `${verb} needs a domain or address literal`);
   if (/[^\x21-\x7e]/.test(rest)) return err(verb, "bad-arguments", "PARAM_SYNTAX", `Bad ${verb} argument`);
   if (rest.startsWith("[") && rest.endsWith("]")) {
     const literal = parseAddressLiteral(rest.slice(1, -1));
@@ -271,7 +273,12 @@ function parseMail(rest: string, opts: ParseOptions): CommandResult {
     utf8: smtputf8,
   });
   if (!params.ok) {
-    return { ok: false, verb: "MAIL", kind: params.reply.code === 555 ? "unknown-param" : "bad-param", reply: params.reply };
+    return {
+      ok: false,
+      verb: "MAIL",
+      kind: params.reply.code === 555 ? "unknown-param" : "bad-param",
+      reply: params.reply,
+    };
   }
   if (path.address?.utf8 && !smtputf8) return err("MAIL", "utf8-not-permitted", "UTF8_NOT_PERMITTED");
   return { ok: true, command: { verb: "MAIL", from: path.address, params: params.params, rawParams: raw } };
@@ -290,9 +297,18 @@ function parseRcpt(rest: string, opts: ParseOptions): CommandResult {
   if (ptext === null) return err("RCPT", "bad-path", "BAD_RECIPIENT_SYNTAX", "Garbage after the path");
   const raw = splitParams(ptext);
   if (raw === null) return err("RCPT", "bad-param", "PARAM_SYNTAX");
-  const params = parseRcptParams(raw, { allowed: opts.allowedParams, smtputf8Allowed: opts.smtputf8Allowed === true, utf8 });
+  const params = parseRcptParams(raw, {
+    allowed: opts.allowedParams,
+    smtputf8Allowed: opts.smtputf8Allowed === true,
+    utf8,
+  });
   if (!params.ok) {
-    return { ok: false, verb: "RCPT", kind: params.reply.code === 555 ? "unknown-param" : "bad-param", reply: params.reply };
+    return {
+      ok: false,
+      verb: "RCPT",
+      kind: params.reply.code === 555 ? "unknown-param" : "bad-param",
+      reply: params.reply,
+    };
   }
   return { ok: true, command: { verb: "RCPT", to: path.address, params: params.params, rawParams: raw } };
 }

@@ -101,7 +101,9 @@ export class DataReader {
     const done: DataDone = { message: Buffer.alloc(0), size: this.#size };
     if (this.#error !== undefined) done.error = this.#error;
     else if (this.#size > this.#maxSize) done.error = "too-big";
-    else if (!this.#onData) done.message = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#stored);
+    else if (!this.#onData)
+      done.message =
+        this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#stored);
     this.#parts = [];
     return { consumed, done };
   }

@@ -57,11 +57,13 @@ export function ehloKeywords(c: EhloCapabilities): string[] {
   if (c.startTls) out.push("STARTTLS");
   if (c.auth && c.auth.length > 0) out.push(`AUTH ${c.auth.join(" ")}`);
   if (c.smtputf8) out.push("SMTPUTF8");
-  if (c.futureRelease) out.push(`FUTURERELEASE ${c.futureRelease.maxInterval} ${c.futureRelease.maxDateTime}`);
+  if (c.futureRelease)
+    out.push(`FUTURERELEASE ${c.futureRelease.maxInterval} ${c.futureRelease.maxDateTime}`);
   if (c.mtPriority) out.push(c.mtPriority.profile ? `MT-PRIORITY ${c.mtPriority.profile}` : "MT-PRIORITY");
   if (c.requireTls) out.push("REQUIRETLS");
   if (c.deliverBy !== undefined) out.push(c.deliverBy === null ? "DELIVERBY" : `DELIVERBY ${c.deliverBy}`);
-  if (c.noSoliciting) out.push(c.noSoliciting.length > 0 ? `NO-SOLICITING ${c.noSoliciting.join(",")}` : "NO-SOLICITING");
+  if (c.noSoliciting)
+    out.push(c.noSoliciting.length > 0 ? `NO-SOLICITING ${c.noSoliciting.join(",")}` : "NO-SOLICITING");
   if (c.limits) {
     const l: string[] = [];
     if (c.limits.rcptMax !== undefined) l.push(`RCPTMAX=${c.limits.rcptMax}`);
@@ -109,7 +111,10 @@ export function parseEhlo(reply: Pick<ParsedReply, "code" | "lines">): EhloInfo 
   };
   const c = info.capabilities;
   for (const raw of reply.lines.slice(1)) {
-    const words = raw.trim().split(/\s+/).filter((w) => w !== "");
+    const words = raw
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== "");
     const kw = (words[0] ?? "").toUpperCase();
     const args = words.slice(1);
     switch (kw) {

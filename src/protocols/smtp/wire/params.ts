@@ -129,14 +129,21 @@ function hasNonAscii(s: string): boolean {
   return false;
 }
 
-const bad = (text: string): { ok: false; reply: Reply } => ({ ok: false, reply: reply("PARAM_SYNTAX", text) });
+const bad = (text: string): { ok: false; reply: Reply } => ({
+  ok: false,
+  reply: reply("PARAM_SYNTAX", text),
+});
 const unknown = (name: string): { ok: false; reply: Reply } => ({
   ok: false,
   reply: reply("PARAM_NOT_RECOGNIZED", `Parameter ${name} not recognized`),
 });
 
 /** Common checks: duplicates refused, unknown or unadvertised names 555, UTF-8 only when allowed. */
-function precheck(raw: RawParam[], known: readonly string[], opts: ParamOptions): { ok: false; reply: Reply } | null {
+function precheck(
+  raw: RawParam[],
+  known: readonly string[],
+  opts: ParamOptions,
+): { ok: false; reply: Reply } | null {
   const seen = new Set<string>();
   for (const p of raw) {
     if (!known.includes(p.name)) return unknown(p.name);
@@ -144,7 +151,8 @@ function precheck(raw: RawParam[], known: readonly string[], opts: ParamOptions)
     if (p.name === "SMTPUTF8" && !opts.smtputf8Allowed) return unknown(p.name);
     if (seen.has(p.name)) return bad(`Duplicate parameter ${p.name}`);
     seen.add(p.name);
-    if (p.value !== null && hasNonAscii(p.value) && !opts.utf8) return bad(`Non-ASCII value of ${p.name} needs SMTPUTF8`);
+    if (p.value !== null && hasNonAscii(p.value) && !opts.utf8)
+      return bad(`Non-ASCII value of ${p.name} needs SMTPUTF8`);
   }
   return null;
 }
@@ -186,7 +194,8 @@ export function parseMailParams(raw: RawParam[], opts: ParamOptions): ParamsResu
         const b = v.toUpperCase();
         if (b !== "7BIT" && b !== "8BITMIME" && b !== "BINARYMIME") return bad("Bad BODY value");
         // RFC 3030 §3: BODY=BINARYMIME only when BINARYMIME is advertised.
-        if (opts.allowed && b === "BINARYMIME" && !opts.allowed.has("BINARYMIME")) return bad("BINARYMIME not supported");
+        if (opts.allowed && b === "BINARYMIME" && !opts.allowed.has("BINARYMIME"))
+          return bad("BINARYMIME not supported");
         params.body = b;
         break;
       }
@@ -256,7 +265,8 @@ export function parseMailParams(raw: RawParam[], opts: ParamOptions): ParamsResu
     }
   }
   // RFC 4865 §5.1: HOLDFOR and HOLDUNTIL are exclusive.
-  if (params.holdFor !== undefined && params.holdUntil !== undefined) return bad("HOLDFOR and HOLDUNTIL are exclusive");
+  if (params.holdFor !== undefined && params.holdUntil !== undefined)
+    return bad("HOLDFOR and HOLDUNTIL are exclusive");
   return { ok: true, params, raw };
 }
 
@@ -317,7 +327,8 @@ export function mailParamsToRaw(p: MailParams, encode: (s: string) => string): R
   if (p.holdUntil !== undefined) out.push({ name: "HOLDUNTIL", value: p.holdUntil.toISOString() });
   if (p.mtPriority !== undefined) out.push({ name: "MT-PRIORITY", value: String(p.mtPriority) });
   if (p.requireTls) out.push({ name: "REQUIRETLS", value: null });
-  if (p.by !== undefined) out.push({ name: "BY", value: `${p.by.time};${p.by.mode}${p.by.trace ? "T" : ""}` });
+  if (p.by !== undefined)
+    out.push({ name: "BY", value: `${p.by.time};${p.by.mode}${p.by.trace ? "T" : ""}` });
   if (p.solicit !== undefined) out.push({ name: "SOLICIT", value: p.solicit.join(",") });
   return out;
 }
@@ -328,7 +339,9 @@ export function mailParamsToRaw(p: MailParams, encode: (s: string) => string): R
  */
 export function rcptParamsToRaw(p: RcptParams, encodeOrcpt: (o: OriginalRecipient) => string): RawParam[] {
   const out: RawParam[] = [];
-  if (p.notify !== undefined) out.push({ name: "NOTIFY", value: p.notify === "NEVER" ? "NEVER" : p.notify.join(",") });
-  if (p.orcpt !== undefined) out.push({ name: "ORCPT", value: `${p.orcpt.addrType};${encodeOrcpt(p.orcpt)}` });
+  if (p.notify !== undefined)
+    out.push({ name: "NOTIFY", value: p.notify === "NEVER" ? "NEVER" : p.notify.join(",") });
+  if (p.orcpt !== undefined)
+    out.push({ name: "ORCPT", value: `${p.orcpt.addrType};${encodeOrcpt(p.orcpt)}` });
   return out;
 }

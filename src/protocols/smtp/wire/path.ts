@@ -40,15 +40,10 @@ export const LIMITS = {
 } as const;
 
 export type PathError =
-  | "syntax"
-  | "utf8-not-permitted"
-  | "local-part-too-long"
-  | "domain-too-long"
-  | "path-too-long";
+  "syntax" | "utf8-not-permitted" | "local-part-too-long" | "domain-too-long" | "path-too-long";
 
 export type PathResult =
-  | { ok: true; address: SmtpAddress | null; end: number }
-  | { ok: false; error: PathError; message: string };
+  { ok: true; address: SmtpAddress | null; end: number } | { ok: false; error: PathError; message: string };
 
 export interface PathOptions {
   /** UTF-8 addresses allowed (RFC 6531: SMTPUTF8 given on this transaction's MAIL). */
@@ -106,7 +101,8 @@ export function parseAddressLiteral(inner: string): AddressLiteral | null {
   const tag = inner.slice(0, colon);
   const rest = inner.slice(colon + 1);
   // IPv6-address-literal = "IPv6:" IPv6-addr (the tag read case-insensitively).
-  if (tag.toLowerCase() === "ipv6") return isIPv6(rest) && !rest.includes("%") ? { kind: "ipv6", value: rest } : null;
+  if (tag.toLowerCase() === "ipv6")
+    return isIPv6(rest) && !rest.includes("%") ? { kind: "ipv6", value: rest } : null;
   // General-address-literal = Standardized-tag ":" 1*dcontent; dcontent = %d33-90 / %d94-126.
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(tag) || rest.length === 0) return null;
   for (let i = 0; i < rest.length; i++) {
@@ -117,7 +113,12 @@ export function parseAddressLiteral(inner: string): AddressLiteral | null {
 }
 
 /** Reads a domain or address literal starting at `i`; answers its end or -1. */
-function readDomain(s: string, i: number, utf8: boolean, allowLiteral: boolean): { end: number; literal?: AddressLiteral } | null {
+function readDomain(
+  s: string,
+  i: number,
+  utf8: boolean,
+  allowLiteral: boolean,
+): { end: number; literal?: AddressLiteral } | null {
   if (s.charCodeAt(i) === 0x5b) {
     if (!allowLiteral) return null;
     const close = s.indexOf("]", i + 1);
@@ -224,7 +225,12 @@ export function parsePath(s: string, start: number, opts: PathOptions): PathResu
     literal = d.literal;
     i = d.end;
     for (let k = 0; k < domain.length; k++) if (domain.charCodeAt(k) >= 0x80) utf8 = true;
-  } else if (!(opts.kind === "forward" && !quoted && localPart.toLowerCase() === "postmaster" && !sourceRoute)) {
+  } else if (!(
+    opts.kind === "forward" &&
+    !quoted &&
+    localPart.toLowerCase() === "postmaster" &&
+    !sourceRoute
+  )) {
     // RFC 5321 §4.1.1.3: only "<Postmaster>" may go without a domain.
     return fail("syntax", "Address must have a domain");
   }

@@ -29,7 +29,11 @@ export const REPLIES = {
   RESET: { code: 250, enhanced: "2.0.0", text: "Reset" },
   NOOP: { code: 250, enhanced: "2.0.0", text: "OK" },
   // RFC 5321 §3.5.3: 252 when the server does not verify but will attempt delivery.
-  CANNOT_VRFY: { code: 252, enhanced: "2.5.0", text: "Cannot VRFY user, but will accept message and attempt delivery" },
+  CANNOT_VRFY: {
+    code: 252,
+    enhanced: "2.5.0",
+    text: "Cannot VRFY user, but will accept message and attempt delivery",
+  },
   HELP: { code: 214, enhanced: "2.0.0", text: "See RFC 5321" },
   // RFC 5321 §4.2.2: intermediate replies carry no enhanced code (RFC 3463 classes are 2, 4, 5).
   START_DATA: { code: 354, enhanced: null, text: "End data with <CR><LF>.<CR><LF>" },
@@ -52,7 +56,11 @@ export const REPLIES = {
   AUTH_REQUIRED: { code: 530, enhanced: "5.7.0", text: "Authentication required" },
   MECH_TOO_WEAK: { code: 534, enhanced: "5.7.9", text: "Authentication mechanism is too weak" },
   AUTH_FAILED: { code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid" },
-  ENCRYPTION_REQUIRED: { code: 538, enhanced: "5.7.11", text: "Encryption required for requested authentication mechanism" },
+  ENCRYPTION_REQUIRED: {
+    code: 538,
+    enhanced: "5.7.11",
+    text: "Encryption required for requested authentication mechanism",
+  },
   ALREADY_AUTHENTICATED: { code: 503, enhanced: "5.5.1", text: "Already authenticated" },
   // Connection-level 421s (RFC 5321 §3.8, §4.5.3.2 timeouts).
   SHUTDOWN: { code: 421, enhanced: "4.3.2", text: "Service shutting down, closing transmission channel" },
@@ -84,7 +92,11 @@ export const REPLIES = {
   BINARY_NEEDS_BDAT: { code: 503, enhanced: "5.5.1", text: "BINARYMIME requires BDAT" },
   PARAM_NOT_IMPLEMENTED: { code: 504, enhanced: "5.5.4", text: "Command parameter not implemented" },
   // RFC 5321 §4.1.1.11: unrecognised or unimplemented MAIL/RCPT parameters.
-  PARAM_NOT_RECOGNIZED: { code: 555, enhanced: "5.5.4", text: "MAIL FROM/RCPT TO parameters not recognized or not implemented" },
+  PARAM_NOT_RECOGNIZED: {
+    code: 555,
+    enhanced: "5.5.4",
+    text: "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+  },
   // Permanent refusals.
   NO_SUCH_USER: { code: 550, enhanced: "5.1.1", text: "No such user here" },
   BAD_DOMAIN: { code: 550, enhanced: "5.1.2", text: "Bad destination system address" },
@@ -133,10 +145,12 @@ export function isEnhancedCode(s: string): boolean {
  * programming errors, never wire input.
  */
 export function formatReply(code: number, enhanced: string | null, text: string | readonly string[]): string {
-  if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`bad SMTP reply code ${code}`);
+  if (!Number.isInteger(code) || code < 200 || code > 599)
+    throw new RangeError(`bad SMTP reply code ${code}`);
   if (enhanced !== null) {
     const m = ENHANCED_RE.exec(enhanced);
-    if (!m || Number(m[1]) !== Math.floor(code / 100)) throw new RangeError(`enhanced code ${enhanced} does not fit ${code}`);
+    if (!m || Number(m[1]) !== Math.floor(code / 100))
+      throw new RangeError(`enhanced code ${enhanced} does not fit ${code}`);
   }
   const input = typeof text === "string" ? [text] : text;
   const lines: string[] = [];
@@ -244,7 +258,9 @@ function finish(code: number, texts: string[]): ParsedReply {
   const lines =
     enhanced === null
       ? texts
-      : texts.map((t) => (t.startsWith(enhanced + " ") ? t.slice(enhanced.length + 1) : t === enhanced ? "" : t));
+      : texts.map((t) =>
+          t.startsWith(enhanced + " ") ? t.slice(enhanced.length + 1) : t === enhanced ? "" : t,
+        );
   return { code, enhanced, lines };
 }
 
