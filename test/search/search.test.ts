@@ -260,11 +260,14 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       assert.deepEqual(await inbox({ op: "all" }, 2), [1, 2]);
     });
 
-    void test("without a mailbox: every email of the account, by num, no uid", { skip: skip() }, async () => {
+    void test("without a mailbox: every email of the account, by num, with its id, no uid", { skip: skip() }, async () => {
       const hits = await t!.index.search(t!.db, s.accountNum, text("apple"), {});
-      assert.deepEqual(hits, [{ emailNum: s.emailNums[0] }, { emailNum: s.emailNums[5] }]);
+      assert.deepEqual(hits, [
+        { emailNum: s.emailNums[0], emailId: s.emailIds[0] },
+        { emailNum: s.emailNums[5], emailId: s.emailIds[5] },
+      ]);
       const mine = await t!.index.search(t!.db, other.accountNum, text("apple"), {});
-      assert.deepEqual(mine, [{ emailNum: other.emailNums[0] }]);
+      assert.deepEqual(mine, [{ emailNum: other.emailNums[0], emailId: other.emailIds[0] }]);
     });
 
     void test("uid and saved without a mailbox use any membership", { skip: skip() }, async () => {
@@ -292,12 +295,12 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       const both = await t!.index.search(t!.db, s.accountNum, { op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }, {
         mailboxNum: s.mailboxNum.get("INBOX")!,
       });
-      assert.deepEqual(both, [{ emailNum: s.emailNums[0], uid: 1 }]);
+      assert.deepEqual(both, [{ emailNum: s.emailNums[0], emailId: s.emailIds[0], uid: 1 }]);
     });
 
     void test("modseq in another mailbox uses that membership", { skip: skip() }, async () => {
       const hits = await t!.index.search(t!.db, s.accountNum, { op: "modseq", min: 40 }, { mailboxNum: s.mailboxNum.get("Archive")! });
-      assert.deepEqual(hits, [{ emailNum: s.emailNums[0], uid: 10 }]);
+      assert.deepEqual(hits, [{ emailNum: s.emailNums[0], emailId: s.emailIds[0], uid: 10 }]);
     });
 
     void test("copy indexes the new email like the source; remove drops it", { skip: skip() }, async () => {

@@ -5,6 +5,7 @@
 // Each predicate is two-valued (never NULL), so NOT is plain boolean negation.
 import { StoreError } from "../../core/errors.ts";
 import type { Dialect, SqlValue } from "../sql.ts";
+import type { SearchIndexHit } from "../search-index.ts";
 import type { SearchQuery } from "../types.ts";
 import { fold } from "./text.ts";
 
@@ -102,10 +103,8 @@ interface Ctx {
   accountNum: number;
   /** True when the statement has the membership `m` of the searched mailbox. */
   inMailbox: boolean;
-  /** The email's num: m.email_num in a mailbox (no join needed), else e.num. */
+  /** The email's num: m.email_num in a mailbox, else e.num. */
   num: string;
-  /** Set when a predicate reads a column of `emails e`, which must then be joined. */
-  usesEmail: boolean;
 }
 
 function rangePredicate(ctx: Ctx, column: string, ranges: ReadonlyArray<readonly [number, number]>): string {
@@ -175,18 +174,15 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "not":
       return `NOT ${compile(ctx, q.term, depth + 1)}`;
     case "keyword":
-      ctx.usesEmail = true;
       return f.contains("lower(e.keywords)", p.add(keywordNeedle(q.keyword)));
     case "uid":
       if (q.ranges.length === 0) return "1=0";
       return membershipPredicate(ctx, (m) => rangePredicate(ctx, `${m}.uid`, q.ranges));
     case "emailIds":
       if (q.ids.length === 0) return "1=0";
-      ctx.usesEmail = true;
       return `e.id IN ${list(f, p, q.ids, "text")}`;
     case "threadIds": {
       if (q.ids.length === 0) return "1=0";
-      ctx.usesEmail = true;
       const acct = p.add(ctx.accountNum);
       return `e.thread_num IN (SELECT t.num FROM threads t WHERE t.account_num = ${acct} AND t.id IN ${list(f, p, q.ids, "text")})`;
     }
@@ -198,23 +194,19 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "modseq":
       // RFC 7162 §3.1.5: MODSEQ matches mod-sequences >= the given one; in a mailbox a
       // message's is max(email, membership) (the store's MessageRow.modseq).
-      ctx.usesEmail = true;
       if (ctx.inMailbox) return `${f.greatest("e.modseq", "m.modseq")} >= ${p.add(q.min)}`;
       return `e.modseq >= ${p.add(q.min)}`;
     case "received":
-      ctx.usesEmail = true;
       return timePredicate(ctx, "e.received_at", q.before, q.since);
     case "sent":
       // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE use the Date header; without one the
       // internal date stands in, as RFC 5256 §2.2 does for SORT DATE.
-      ctx.usesEmail = true;
       return timePredicate(ctx, "COALESCE(e.sent_at, e.received_at)", q.before, q.since);
     case "saved":
       // RFC 8514 §4: SAVEDBEFORE/SAVEDON/SAVEDSINCE on the time the message entered the mailbox.
       if (q.before === undefined && q.since === undefined) return "1=1";
       return membershipPredicate(ctx, (m) => timePredicate(ctx, `${m}.saved_at`, q.before, q.since));
     case "size": {
-      ctx.usesEmail = true;
       const parts: string[] = [];
       if (q.larger !== undefined) parts.push(`e.size > ${p.add(q.larger)}`);
       if (q.smaller !== undefined) parts.push(`e.size < ${p.add(q.smaller)}`);
@@ -234,7 +226,10 @@ export interface CompiledSearch {
   params: SqlValue[];
 }
 
-/** The statement: `email_num` (and `uid` with a mailbox) per hit, in the documented order. */
+/**
+ * The statement: `email_num`, `email_id` (and `uid` with a mailbox) per hit, in the
+ * documented order.
+ */
 export function compileSearch(
   f: SqlFlavor,
   accountNum: number,
@@ -242,22 +237,20 @@ export function compileSearch(
   opts: { mailboxNum?: number; limit?: number },
 ): CompiledSearch {
   const inMailbox = opts.mailboxNum !== undefined;
-  const ctx: Ctx = { f, p: new Params(), accountNum, inMailbox, num: inMailbox ? "m.email_num" : "e.num", usesEmail: false };
+  const ctx: Ctx = { f, p: new Params(), accountNum, inMailbox, num: inMailbox ? "m.email_num" : "e.num" };
   const where = compile(ctx, query, 0);
   // The head's parameters come first in the text: compile into a separate list, then join.
   const head = new Params();
+  // The public id comes along (from the covering index on SQLite), so the store need not
+  // look the hits up again.
   let sql: string;
   if (opts.mailboxNum === undefined) {
-    sql = `SELECT e.num AS email_num FROM ${f.emails} WHERE e.account_num = ${head.add(accountNum)}`;
-  } else if (ctx.usesEmail) {
+    sql = `SELECT e.num AS email_num, e.id AS email_id FROM ${f.emails} WHERE e.account_num = ${head.add(accountNum)}`;
+  } else {
     sql =
-      `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m ` +
+      `SELECT m.email_num AS email_num, e.id AS email_id, m.uid AS uid FROM memberships m ` +
       `JOIN ${f.emails} ON e.account_num = ${head.add(accountNum)} AND e.num = m.email_num ` +
       `WHERE m.mailbox_num = ${head.add(opts.mailboxNum)}`;
-  } else {
-    // Only membership and index columns: the (wide) emails rows are not read at all. The
-    // mailbox number comes from the store, which resolved it within the account.
-    sql = `SELECT m.email_num AS email_num, m.uid AS uid FROM memberships m WHERE m.mailbox_num = ${head.add(opts.mailboxNum)}`;
   }
   if (where !== "1=1") sql += ` AND ${where}`;
   sql += inMailbox ? " ORDER BY m.uid" : " ORDER BY e.num";
@@ -267,4 +260,17 @@ export function compileSearch(
     params.push(Math.max(0, Math.floor(opts.limit)));
   }
   return { sql, params };
+}
+
+/** A hit with the email's public id as well (a superset of SearchIndexHit). */
+export interface SearchHitRow extends SearchIndexHit {
+  emailId: string;
+}
+
+export function toHits(rows: ReadonlyArray<{ email_num: number; email_id: string; uid?: number | null }>): SearchHitRow[] {
+  return rows.map((r) => {
+    const hit: SearchHitRow = { emailNum: Number(r.email_num), emailId: r.email_id };
+    if (r.uid !== undefined && r.uid !== null) hit.uid = Number(r.uid);
+    return hit;
+  });
 }

@@ -4,11 +4,10 @@
 // is stored (see text.ts), so a case-sensitive LIKE is a case-insensitive search whatever
 // the database's locale.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
-import type { SearchDocument, SearchIndex, SearchIndexHit, SearchQuery } from "../search-index.ts";
-import { COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
+import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
+import { COLUMN_NAMES, compileSearch, toHits, type Params, type SearchHitRow, type SqlFlavor, type TextColumn } from "./compile.ts";
 import { codePoints, escapeLike, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
-import { hits } from "./sqlite.ts";
 
 // pg_trgm extracts no trigram from a needle shorter than 3 characters, so such needles are
 // tested row by row with strpos() on the emails already selected.
@@ -106,9 +105,9 @@ export function createPostgresSearchIndex(): SearchIndex {
       accountNum: number,
       query: SearchQuery,
       opts: { mailboxNum?: number; limit?: number },
-    ): Promise<SearchIndexHit[]> {
+    ): Promise<SearchHitRow[]> {
       const { sql, params } = compileSearch(postgresFlavor, accountNum, query, opts);
-      return hits(await db.all<{ email_num: number; uid?: number }>(sql, params));
+      return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));
     },
   };
 }

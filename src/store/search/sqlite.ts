@@ -3,8 +3,8 @@
 // Text is folded before it is stored (see text.ts), so the index is built case-sensitively
 // (no second fold inside FTS5) and instr() and the queries compare the same characters.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
-import type { SearchDocument, SearchIndex, SearchIndexHit, SearchQuery } from "../search-index.ts";
-import { ALL_COLUMNS, COLUMN_NAMES, compileSearch, type Params, type SqlFlavor, type TextColumn } from "./compile.ts";
+import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
+import { ALL_COLUMNS, COLUMN_NAMES, compileSearch, toHits, type Params, type SearchHitRow, type SqlFlavor, type TextColumn } from "./compile.ts";
 import { codePoints, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
 
@@ -99,15 +99,9 @@ export function createSqliteSearchIndex(): SearchIndex {
       accountNum: number,
       query: SearchQuery,
       opts: { mailboxNum?: number; limit?: number },
-    ): Promise<SearchIndexHit[]> {
+    ): Promise<SearchHitRow[]> {
       const { sql, params } = compileSearch(sqliteFlavor, accountNum, query, opts);
-      return hits(await db.all<{ email_num: number; uid?: number }>(sql, params));
+      return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));
     },
   };
-}
-
-export function hits(rows: ReadonlyArray<{ email_num: number; uid?: number | null }>): SearchIndexHit[] {
-  return rows.map((r) =>
-    r.uid === undefined || r.uid === null ? { emailNum: Number(r.email_num) } : { emailNum: Number(r.email_num), uid: Number(r.uid) },
-  );
 }
