@@ -258,7 +258,7 @@ export class CommandReader {
     // RFC 9051 §2.2.1 garbage detection: the very first bytes of a session
     if (this.#commands === 0 && this.#lineLength === 0 && this.#lines.length === 0 && !this.#expectLine) {
       const c = head[0] ?? 0;
-      if (c < 0x20 || c > 0x7e) return this.#bye();
+      if ((c < 0x20 && c !== CR && c !== LF) || c > 0x7e) return this.#bye();
     }
     const lf = head.indexOf(LF);
     const end = lf < 0 ? head.length : lf;
