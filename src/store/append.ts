@@ -201,7 +201,7 @@ async function insertEmail(
   const { text: _text, envelope, ...meta } = parsed;
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
-       flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num`,
+       flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING num`,
     [
       emailId,
       w.account.num,
@@ -214,11 +214,14 @@ async function insertEmail(
       modseq,
       modseq,
       parsed.baseSubject,
-      JSON.stringify(envelope),
-      JSON.stringify(meta),
     ],
   );
   if (!row) throw new Error("email insert returned nothing");
+  await w.tx.run("INSERT INTO email_meta (email_num, envelope, meta) VALUES (?, ?, ?)", [
+    row.num,
+    JSON.stringify(envelope),
+    JSON.stringify(meta),
+  ]);
   const unseen = p.keywords.includes(SEEN) ? 0 : 1;
   const uids: AppendResult["uids"] = [];
   const rows: Array<[number, number, number, number, number]> = [];

@@ -62,12 +62,16 @@ async function copyIn(
       const row = await w.tx.get<{ num: number }>(
         `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
            flags_modseq, base_subject, envelope, meta)
-         SELECT ?, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, ?, ?, base_subject, envelope,
-           meta FROM emails WHERE num = ? RETURNING num`,
+         SELECT ?, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, ?, ?, base_subject, '', ''
+           FROM emails WHERE num = ? RETURNING num`,
         [emailId, modseq, modseq, e.num],
       );
       if (!row) throw new Error("email copy returned nothing");
       emailNum = row.num;
+      await w.tx.run(
+        "INSERT INTO email_meta (email_num, envelope, meta) SELECT ?, envelope, meta FROM email_meta WHERE email_num = ?",
+        [emailNum, e.num],
+      );
       await w.tx.run(
         `INSERT INTO message_ids (account_num, message_id, thread_num, base_subject, email_num)
          SELECT account_num, message_id, thread_num, base_subject, ? FROM message_ids WHERE email_num = ?`,

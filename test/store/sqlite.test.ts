@@ -14,6 +14,7 @@ import { LocalChangeBus } from "../../src/store/bus/local.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { createMailStore } from "../../src/store/mail-store.ts";
 import { openStore } from "../../src/store/open.ts";
+import { MIGRATIONS, migrationStatements } from "../../src/store/schema.ts";
 import { runContract } from "./contract.ts";
 import { append, checkInvariants, inbox, input, rawMessage } from "./helpers.ts";
 
@@ -157,6 +158,39 @@ void test("sqlite: compactChanges raises the floor; older states get LIMIT", asy
     assert.deepEqual(await store.expungedSince(a.id, box, 0), []);
   } finally {
     await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("sqlite: an older database is upgraded in place (migration 3 moves parsed metadata)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const path = join(dir, "old.sqlite");
+  try {
+    // A database at schema version 2 holding one email with its metadata inline.
+    const old = openSqlite(path);
+    await old.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    await old.transaction(async (tx) => {
+      for (const i of [0, 1]) for (const sql of migrationStatements("sqlite", i)) await tx.run(sql);
+      await tx.run("INSERT INTO meta (key, value) VALUES ('schema.version', '2')");
+      await tx.run("INSERT INTO accounts (id, name, kind, roles, created_at) VALUES ('a1', 'old', 'individual', '[]', 0)");
+      await tx.run("INSERT INTO threads (id, account_num) VALUES ('t1', 1)");
+      await tx.run(
+        `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, keywords, modseq, base_subject, envelope, meta)
+         VALUES ('e1', 1, 1, 'b', 1, 0, '[]', 1, '', ?, ?)`,
+        [JSON.stringify({ subject: "kept" }), JSON.stringify({ subject: "kept" })],
+      );
+    });
+    await old.close();
+    const driver = openSqlite(path);
+    const store = await createMailStore({ driver, blobs: new DbBlobStore(driver), bus: new LocalChangeBus(), clock: systemClock });
+    try {
+      assert.equal((await store.getEnvelopes("a1", ["e1"])).get("e1")?.subject, "kept");
+      assert.equal((await store.getParsed("a1", ["e1"])).get("e1")?.subject, "kept");
+      assert.deepEqual(await driver.get("SELECT value FROM meta WHERE key = 'schema.version'"), { value: String(MIGRATIONS.length) });
+    } finally {
+      await store.close();
+    }
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
