@@ -134,14 +134,19 @@ describe("framer: pipelining, DATA and BDAT", () => {
     );
   });
   test("over-long lines are reported once, at their end, and the stream goes on", () => {
-    const input = B("NOOP " + "x".repeat(2000) + "\r\nQUIT\r\n");
+    const input = B("NOOP " + "x".repeat(20000) + "\r\nQUIT\r\n");
     const want = [
       { kind: "too-long", text: "" },
       { kind: "cmd", text: "QUIT" },
     ];
     assert.deepEqual(drive(input, [input.length]), want);
     assert.deepEqual(drive(input, [7]), want);
-    assert.deepEqual(drive(input, [600]), want);
+    assert.deepEqual(drive(input, [6000]), want);
+    // Under the framer's memory bound, the 512-octet command limit is parseCommand's.
+    assert.deepEqual(drive(B("NOOP " + "x".repeat(2000) + "\r\nQUIT\r\n"), [100]), [
+      { kind: "error", text: "500" },
+      { kind: "cmd", text: "QUIT" },
+    ]);
   });
   test("a smuggled DATA end does not split the message", () => {
     const input = B("DATA\r\nhello\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nQUIT\r\n");

@@ -1,7 +1,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatCommand, parseCommand } from "../../../src/protocols/smtp/wire/commands.ts";
+import {
+  formatAuthChallenge,
+  formatCommand,
+  parseAuthResponse,
+  parseCommand,
+} from "../../../src/protocols/smtp/wire/commands.ts";
 import type { Command, CommandResult, ParseOptions } from "../../../src/protocols/smtp/wire/commands.ts";
 import { mailParamsToRaw, rcptParamsToRaw } from "../../../src/protocols/smtp/wire/params.ts";
 import { encodeUtf8AddrXtext, encodeXtext } from "../../../src/protocols/smtp/wire/xtext.ts";
@@ -353,6 +358,25 @@ describe("BDAT and AUTH", () => {
     bad("AUTH THIS-NAME-IS-FAR-TOO-LONG", 501, "5.5.4");
     bad("AUTH PLAIN ***", 501, "5.5.2");
     bad("AUTH PLAIN abc", 501, "5.5.2");
+  });
+});
+
+describe("AUTH exchange lines (RFC 4954 §4)", () => {
+  test("responses: base64, empty, cancel, garbage, too long", () => {
+    const r = parseAuthResponse("dXNlcg==\r\n");
+    assert.ok(r.ok && !r.cancel && r.data.toString() === "user");
+    const e = parseAuthResponse("");
+    assert.ok(e.ok && !e.cancel && e.data.length === 0);
+    assert.deepEqual(parseAuthResponse(Buffer.from("*\r\n")), { ok: true, cancel: true });
+    const g = parseAuthResponse("not base64!");
+    assert.ok(!g.ok && g.reply.code === 501 && g.reply.enhanced === "5.5.2");
+    const long = parseAuthResponse("QUFB".repeat(3100));
+    assert.ok(!long.ok && long.reply.code === 500 && long.reply.enhanced === "5.5.6");
+    assert.ok(parseAuthResponse("QUFB".repeat(3000)).ok);
+  });
+  test("challenges", () => {
+    assert.equal(formatAuthChallenge(Buffer.from("abc")), "334 YWJj\r\n");
+    assert.equal(formatAuthChallenge(Buffer.alloc(0)), "334 \r\n");
   });
 });
 

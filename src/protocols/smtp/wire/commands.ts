@@ -14,6 +14,12 @@ import { decodeUtf8Strict } from "./xtext.ts";
 /** RFC 5321 §4.5.3.1.4: a command line is at most 512 octets, CRLF included. */
 export const DEFAULT_MAX_LINE_LENGTH = 512;
 
+/**
+ * RFC 4954 §4: servers accept client responses in an AUTH exchange of at least 12288 octets
+ * (the AUTH command line itself keeps the SMTP limit).
+ */
+export const AUTH_MAX_LINE_LENGTH = 12288;
+
 export type Verb =
   | "HELO"
   | "EHLO"
@@ -345,6 +351,26 @@ function parseAuth(rest: string): CommandResult {
     else return err("AUTH", "bad-arguments", "AUTH_BAD_BASE64");
   }
   return { ok: true, command };
+}
+
+/** A client's line in an AUTH exchange (RFC 4954 §4): base64 data, or "*" to cancel. */
+export type AuthResponse =
+  { ok: true; cancel: true } | { ok: true; cancel: false; data: Buffer } | { ok: false; reply: Reply };
+
+/** Parses one AUTH continuation line (with or without CRLF). Never throws. */
+export function parseAuthResponse(line: Buffer | string, maxLineLength = AUTH_MAX_LINE_LENGTH): AuthResponse {
+  let text = typeof line === "string" ? line : line.toString("latin1");
+  if (text.endsWith("\r\n")) text = text.slice(0, -2);
+  if (text.length + 2 > maxLineLength) return { ok: false, reply: reply("AUTH_LINE_TOO_LONG") };
+  // RFC 4954 §4: "*" cancels the exchange (answered with 501).
+  if (text === "*") return { ok: true, cancel: true };
+  if (!BASE64_RE.test(text)) return { ok: false, reply: reply("AUTH_BAD_BASE64") };
+  return { ok: true, cancel: false, data: Buffer.from(text, "base64") };
+}
+
+/** A server challenge (RFC 4954 §4): "334 " and the base64 data ("334 " alone when empty). */
+export function formatAuthChallenge(data: Buffer): string {
+  return data.length === 0 ? "334 \r\n" : `334 ${data.toString("base64")}\r\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

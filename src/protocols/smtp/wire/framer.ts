@@ -6,7 +6,7 @@
 
 import type { BdatFeedResult, BdatReader } from "./bdat.ts";
 import type { DataDone, DataReader } from "./data.ts";
-import { DEFAULT_MAX_LINE_LENGTH } from "./commands.ts";
+import { AUTH_MAX_LINE_LENGTH } from "./commands.ts";
 
 const LF = 10;
 
@@ -23,7 +23,10 @@ export type FramerEvent =
 type Mode = { kind: "line" } | { kind: "data"; reader: DataReader } | { kind: "bdat"; reader: BdatReader };
 
 export class InputFramer {
-  /** Longest line in octets, CRLF included; raise it for AUTH exchanges (RFC 4954 §4: 12288). */
+  /**
+   * Longest line kept, in octets with CRLF: a memory bound, by default the 12288 octets of an
+   * AUTH response (RFC 4954 §4). parseCommand applies the protocol limit (512) to commands.
+   */
   maxLineLength: number;
   #buf: Buffer = Buffer.alloc(0);
   #pos = 0;
@@ -32,7 +35,7 @@ export class InputFramer {
   #scanFrom = 0; // where the LF search resumes in line mode
 
   constructor(opts: { maxLineLength?: number } = {}) {
-    this.maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.maxLineLength = opts.maxLineLength ?? AUTH_MAX_LINE_LENGTH;
   }
 
   /** Appends received bytes. */
@@ -103,27 +106,24 @@ export class InputFramer {
       this.#mode = { kind: "line" };
       return { type: "bdat", result: r };
     }
-    for (;;) {
-      const start = Math.max(this.#pos, this.#scanFrom);
-      const lf = this.#buf.indexOf(LF, start);
-      if (lf === -1) {
-        this.#scanFrom = this.#buf.length;
-        if (this.#buf.length - this.#pos > this.maxLineLength) {
-          // Over-long: stop storing, keep skipping to the LF, report when it comes.
-          this.#skipping = true;
-          this.#pos = this.#buf.length;
-        }
-        return null;
+    const lf = this.#buf.indexOf(LF, Math.max(this.#pos, this.#scanFrom));
+    if (lf === -1) {
+      this.#scanFrom = this.#buf.length;
+      if (this.#buf.length - this.#pos > this.maxLineLength) {
+        // Over-long: stop storing, keep skipping to the LF, report when it comes.
+        this.#skipping = true;
+        this.#pos = this.#buf.length;
       }
-      const line = this.#buf.subarray(this.#pos, lf + 1);
-      this.#pos = lf + 1;
-      this.#scanFrom = this.#pos;
-      if (this.#skipping) {
-        this.#skipping = false;
-        return { type: "line-too-long" };
-      }
-      if (line.length > this.maxLineLength) return { type: "line-too-long" };
-      return { type: "line", line };
+      return null;
     }
+    const line = this.#buf.subarray(this.#pos, lf + 1);
+    this.#pos = lf + 1;
+    this.#scanFrom = this.#pos;
+    if (this.#skipping) {
+      this.#skipping = false;
+      return { type: "line-too-long" };
+    }
+    if (line.length > this.maxLineLength) return { type: "line-too-long" };
+    return { type: "line", line };
   }
 }

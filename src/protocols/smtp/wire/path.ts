@@ -32,7 +32,7 @@ export interface SmtpAddress {
 }
 
 /** RFC 5321 §4.5.3.1: size limits, in octets. */
-export const LIMITS = {
+export const PATH_LIMITS = {
   localPart: 64,
   domain: 255,
   /** Path including "<" and ">" (RFC 5321 §4.5.3.1.3). */
@@ -237,9 +237,9 @@ export function parsePath(s: string, start: number, opts: PathOptions): PathResu
   if (s.charCodeAt(i) !== 0x3e) return fail("syntax", "Path must end with >");
   i++;
   if (utf8 && !opts.utf8) return fail("utf8-not-permitted", "Non-ASCII address needs SMTPUTF8");
-  if (octets(localRaw) > LIMITS.localPart) return fail("local-part-too-long", "Local part too long");
-  if (octets(domain) > LIMITS.domain) return fail("domain-too-long", "Domain too long");
-  if (octets(s.slice(start, i)) > LIMITS.path) return fail("path-too-long", "Path too long");
+  if (octets(localRaw) > PATH_LIMITS.localPart) return fail("local-part-too-long", "Local part too long");
+  if (octets(domain) > PATH_LIMITS.domain) return fail("domain-too-long", "Domain too long");
+  if (octets(s.slice(start, i)) > PATH_LIMITS.path) return fail("path-too-long", "Path too long");
   const address: SmtpAddress = { localPart, domain, quoted, utf8 };
   if (literal) address.literal = literal;
   if (sourceRoute) address.sourceRoute = sourceRoute;
