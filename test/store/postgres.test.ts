@@ -275,6 +275,17 @@ void describe("postgres driver", { skip }, () => {
     assert.ok((await db.all("SELECT k FROM kv")).length > 0);
   });
 
+  void test("a connection killed inside a transaction fails it, and the pool goes on", async () => {
+    await assert.rejects(() =>
+      db.transaction(async (tx) => {
+        await tx.run("INSERT INTO kv (k, n) VALUES (?, ?)", ["killed", 1]);
+        await tx.get("SELECT pg_terminate_backend(pg_backend_pid())");
+      }),
+    );
+    assert.equal(await db.get("SELECT k FROM kv WHERE k = ?", ["killed"]), undefined);
+    assert.equal(await db.transaction(async (tx) => (await tx.get<{ x: number }>("SELECT 1 AS x"))?.x), 1);
+  });
+
   void test("invalid schema names are refused", async () => {
     await assert.rejects(() => openPostgres(PG_URL, { schema: 'x"; DROP TABLE y; --' }), /invalid schema name/);
   });

@@ -132,6 +132,13 @@ class PgDriver extends PgExecutor implements SqlDriver {
   async #attempt<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out emits "error" on the client besides failing the
+    // query; without a listener that would be an uncaught exception.
+    const onError = (err: Error): void => {
+      broken = err;
+      this.#opts.logger?.warn({ err }, "postgres connection failed in a transaction");
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const value = await fn(new PgExecutor(client, this.#cache));
@@ -146,6 +153,7 @@ class PgDriver extends PgExecutor implements SqlDriver {
       }
       return { ok: false, error };
     } finally {
+      client.removeListener("error", onError);
       client.release(broken);
     }
   }
