@@ -156,6 +156,20 @@ describe("framer: pipelining, DATA and BDAT", () => {
       { kind: "cmd", text: "QUIT" },
     ]);
   });
+  test("BDAT 0 LAST ends a message at once; an empty chunk between others", () => {
+    const input = B("BDAT 3\r\nabcBDAT 0\r\nBDAT 0 LAST\r\nQUIT\r\n");
+    const want = [
+      { kind: "cmd", text: "BDAT" },
+      { kind: "chunk", text: "" },
+      { kind: "cmd", text: "BDAT" },
+      { kind: "chunk", text: "" },
+      { kind: "cmd", text: "BDAT" },
+      { kind: "message", text: "abc" },
+      { kind: "cmd", text: "QUIT" },
+    ];
+    assert.deepEqual(drive(input, [input.length]), want);
+    assert.deepEqual(drive(input, [1]), want);
+  });
   test("bare LF command lines reach parseCommand, which refuses them", () => {
     assert.deepEqual(drive(B("NOOP\nQUIT\r\n"), [3]), [
       { kind: "error", text: "500" },

@@ -192,6 +192,8 @@ export class DataReader {
 // Client side.
 
 const TERMINATOR = Buffer.from(".\r\n");
+const DOT_BUF = Buffer.from(".");
+const LF_DOT = Buffer.from("\n.");
 const CRLF_TERMINATOR = Buffer.from("\r\n.\r\n");
 
 /**
@@ -208,16 +210,11 @@ export class DotStuffer {
     if (chunk.length === 0) return chunk;
     const parts: Buffer[] = [];
     let from = 0;
-    if (this.#atLineStart && chunk[0] === DOT) {
-      parts.push(Buffer.from("."));
-    }
-    let i = chunk.indexOf(LF);
-    while (i !== -1 && i + 1 < chunk.length) {
-      if (chunk[i + 1] === DOT) {
-        parts.push(chunk.subarray(from, i + 1), Buffer.from("."));
-        from = i + 1;
-      }
-      i = chunk.indexOf(LF, i + 1);
+    if (this.#atLineStart && chunk[0] === DOT) parts.push(DOT_BUF);
+    // Native search for LF "." pairs: no per-line JS work for lines that need no stuffing.
+    for (let i = chunk.indexOf(LF_DOT); i !== -1; i = chunk.indexOf(LF_DOT, i + 1)) {
+      parts.push(chunk.subarray(from, i + 1), DOT_BUF);
+      from = i + 1;
     }
     parts.push(chunk.subarray(from));
     this.#atLineStart = chunk[chunk.length - 1] === LF;
