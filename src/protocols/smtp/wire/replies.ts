@@ -19,10 +19,14 @@ export const REPLIES = {
   // RFC 5321 §3.1: a server that refuses service answers the connection with 554.
   SERVICE_REFUSED: { code: 554, enhanced: "5.7.1", text: "Service unavailable" },
   CLOSING: { code: 221, enhanced: "2.0.0", text: "Bye" },
+  // RFC 5321 §4.1.1.1: "250 domain [greeting]"; RFC 2034 §3: no enhanced code here.
+  HELO: { code: 250, enhanced: null, text: "Hello" },
   OK: { code: 250, enhanced: "2.0.0", text: "OK" },
   // RFC 3463 §3.2: X.1.0 other address status (sender accepted), X.1.5 destination valid.
   SENDER_OK: { code: 250, enhanced: "2.1.0", text: "Sender OK" },
   RECIPIENT_OK: { code: 250, enhanced: "2.1.5", text: "Recipient OK" },
+  // RFC 5321 §3.5.2: VRFY answered with the mailbox when verification is enabled.
+  USER_OK: { code: 250, enhanced: "2.1.5", text: "User OK" },
   MESSAGE_ACCEPTED: { code: 250, enhanced: "2.0.0", text: "Message accepted" },
   // RFC 3030 §2: each non-LAST BDAT chunk is acknowledged with 250.
   CHUNK_OK: { code: 250, enhanced: "2.0.0", text: "Chunk received" },
@@ -42,6 +46,7 @@ export const REPLIES = {
   STARTTLS_READY: { code: 220, enhanced: "2.0.0", text: "Ready to start TLS" },
   TLS_NOT_AVAILABLE: { code: 454, enhanced: "4.7.0", text: "TLS not available due to temporary reason" },
   MUST_STARTTLS: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
+  TLS_ALREADY_ACTIVE: { code: 503, enhanced: "5.5.1", text: "TLS already active" },
   // RFC 4954 §6 and RFC 7372.
   AUTH_OK: { code: 235, enhanced: "2.7.0", text: "Authentication successful" },
   PASSWORD_TRANSITION: { code: 432, enhanced: "4.7.12", text: "A password transition is needed" },
@@ -72,6 +77,10 @@ export const REPLIES = {
   // Temporary failures of a transaction.
   LOCAL_ERROR: { code: 451, enhanced: "4.3.0", text: "Local error in processing" },
   RATE_LIMITED: { code: 451, enhanced: "4.7.1", text: "Rate limit exceeded, try again later" },
+  // RFC 3463 X.4.3: directory server failure (a DNS lookup that could not finish).
+  DNS_TEMP: { code: 451, enhanced: "4.4.3", text: "Temporary DNS failure, try again later" },
+  // RFC 7372 §3.2: SPF validation error (temporary).
+  SPF_TEMP: { code: 451, enhanced: "4.7.24", text: "SPF validation error" },
   MAILBOX_BUSY: { code: 450, enhanced: "4.2.0", text: "Mailbox temporarily unavailable" },
   MAILBOX_FULL: { code: 452, enhanced: "4.2.2", text: "Mailbox full" },
   INSUFFICIENT_STORAGE: { code: 452, enhanced: "4.3.1", text: "Insufficient system storage" },
@@ -111,6 +120,20 @@ export const REPLIES = {
   // RFC 1870 §6 and RFC 3463 X.3.4.
   MESSAGE_TOO_BIG: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
   SENDER_NOT_ALLOWED: { code: 553, enhanced: "5.7.1", text: "Sender address not allowed" },
+  // RFC 3463 X.1.8: the sender's domain does not exist or cannot receive mail.
+  BAD_SENDER_DOMAIN: { code: 550, enhanced: "5.1.8", text: "Bad sender's system address" },
+  // RFC 7372 §3 mail authentication refusals; RFC 7505 §4.2 null MX.
+  DKIM_FAIL: { code: 550, enhanced: "5.7.20", text: "No passing DKIM signature found" },
+  SPF_FAIL: { code: 550, enhanced: "5.7.23", text: "SPF validation failed" },
+  IPREV_FAIL: { code: 550, enhanced: "5.7.25", text: "Reverse DNS validation failed" },
+  DMARC_REJECT: { code: 550, enhanced: "5.7.26", text: "Multiple authentication checks failed" },
+  NULL_MX_SENDER: { code: 550, enhanced: "5.7.27", text: "Sender address has null MX" },
+  // RFC 5321 §6.3: a message that has looped (too many Received fields); RFC 3463 X.4.6.
+  TOO_MANY_HOPS: { code: 554, enhanced: "5.4.6", text: "Too many hops, routing loop" },
+  // RFC 4865 §4: HOLDFOR/HOLDUNTIL beyond what FUTURERELEASE advertises.
+  HOLD_TOO_LONG: { code: 501, enhanced: "5.5.4", text: "Hold time beyond the advertised maximum" },
+  // RFC 2852 §4: a BY time under the advertised min-by-time.
+  BY_TIME_TOO_SHORT: { code: 501, enhanced: "5.5.4", text: "BY time below the advertised minimum" },
   // RFC 6531 §3.5: non-ASCII addresses need SMTPUTF8 (RFC 5248: X.6.7).
   UTF8_NOT_PERMITTED: { code: 553, enhanced: "5.6.7", text: "Non-ASCII addresses need SMTPUTF8" },
   // RFC 8689 §5: REQUIRETLS refused on a connection without TLS (X.7.10 encryption needed).
