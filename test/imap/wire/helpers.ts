@@ -17,9 +17,9 @@ export function events(chunks: Array<Buffer | string>, limits: Partial<ReaderLim
   return out;
 }
 
-/** The one command in `input` (CRLF added). Literals must be non-synchronizing or sync. */
+/** The one command in `input` (a string gets its final CRLF added). */
 export function raw(input: string | Buffer, limits: Partial<ReaderLimits> = {}): RawCommand {
-  const buf = typeof input === "string" ? Buffer.from(input.endsWith("\r\n") ? input : input + "\r\n", "utf8") : input;
+  const buf = typeof input === "string" ? Buffer.from(input + "\r\n", "utf8") : input;
   const cmds = events([buf], limits).filter((e) => e.type === "command");
   assert.equal(cmds.length, 1, "expected one command");
   const c = cmds[0];

@@ -220,7 +220,7 @@ export class ArgReader {
    */
   number64(what = "a mod-sequence"): number {
     const s = this.#run(DIGIT);
-    if (!/^[0-9]{1,16}$/.test(s)) this.fail(`Expected ${what}`);
+    if (!/^[0-9]{1,19}$/.test(s)) this.fail(`Expected ${what}`);
     const n = Number(s);
     if (!Number.isSafeInteger(n)) this.fail(`${what} out of range`);
     return n;

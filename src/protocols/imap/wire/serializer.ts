@@ -6,6 +6,7 @@
 import type { Envelope, MimePart } from "../../../mail/types.ts";
 import { bodyStructure, envelopeValue } from "../../../mail/body-structure.ts";
 import { formatImapDate } from "../../../mail/date.ts";
+import { encodeMailboxName } from "../../../mail/utf7.ts";
 import type { Chunk, WireValue, WriteOptions } from "./values.ts";
 import { atom, ChunkList, mailboxText, stringText } from "./values.ts";
 import { compressOrdered, compressUids } from "./sequence-set.ts";
@@ -207,12 +208,15 @@ export function idResponse(params: ReadonlyArray<[string, string | null]> | null
 /** One namespace: prefix and delimiter (RFC 2342 §5). */
 export type Namespace = readonly [prefix: string, delimiter: string | null];
 
-/** `* NAMESPACE personal other shared` (RFC 9051 §7.3.1 / RFC 2342 §5), NIL for none. */
+/**
+ * `* NAMESPACE personal other shared` (RFC 9051 §7.3.1 / RFC 2342 §5), NIL for none. The
+ * prefix is a string (never an atom) in the grammar.
+ */
 export function namespaceResponse(personal: readonly Namespace[] | null, other: readonly Namespace[] | null, shared: readonly Namespace[] | null, opts: WriteOptions): string {
   const one = (list: readonly Namespace[] | null): string =>
     list === null || list.length === 0
       ? "NIL"
-      : "(" + list.map(([p, d]) => `(${mailboxText(p, opts)} ${d === null ? "NIL" : stringText(d, opts)})`).join("") + ")";
+      : "(" + list.map(([p, d]) => `(${stringText(opts.utf8 ? p : encodeMailboxName(p), opts)} ${d === null ? "NIL" : stringText(d, opts)})`).join("") + ")";
   return untagged(`NAMESPACE ${one(personal)} ${one(other)} ${one(shared)}`);
 }
 

@@ -68,10 +68,13 @@ export function stringText(s: string, opts: WriteOptions): string {
 
 /**
  * A mailbox name per mode (RFC 9051 §5.1; RFC 3501 §5.1.3): UTF-8 when `opts.utf8`, else
- * modified UTF-7. Always a string ("INBOX" too), as most servers send it.
+ * modified UTF-7. RFC 9051 §9 mailbox = astring: an atom when it can be one (as the RFCs'
+ * examples print them; never "NIL", which a client could take for nil), else a string.
  */
 export function mailboxText(name: string, opts: WriteOptions): string {
-  return stringText(opts.utf8 ? name : encodeMailboxName(name), opts);
+  const s = opts.utf8 ? name : encodeMailboxName(name);
+  if (isAtom(s) && s.toUpperCase() !== "NIL") return s;
+  return stringText(s, opts);
 }
 
 /** Collects chunks, joining adjacent text. */
