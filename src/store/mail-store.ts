@@ -20,6 +20,7 @@ import { destroyEmails, expunge } from "./expunge.ts";
 import { SqlLeaseStore } from "./leases.ts";
 import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
+import { reindex, searchIndexStale } from "./reindex.ts";
 import type { SearchIndex } from "./search-index.ts";
 import { ScanSearchIndex } from "./search-scan.ts";
 import type { SqlDriver } from "./sql.ts";
@@ -78,6 +79,13 @@ export interface MaintainedMailStore extends MailStore {
   collectGarbage(opts?: { graceMs?: number }): Promise<number>;
   /** Drops change rows and tombstones at or below `upTo` (see changes.ts on retention). */
   compactChanges(accountId: Id, upTo: number): Promise<void>;
+  /**
+   * True when the store holds emails indexed by another search index than the configured
+   * one (see reindex.ts): search may miss them until reindex() ran.
+   */
+  readonly searchIndexStale: boolean;
+  /** Rebuilds the search index from the stored messages; returns the number indexed. */
+  reindex(opts?: { batch?: number }): Promise<number>;
 }
 
 class SqlMailStore implements MaintainedMailStore {
@@ -87,9 +95,11 @@ class SqlMailStore implements MaintainedMailStore {
   readonly driver: SqlDriver;
   readonly #ctx: StoreContext;
   #closed = false;
+  searchIndexStale: boolean;
 
-  constructor(ctx: StoreContext) {
+  constructor(ctx: StoreContext, searchIndexStale: boolean) {
     this.#ctx = ctx;
+    this.searchIndexStale = searchIndexStale;
     this.driver = ctx.driver;
     this.blobs = ctx.blobs;
     this.changes = ctx.bus;
@@ -250,6 +260,11 @@ class SqlMailStore implements MaintainedMailStore {
   compactChanges(accountId: Id, upTo: number): Promise<void> {
     return compactChanges(this.#ctx, accountId, upTo);
   }
+  async reindex(opts?: { batch?: number }): Promise<number> {
+    const n = await reindex(this.#ctx, opts);
+    this.searchIndexStale = false;
+    return n;
+  }
 
   async search(accountId: Id, query: SearchQuery, opts?: SearchOptions): Promise<SearchHit[]> {
     const db = this.#ctx.driver;
@@ -323,12 +338,15 @@ class SqlMailStore implements MaintainedMailStore {
 export async function createMailStore(opts: MailStoreOptions): Promise<MaintainedMailStore> {
   const search = opts.search ?? new ScanSearchIndex();
   await migrate(opts.driver, search);
-  return new SqlMailStore({
+  const ctx: StoreContext = {
     driver: opts.driver,
     blobs: opts.blobs,
     bus: opts.bus,
     search,
     clock: opts.clock,
     logger: opts.logger,
-  });
+  };
+  const stale = await searchIndexStale(ctx);
+  if (stale) opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");
+  return new SqlMailStore(ctx, stale);
 }

@@ -194,3 +194,38 @@ void test("sqlite: an older database is upgraded in place (migration 3 moves par
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("sqlite: switching search index is detected and reindex() repairs it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const openWith = (search: "scan" | "backend"): Promise<MaintainedMailStore> =>
+    openStore({
+      backend: "sqlite",
+      sqlitePath: join(dir, "mail.sqlite"),
+      blobs: "fs",
+      search,
+      clock: systemClock,
+      logger: silentLogger(),
+    });
+  try {
+    let store = await openWith("scan");
+    assert.equal(store.searchIndexStale, false);
+    const a = await store.createAccount({ name: "ri@example.org" });
+    const r = await append(store, a.id, [await inbox(store, a.id)], { body: "findable words" });
+    await store.close();
+    store = await openWith("backend");
+    try {
+      assert.equal(store.searchIndexStale, true);
+      assert.equal(await store.reindex({ batch: 1 }), 1);
+      assert.equal(store.searchIndexStale, false);
+      const hits = await store.search(a.id, { op: "body", text: "findable" });
+      assert.deepEqual(hits, [{ emailId: r.emailId }]);
+    } finally {
+      await store.close();
+    }
+    store = await openWith("backend");
+    assert.equal(store.searchIndexStale, false);
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
