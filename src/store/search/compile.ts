@@ -46,6 +46,8 @@ export class Params {
 /** What differs between the backends. */
 export interface SqlFlavor {
   readonly dialect: Dialect;
+  /** The columns TEXT searches (header and body text, each character once at least). */
+  readonly textColumns: readonly TextColumn[];
   /**
    * A predicate: the email whose num is the SQL expression `num` has `needle` (folded,
    * non-empty) in one of `columns`.
@@ -217,7 +219,7 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "body":
       return textPredicate(ctx, ["body"], q.text);
     case "text":
-      return textPredicate(ctx, ALL_COLUMNS, q.text);
+      return textPredicate(ctx, f.textColumns, q.text);
   }
 }
 

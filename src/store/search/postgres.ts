@@ -17,6 +17,11 @@ const TEXT_COLUMNS = Object.values(COLUMN_NAMES);
 
 export const postgresFlavor: SqlFlavor = {
   dialect: "postgres",
+  // The headers column holds every header's text here (allHeaders): TEXT is then two
+  // trigram indexes. With the seven columns ORed, the planner preferred a sequential scan
+  // (it does not count the cost of reading the TOASTed bodies) and took ~0.5 s at 30,000
+  // messages where the bitmap scans take ~1 ms.
+  textColumns: ["headers", "body"],
   textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string {
     const names = columns.map((c) => COLUMN_NAMES[c]);
     if (codePoints(needle) >= TRIGRAM) {
@@ -81,7 +86,7 @@ export function createPostgresSearchIndex(): SearchIndex {
     },
     async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
       const { text, fields } = prepareDocument(doc);
-      const values: SqlValue[] = [emailNum, text.from, text.to, text.cc, text.bcc, text.subject, text.headers, text.body];
+      const values: SqlValue[] = [emailNum, text.from, text.to, text.cc, text.bcc, text.subject, text.allHeaders, text.body];
       await tx.run(
         `INSERT INTO search_text (email_num, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         values,

@@ -26,6 +26,8 @@ function ftsString(s: string): string {
 
 export const sqliteFlavor: SqlFlavor = {
   dialect: "sqlite",
+  // One FTS5 index covers every column: no need to store header text twice.
+  textColumns: ALL_COLUMNS,
   textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string {
     const names = columns.map((c) => COLUMN_NAMES[c]);
     if (codePoints(needle) >= TRIGRAM) {

@@ -48,8 +48,10 @@ export interface IndexedText {
   cc: string;
   bcc: string;
   subject: string;
-  /** The other header lines, "name: value" (TEXT searches every column). */
+  /** The other header lines, "name: value". */
   headers: string;
+  /** `headers` plus the text of the five columns above, one per line. */
+  allHeaders: string;
   body: string;
 }
 
@@ -115,16 +117,15 @@ export function prepareDocument(doc: SearchDocument): IndexedDocument {
     fields.push({ name: f.name, value });
     lines.push(`${f.name}: ${value}`);
   }
+  const from = columns.from ?? "";
+  const to = columns.to ?? "";
+  const cc = columns.cc ?? "";
+  const bcc = columns.bcc ?? "";
+  const subject = columns.subject ?? "";
+  const headers = lines.join("\n");
+  const allHeaders = [headers, from, to, cc, bcc, subject].filter((x) => x !== "").join("\n");
   return {
-    text: {
-      from: columns.from ?? "",
-      to: columns.to ?? "",
-      cc: columns.cc ?? "",
-      bcc: columns.bcc ?? "",
-      subject: columns.subject ?? "",
-      headers: lines.join("\n"),
-      body: fold(cap(doc.body, MAX_BODY_CHARS)),
-    },
+    text: { from, to, cc, bcc, subject, headers, allHeaders, body: fold(cap(doc.body, MAX_BODY_CHARS)) },
     fields,
   };
 }
