@@ -83,7 +83,12 @@ export async function appendEmails(
 }
 
 /** 1. cheap checks and the quota pre-check; 2. blobs first (unless they live in the database). */
-async function prepare(ctx: StoreContext, accountId: Id, inputs: AppendInput[], results: Slot[]): Promise<Pending[]> {
+async function prepare(
+  ctx: StoreContext,
+  accountId: Id,
+  inputs: AppendInput[],
+  results: Slot[],
+): Promise<Pending[]> {
   const acct = await ctx.driver.get<{
     quota_bytes: number | null;
     quota_messages: number | null;
@@ -96,7 +101,8 @@ async function prepare(ctx: StoreContext, accountId: Id, inputs: AppendInput[], 
   let count = acct.used_messages;
   inputs.forEach((input, index) => {
     try {
-      if (input.mailboxIds.length === 0) throw new StoreError("INVALID", "an email needs at least one mailbox");
+      if (input.mailboxIds.length === 0)
+        throw new StoreError("INVALID", "an email needs at least one mailbox");
       const keywords = normalizeKeywords(input.keywords);
       quotaCheck(acct, bytes, count, input.raw.length, 1);
       bytes += input.raw.length;
@@ -129,14 +135,23 @@ function enqueue(ctx: StoreContext, accountId: Id, pending: Pending[], results: 
   });
 }
 
-async function drain(ctx: StoreContext, byAccount: Map<Id, Job[]>, accountId: Id, queue: Job[]): Promise<void> {
+async function drain(
+  ctx: StoreContext,
+  byAccount: Map<Id, Job[]>,
+  accountId: Id,
+  queue: Job[],
+): Promise<void> {
   for (;;) {
     // Let I/O completions run first (blob writes of other callers that finish now), so
     // they join this group; the transaction itself never yields to the event loop.
     await new Promise<void>((r) => setImmediate(r));
     const group: Job[] = [];
     let n = 0;
-    for (let job = queue[0]; job && (group.length === 0 || n + job.pending.length <= MAX_GROUP); job = queue[0]) {
+    for (
+      let job = queue[0];
+      job && (group.length === 0 || n + job.pending.length <= MAX_GROUP);
+      job = queue[0]
+    ) {
       queue.shift();
       group.push(job);
       n += job.pending.length;
@@ -157,9 +172,10 @@ async function commit(ctx: StoreContext, accountId: Id, group: Job[]): Promise<v
   const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
   await writeAccount(ctx, accountId, async (w) => {
     const boxes = new Map<string, MailboxInfo>();
-    for (const r of await w.tx.all<MailboxInfo>("SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?", [
-      w.account.num,
-    ])) {
+    for (const r of await w.tx.all<MailboxInfo>(
+      "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
+      [w.account.num],
+    )) {
       boxes.set(r.id, r);
     }
     const written = new Set<string>();

@@ -12,7 +12,9 @@ import { lockAccount, marks } from "./context.ts";
 import type { ChangeOp, ChangeRecord, Id, ObjectType } from "./types.ts";
 
 export async function currentModSeq(ctx: StoreContext, accountId: Id): Promise<number> {
-  const row = await ctx.driver.get<{ modseq: number }>("SELECT modseq FROM accounts WHERE id = ?", [accountId]);
+  const row = await ctx.driver.get<{ modseq: number }>("SELECT modseq FROM accounts WHERE id = ?", [
+    accountId,
+  ]);
   if (!row) throw new StoreError("NOTFOUND", `no account ${accountId}`);
   return row.modseq;
 }
@@ -83,6 +85,10 @@ export async function compactChanges(ctx: StoreContext, accountId: Id, upTo: num
       "DELETE FROM tombstones WHERE modseq <= ? AND mailbox_num IN (SELECT num FROM mailboxes WHERE account_num = ?)",
       [floor, acct.num],
     );
-    await tx.run("UPDATE accounts SET changes_floor = ? WHERE num = ? AND changes_floor < ?", [floor, acct.num, floor]);
+    await tx.run("UPDATE accounts SET changes_floor = ? WHERE num = ? AND changes_floor < ?", [
+      floor,
+      acct.num,
+      floor,
+    ]);
   });
 }

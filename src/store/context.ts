@@ -122,7 +122,9 @@ export class WriteContext {
   async nextUid(num: number, id: string): Promise<number> {
     const m = this.#delta(num, id);
     if (m.uidNext === null) {
-      const row = await this.tx.get<{ uid_next: number }>("SELECT uid_next FROM mailboxes WHERE num = ?", [num]);
+      const row = await this.tx.get<{ uid_next: number }>("SELECT uid_next FROM mailboxes WHERE num = ?", [
+        num,
+      ]);
       if (!row) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
       m.uidNext = row.uid_next;
     }
@@ -130,7 +132,11 @@ export class WriteContext {
   }
 
   /** Adds to a mailbox's counters (and marks it changed). */
-  mailbox(num: number, id: string, d: { total?: number; unseen?: number; size?: number; messages?: boolean }): void {
+  mailbox(
+    num: number,
+    id: string,
+    d: { total?: number; unseen?: number; size?: number; messages?: boolean },
+  ): void {
     const m = this.#delta(num, id);
     m.total += d.total ?? 0;
     m.unseen += d.unseen ?? 0;

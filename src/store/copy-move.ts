@@ -87,20 +87,22 @@ async function copyIn(
       w.record("Email", e.id, "updated");
     }
     const uid = await w.nextUid(target.num, target.id);
-    await w.tx.run("INSERT INTO memberships (mailbox_num, uid, email_num, modseq, saved_at) VALUES (?, ?, ?, ?, ?)", [
-      target.num,
-      uid,
-      emailNum,
-      modseq,
-      w.now,
-    ]);
+    await w.tx.run(
+      "INSERT INTO memberships (mailbox_num, uid, email_num, modseq, saved_at) VALUES (?, ?, ?, ?, ?)",
+      [target.num, uid, emailNum, modseq, w.now],
+    );
     w.mailbox(target.num, target.id, { total: 1, unseen: hasSeen(e.keywords) ? 0 : 1, size: e.size });
     copied.push({ fromEmailId: e.id, emailId, uid });
   }
   return copied;
 }
 
-export async function copyEmails(ctx: StoreContext, accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult> {
+export async function copyEmails(
+  ctx: StoreContext,
+  accountId: Id,
+  emailIds: Id[],
+  toMailboxId: Id,
+): Promise<CopyResult> {
   return writeAccount(ctx, accountId, async (w) => {
     const target = await mailboxRow(w, toMailboxId);
     const emails = await sourceEmails(w, [...new Set(emailIds)]);

@@ -61,32 +61,46 @@ function domainName(name: string): string {
   return n;
 }
 
-export async function createDomain(ctx: StoreContext, name: string, opts?: { catchAll?: string | null }): Promise<Domain> {
-  const d: DomainRow = { name: domainName(name), catch_all: opts?.catchAll ?? null, created_at: ctx.clock.now() };
+export async function createDomain(
+  ctx: StoreContext,
+  name: string,
+  opts?: { catchAll?: string | null },
+): Promise<Domain> {
+  const d: DomainRow = {
+    name: domainName(name),
+    catch_all: opts?.catchAll ?? null,
+    created_at: ctx.clock.now(),
+  };
   await ctx.driver.transaction(async (tx) => {
-    const r = await tx.run("INSERT INTO domains (name, catch_all, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", [
-      d.name,
-      d.catch_all,
-      d.created_at,
-    ]);
+    const r = await tx.run(
+      "INSERT INTO domains (name, catch_all, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+      [d.name, d.catch_all, d.created_at],
+    );
     if (r.changes === 0) throw new StoreError("EXISTS", `domain ${d.name} exists`);
   });
   return toDomain(d);
 }
 
 export async function getDomain(ctx: StoreContext, name: string): Promise<Domain | null> {
-  const r = await ctx.driver.get<DomainRow>("SELECT name, catch_all, created_at FROM domains WHERE name = ?", [
-    name.trim().toLowerCase(),
-  ]);
+  const r = await ctx.driver.get<DomainRow>(
+    "SELECT name, catch_all, created_at FROM domains WHERE name = ?",
+    [name.trim().toLowerCase()],
+  );
   return r ? toDomain(r) : null;
 }
 
 export async function listDomains(ctx: StoreContext): Promise<Domain[]> {
-  const rows = await ctx.driver.all<DomainRow>("SELECT name, catch_all, created_at FROM domains ORDER BY name");
+  const rows = await ctx.driver.all<DomainRow>(
+    "SELECT name, catch_all, created_at FROM domains ORDER BY name",
+  );
   return rows.map(toDomain);
 }
 
-export async function updateDomain(ctx: StoreContext, name: string, patch: { catchAll?: string | null }): Promise<Domain> {
+export async function updateDomain(
+  ctx: StoreContext,
+  name: string,
+  patch: { catchAll?: string | null },
+): Promise<Domain> {
   const n = name.trim().toLowerCase();
   return ctx.driver.transaction(async (tx) => {
     if (patch.catchAll !== undefined) {
@@ -98,11 +112,16 @@ export async function updateDomain(ctx: StoreContext, name: string, patch: { cat
   });
 }
 
-async function addressesInDomain(db: SqlExecutor, table: "addresses" | "aliases", domain: string): Promise<string[]> {
+async function addressesInDomain(
+  db: SqlExecutor,
+  table: "addresses" | "aliases",
+  domain: string,
+): Promise<string[]> {
   // LIKE narrows (its "_" wildcard may over-match), the exact suffix test decides.
-  const rows = await db.all<{ address: string }>(`SELECT DISTINCT address FROM ${table} WHERE address LIKE ?`, [
-    `%@${domain}`,
-  ]);
+  const rows = await db.all<{ address: string }>(
+    `SELECT DISTINCT address FROM ${table} WHERE address LIKE ?`,
+    [`%@${domain}`],
+  );
   return rows.map((r) => r.address).filter((a) => domainOf(a) === domain);
 }
 
@@ -112,7 +131,8 @@ export async function deleteDomain(ctx: StoreContext, name: string): Promise<voi
     if ((await addressesInDomain(tx, "addresses", n)).length > 0) {
       throw new StoreError("INVALID", `accounts still have addresses in ${n}`);
     }
-    for (const a of await addressesInDomain(tx, "aliases", n)) await tx.run("DELETE FROM aliases WHERE address = ?", [a]);
+    for (const a of await addressesInDomain(tx, "aliases", n))
+      await tx.run("DELETE FROM aliases WHERE address = ?", [a]);
     const r = await tx.run("DELETE FROM domains WHERE name = ?", [n]);
     if (r.changes === 0) throw new StoreError("NOTFOUND", `no domain ${n}`);
   });
@@ -265,7 +285,8 @@ export async function updateAccount(ctx: StoreContext, id: Id, patch: AccountPat
     if (patch.quotaBytes !== undefined) set("quota_bytes", checkQuota(patch.quotaBytes));
     if (patch.quotaMessages !== undefined) set("quota_messages", checkQuota(patch.quotaMessages));
     if (patch.disabled !== undefined) set("disabled", patch.disabled ? 1 : 0);
-    if (sets.length > 0) await tx.run(`UPDATE accounts SET ${sets.join(", ")} WHERE num = ?`, [...params, row.num]);
+    if (sets.length > 0)
+      await tx.run(`UPDATE accounts SET ${sets.join(", ")} WHERE num = ?`, [...params, row.num]);
     if (patch.addresses !== undefined) {
       await writeAddresses(tx, row.num, [...new Set(patch.addresses.map(checkAddress))]);
     }
@@ -296,7 +317,11 @@ export async function deleteAccount(ctx: StoreContext, id: Id): Promise<void> {
 
 // ---- credentials ----
 
-export async function addCredential(ctx: StoreContext, accountId: Id, credential: StoredCredential): Promise<Id> {
+export async function addCredential(
+  ctx: StoreContext,
+  accountId: Id,
+  credential: StoredCredential,
+): Promise<Id> {
   const id = newId("c");
   await ctx.driver.transaction(async (tx) => {
     const row = await lockAccount(tx, accountId);
@@ -323,12 +348,19 @@ export async function listCredentials(ctx: StoreContext, accountId: Id): Promise
 export async function removeCredential(ctx: StoreContext, accountId: Id, credentialId: Id): Promise<void> {
   await ctx.driver.transaction(async (tx) => {
     const row = await lockAccount(tx, accountId);
-    const r = await tx.run("DELETE FROM credentials WHERE id = ? AND account_num = ?", [credentialId, row.num]);
+    const r = await tx.run("DELETE FROM credentials WHERE id = ? AND account_num = ?", [
+      credentialId,
+      row.num,
+    ]);
     if (r.changes === 0) throw new StoreError("NOTFOUND", `no credential ${credentialId}`);
   });
 }
 
-export async function setPassword(ctx: StoreContext, accountId: Id, credential: StoredCredential): Promise<void> {
+export async function setPassword(
+  ctx: StoreContext,
+  accountId: Id,
+  credential: StoredCredential,
+): Promise<void> {
   await ctx.driver.transaction(async (tx) => {
     const row = await lockAccount(tx, accountId);
     await tx.run("DELETE FROM credentials WHERE account_num = ? AND kind = 'password'", [row.num]);
@@ -358,7 +390,8 @@ export async function setAlias(ctx: StoreContext, alias: Alias): Promise<void> {
     const taken = await tx.get<{ n: number }>("SELECT 1 AS n FROM addresses WHERE address = ?", [address]);
     if (taken) throw new StoreError("EXISTS", `${address} is an account address`);
     await tx.run("DELETE FROM aliases WHERE address = ?", [address]);
-    for (const t of targets) await tx.run("INSERT INTO aliases (address, target) VALUES (?, ?)", [address, t]);
+    for (const t of targets)
+      await tx.run("INSERT INTO aliases (address, target) VALUES (?, ?)", [address, t]);
   });
 }
 
@@ -453,7 +486,9 @@ export async function resolveRecipient(
         return true;
       }
     }
-    const dom = await db.get<{ catch_all: string | null }>("SELECT catch_all FROM domains WHERE name = ?", [domain]);
+    const dom = await db.get<{ catch_all: string | null }>("SELECT catch_all FROM domains WHERE name = ?", [
+      domain,
+    ]);
     const catchAll = dom?.catch_all;
     if (catchAll && !visited.has(`catchall:${domain}`)) {
       visited.add(`catchall:${domain}`);

@@ -72,14 +72,19 @@ export async function changedMessages(
 ): Promise<MessageRow[]> {
   const db = ctx.driver;
   const num = await mailboxNum(db, accountId, mailboxId);
-  const rows = await db.all<ListRow>(
-    `${LIST_SQL} WHERE m.mailbox_num = ? AND m.modseq > ? ORDER BY m.uid`,
-    [num, since],
-  );
+  const rows = await db.all<ListRow>(`${LIST_SQL} WHERE m.mailbox_num = ? AND m.modseq > ? ORDER BY m.uid`, [
+    num,
+    since,
+  ]);
   return rows.map(toMessageRow);
 }
 
-export async function expungedSince(ctx: StoreContext, accountId: Id, mailboxId: Id, since: number): Promise<number[]> {
+export async function expungedSince(
+  ctx: StoreContext,
+  accountId: Id,
+  mailboxId: Id,
+  since: number,
+): Promise<number[]> {
   const db = ctx.driver;
   const num = await mailboxNum(db, accountId, mailboxId);
   const rows = await db.all<{ uid: number }>(
@@ -148,7 +153,12 @@ export async function getEmails(ctx: StoreContext, accountId: Id, ids: Id[]): Pr
  * account: one scan of the account's rows filtered in JS beats thousands of index lookups
  * (FETCH ENVELOPE of a whole 10,000-message mailbox is one ~20 ms scan).
  */
-async function emailsByIds<T extends { id: string }>(db: SqlExecutor, accountId: Id, ids: Id[], cols: string): Promise<T[]> {
+async function emailsByIds<T extends { id: string }>(
+  db: SqlExecutor,
+  accountId: Id,
+  ids: Id[],
+  cols: string,
+): Promise<T[]> {
   const acct = await db.get<{ num: number; used_messages: number }>(
     "SELECT num, used_messages FROM accounts WHERE id = ?",
     [accountId],
@@ -164,10 +174,10 @@ async function emailsByIds<T extends { id: string }>(db: SqlExecutor, accountId:
   const out: T[] = [];
   for (const part of chunks(wanted)) {
     out.push(
-      ...(await db.all<T>(`SELECT e.id, ${cols} ${from} WHERE +e.account_num = ? AND e.id IN (${marks(part.length)})`, [
-        acct.num,
-        ...part,
-      ])),
+      ...(await db.all<T>(
+        `SELECT e.id, ${cols} ${from} WHERE +e.account_num = ? AND e.id IN (${marks(part.length)})`,
+        [acct.num, ...part],
+      )),
     );
   }
   return out;
@@ -249,12 +259,10 @@ export async function setKeywords(
       if (seenDelta.size === 0) continue;
       const modseq = w.modseq;
       for (const [json, nums] of byKeywords) {
-        await w.tx.run(`UPDATE emails SET keywords = ?, modseq = ?, flags_modseq = ? WHERE num IN (${marks(nums.length)})`, [
-          json,
-          modseq,
-          modseq,
-          ...nums,
-        ]);
+        await w.tx.run(
+          `UPDATE emails SET keywords = ?, modseq = ?, flags_modseq = ? WHERE num IN (${marks(nums.length)})`,
+          [json, modseq, modseq, ...nums],
+        );
       }
       const nums = [...seenDelta.keys()];
       const boxes = await w.tx.all<{ email_num: number; num: number; id: string }>(
@@ -262,7 +270,10 @@ export async function setKeywords(
           WHERE m.email_num IN (${marks(nums.length)})`,
         nums,
       );
-      await w.tx.run(`UPDATE memberships SET modseq = ? WHERE email_num IN (${marks(nums.length)})`, [modseq, ...nums]);
+      await w.tx.run(`UPDATE memberships SET modseq = ? WHERE email_num IN (${marks(nums.length)})`, [
+        modseq,
+        ...nums,
+      ]);
       for (const b of boxes) w.mailbox(b.num, b.id, { unseen: seenDelta.get(b.email_num) ?? 0 });
     }
     return { updated, conflicts };

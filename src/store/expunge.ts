@@ -20,14 +20,18 @@ export interface MemberRow {
 const MEMBER_SELECT = `SELECT m.uid, m.email_num, e.id AS email_id, e.keywords, e.size
   FROM memberships m JOIN emails e ON e.num = m.email_num`;
 
-export async function membersByUid(w: WriteContext, mailboxNum: number, uids: number[]): Promise<MemberRow[]> {
+export async function membersByUid(
+  w: WriteContext,
+  mailboxNum: number,
+  uids: number[],
+): Promise<MemberRow[]> {
   const out: MemberRow[] = [];
   for (const part of chunks([...new Set(uids)])) {
     out.push(
-      ...(await w.tx.all<MemberRow>(`${MEMBER_SELECT} WHERE m.mailbox_num = ? AND m.uid IN (${marks(part.length)})`, [
-        mailboxNum,
-        ...part,
-      ])),
+      ...(await w.tx.all<MemberRow>(
+        `${MEMBER_SELECT} WHERE m.mailbox_num = ? AND m.uid IN (${marks(part.length)})`,
+        [mailboxNum, ...part],
+      )),
     );
   }
   return out.sort((a, b) => a.uid - b.uid);
@@ -92,7 +96,11 @@ export async function settleEmails(ctx: StoreContext, w: WriteContext, emailNums
     );
     for (const r of rows) w.record("Email", r.id, "updated");
   }
-  return destroyEmailRows(ctx, w, nums.filter((n) => !kept.has(n)));
+  return destroyEmailRows(
+    ctx,
+    w,
+    nums.filter((n) => !kept.has(n)),
+  );
 }
 
 /** Destroys email rows (their memberships must be gone already). */
@@ -101,7 +109,13 @@ export async function destroyEmailRows(ctx: StoreContext, w: WriteContext, nums:
   const destroyed: Id[] = [];
   const threads = new Map<number, string>();
   for (const part of chunks(nums)) {
-    const rows = await w.tx.all<{ num: number; id: string; size: number; thread_num: number; thread_id: string }>(
+    const rows = await w.tx.all<{
+      num: number;
+      id: string;
+      size: number;
+      thread_num: number;
+      thread_id: string;
+    }>(
       `SELECT e.num, e.id, e.size, e.thread_num, t.id AS thread_id FROM emails e JOIN threads t ON t.num = e.thread_num
         WHERE e.num IN (${marks(part.length)})`,
       part,
@@ -118,7 +132,9 @@ export async function destroyEmailRows(ctx: StoreContext, w: WriteContext, nums:
     }
   }
   for (const [num, id] of threads) {
-    const left = await w.tx.get<{ n: number }>("SELECT count(*) AS n FROM emails WHERE thread_num = ?", [num]);
+    const left = await w.tx.get<{ n: number }>("SELECT count(*) AS n FROM emails WHERE thread_num = ?", [
+      num,
+    ]);
     if (Number(left?.n ?? 0) === 0) {
       await w.tx.run("DELETE FROM threads WHERE num = ?", [num]);
       w.record("Thread", id, "destroyed");
@@ -159,7 +175,12 @@ export async function expungeIn(
   return members.map((m) => m.uid);
 }
 
-export async function expunge(ctx: StoreContext, accountId: Id, mailboxId: Id, uids: number[]): Promise<ExpungeResult> {
+export async function expunge(
+  ctx: StoreContext,
+  accountId: Id,
+  mailboxId: Id,
+  uids: number[],
+): Promise<ExpungeResult> {
   return writeAccount(ctx, accountId, async (w) => {
     const mailbox = await mailboxRow(w, mailboxId);
     return { uids: await expungeIn(ctx, w, mailbox, uids) };

@@ -19,7 +19,8 @@ function canonical(k: string): string {
     if (!sys) throw new StoreError("INVALID", `not a storable system flag: ${k}`);
     return sys;
   }
-  if (k.length === 0 || k.length > 255 || !ATOM.test(k)) throw new StoreError("INVALID", `bad keyword: ${JSON.stringify(k)}`);
+  if (k.length === 0 || k.length > 255 || !ATOM.test(k))
+    throw new StoreError("INVALID", `bad keyword: ${JSON.stringify(k)}`);
   return k;
 }
 

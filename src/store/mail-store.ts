@@ -271,10 +271,10 @@ class SqlMailStore implements MaintainedMailStore {
     const acct = await accountNum(db, accountId);
     let mailboxNum: number | undefined;
     if (opts?.mailboxId !== undefined) {
-      const row = await db.get<{ num: number }>("SELECT num FROM mailboxes WHERE id = ? AND account_num = ?", [
-        opts.mailboxId,
-        acct,
-      ]);
+      const row = await db.get<{ num: number }>(
+        "SELECT num FROM mailboxes WHERE id = ? AND account_num = ?",
+        [opts.mailboxId, acct],
+      );
       if (!row) throw new StoreError("NOTFOUND", `no mailbox ${opts.mailboxId}`);
       mailboxNum = row.num;
     }
@@ -347,6 +347,7 @@ export async function createMailStore(opts: MailStoreOptions): Promise<Maintaine
     logger: opts.logger,
   };
   const stale = await searchIndexStale(ctx);
-  if (stale) opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");
+  if (stale)
+    opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");
   return new SqlMailStore(ctx, stale);
 }

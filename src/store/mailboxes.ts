@@ -14,7 +14,17 @@ import type { SqlExecutor } from "./sql.ts";
 import type { Id, Mailbox, MailboxPatch, MailboxRole, NewMailbox } from "./types.ts";
 import { DEFAULT_MAILBOXES } from "./types.ts";
 
-const ROLES = new Set<string>(["inbox", "drafts", "sent", "junk", "trash", "archive", "all", "flagged", "important"]);
+const ROLES = new Set<string>([
+  "inbox",
+  "drafts",
+  "sent",
+  "junk",
+  "trash",
+  "archive",
+  "all",
+  "flagged",
+  "important",
+]);
 
 interface MailboxRow {
   num: number;
@@ -106,7 +116,11 @@ function findByPath(byNum: Map<number, MailboxRow>, path: string): MailboxRow | 
   return found;
 }
 
-export async function getMailboxByPath(ctx: StoreContext, accountId: Id, path: string): Promise<Mailbox | null> {
+export async function getMailboxByPath(
+  ctx: StoreContext,
+  accountId: Id,
+  path: string,
+): Promise<Mailbox | null> {
   const byNum = await rowsOf(ctx.driver, await accountNum(ctx.driver, accountId));
   const r = findByPath(byNum, path);
   return r ? toMailbox(accountId, r, byNum) : null;
@@ -124,7 +138,8 @@ function checkRole(role: string | null | undefined, byNum: Map<number, MailboxRo
   if (!ROLES.has(role)) throw new StoreError("INVALID", `unknown mailbox role ${role}`);
   // RFC 8621 §2: a role is held by at most one mailbox of the account.
   for (const m of byNum.values()) {
-    if (m.role === role && m.num !== self) throw new StoreError("EXISTS", `a mailbox has the role ${role} already`);
+    if (m.role === role && m.num !== self)
+      throw new StoreError("EXISTS", `a mailbox has the role ${role} already`);
   }
 }
 
@@ -158,7 +173,16 @@ export async function insertMailbox(
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO mailboxes (id, account_num, parent_num, name, role, uid_validity, uid_next, highest_modseq,
        subscribed, sort_order) VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?) RETURNING num`,
-    [id, w.account.num, parentNum, name, input.role ?? null, modseq, input.subscribed ? 1 : 0, input.sortOrder ?? 0],
+    [
+      id,
+      w.account.num,
+      parentNum,
+      name,
+      input.role ?? null,
+      modseq,
+      input.subscribed ? 1 : 0,
+      input.sortOrder ?? 0,
+    ],
   );
   if (!row) throw new Error("mailbox insert returned nothing");
   // RFC 9051 §2.3.1.1: UIDVALIDITY must change when a name is reused for a new mailbox; the
@@ -215,7 +239,8 @@ export async function updateMailbox(
     const moved = parentNum !== self.parent_num || name !== self.name;
     if (moved) {
       // RFC 9051 §6.3.6: renaming INBOX is special (moves its messages); the IMAP layer does that.
-      if (self.parent_num === 0 && self.name === "INBOX") throw new StoreError("INVALID", "INBOX cannot be renamed");
+      if (self.parent_num === 0 && self.name === "INBOX")
+        throw new StoreError("INVALID", "INBOX cannot be renamed");
       for (let p = parentNum, depth = 0; p !== 0 && depth < 1000; depth++) {
         if (p === self.num) throw new StoreError("INVALID", "a mailbox cannot move under itself");
         p = byNum.get(p)?.parent_num ?? 0;
@@ -247,7 +272,8 @@ export async function deleteMailbox(ctx: StoreContext, accountId: Id, mailboxId:
     const byNum = await rowsOf(w.tx, w.account.num);
     const self = [...byNum.values()].find((m) => m.id === mailboxId);
     if (!self) throw new StoreError("NOTFOUND", `no mailbox ${mailboxId}`);
-    if (self.parent_num === 0 && self.name === "INBOX") throw new StoreError("INVALID", "INBOX cannot be deleted");
+    if (self.parent_num === 0 && self.name === "INBOX")
+      throw new StoreError("INVALID", "INBOX cannot be deleted");
     if ([...byNum.values()].some((m) => m.parent_num === self.num)) {
       throw new StoreError("INVALID", "the mailbox has children");
     }

@@ -67,7 +67,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
   let driver: SqlDriver;
   if (opts.backend === "sqlite") {
     if (!opts.sqlitePath) throw new Error("store: sqlitePath is required for the sqlite backend");
-    driver = openSqlite(opts.sqlitePath, opts.sqliteSynchronous ? { synchronous: opts.sqliteSynchronous } : {});
+    driver = openSqlite(
+      opts.sqlitePath,
+      opts.sqliteSynchronous ? { synchronous: opts.sqliteSynchronous } : {},
+    );
   } else {
     if (!opts.postgresUrl) throw new Error("store: postgresUrl is required for the postgres backend");
     const mod = (await import("./backends/postgres/driver.ts")) as PostgresModule;
@@ -84,9 +87,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
       if (!dir) throw new Error("store: blobDir is required for file blobs");
       blobs = await openFsBlobStore(dir);
     }
-    const search = opts.search === "scan" || opts.search === false ? undefined : await loadSearch(driver.dialect, opts.logger);
+    const search =
+      opts.search === "scan" || opts.search === false
+        ? undefined
+        : await loadSearch(driver.dialect, opts.logger);
     const bus =
-      opts.bus ?? new LocalChangeBus({ onError: (e) => opts.logger.error({ err: e }, "change listener failed") });
+      opts.bus ??
+      new LocalChangeBus({ onError: (e) => opts.logger.error({ err: e }, "change listener failed") });
     return await createMailStore({
       driver,
       blobs,

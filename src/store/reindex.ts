@@ -58,7 +58,9 @@ export async function reindex(ctx: StoreContext, opts?: { batch?: number }): Pro
       await ctx.search.remove(tx, nums);
       // Emails destroyed meanwhile are not indexed again.
       const live = new Set(
-        (await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)).map((r) => r.num),
+        (
+          await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)
+        ).map((r) => r.num),
       );
       for (const d of docs) if (live.has(d.num)) await ctx.search.index(tx, d.account, d.num, d.doc);
     });

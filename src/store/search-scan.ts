@@ -76,7 +76,9 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
       return (JSON.parse(c.keywords) as string[]).some((x) => x.toLowerCase() === k);
     }
     case "uid":
-      return c.uid !== null && q.ranges.some(([a, b]) => c.uid! >= Math.min(a, b) && c.uid! <= Math.max(a, b));
+      return (
+        c.uid !== null && q.ranges.some(([a, b]) => c.uid! >= Math.min(a, b) && c.uid! <= Math.max(a, b))
+      );
     case "emailIds":
       return q.ids.includes(c.id);
     case "threadIds":
@@ -88,7 +90,8 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
     case "received":
     case "sent":
     case "saved": {
-      const t = q.op === "received" ? c.received_at : q.op === "sent" ? c.sent_at : (c.saved_at ?? c.received_at);
+      const t =
+        q.op === "received" ? c.received_at : q.op === "sent" ? c.sent_at : (c.saved_at ?? c.received_at);
       if (t === null) return false;
       return (q.before === undefined || t < q.before) && (q.since === undefined || t >= q.since);
     }
@@ -100,7 +103,11 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
       return has(doc().body, q.text);
     case "text": {
       const d = doc();
-      return has(d.headers, q.text) || has(d.body, q.text) || has(`${d.from}\n${d.to}\n${d.cc}\n${d.subject}`, q.text);
+      return (
+        has(d.headers, q.text) ||
+        has(d.body, q.text) ||
+        has(`${d.from}\n${d.to}\n${d.cc}\n${d.subject}`, q.text)
+      );
     }
   }
 }
@@ -109,7 +116,11 @@ export class ScanSearchIndex implements SearchIndex {
   readonly name = "scan";
 
   migrations(_dialect: Dialect): string[][] {
-    return [["CREATE TABLE search_docs (email_num BIGINT PRIMARY KEY, account_num BIGINT NOT NULL, doc TEXT NOT NULL)"]];
+    return [
+      [
+        "CREATE TABLE search_docs (email_num BIGINT PRIMARY KEY, account_num BIGINT NOT NULL, doc TEXT NOT NULL)",
+      ],
+    ];
   }
 
   async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
@@ -171,7 +182,8 @@ export class ScanSearchIndex implements SearchIndex {
     const limit = opts.limit ?? Infinity;
     for (const c of rows) {
       if (out.length >= limit) break;
-      if (evaluate(query, c, ctx)) out.push(c.uid === null ? { emailNum: c.num } : { emailNum: c.num, uid: c.uid });
+      if (evaluate(query, c, ctx))
+        out.push(c.uid === null ? { emailNum: c.num } : { emailNum: c.num, uid: c.uid });
     }
     return out;
   }

@@ -11,7 +11,11 @@ import { insertMany, marks } from "./context.ts";
 import type { SqlExecutor } from "./sql.ts";
 
 /** Ids are compared without angle brackets; RFC 5322 §3.6.4 ids are case-sensitive. */
-export function threadingIds(p: { messageId: string[]; inReplyTo: string[]; references: string[] }): string[] {
+export function threadingIds(p: {
+  messageId: string[];
+  inReplyTo: string[];
+  references: string[];
+}): string[] {
   const set = new Set<string>();
   for (const id of [...p.messageId, ...p.inReplyTo, ...p.references]) {
     const v = id.trim().replace(/^<|>$/g, "");
@@ -27,7 +31,11 @@ export interface ThreadChoice {
   created: boolean;
 }
 
-export async function chooseThread(w: WriteContext, ids: string[], baseSubject: string): Promise<ThreadChoice> {
+export async function chooseThread(
+  w: WriteContext,
+  ids: string[],
+  baseSubject: string,
+): Promise<ThreadChoice> {
   const subject = baseSubject.toLowerCase();
   if (ids.length > 0) {
     // LIMIT 1: many emails may share an id (duplicates, mailing-list copies); any match will do.
@@ -44,10 +52,10 @@ export async function chooseThread(w: WriteContext, ids: string[], baseSubject: 
 
 export async function createThread(tx: SqlExecutor, accountNum: number): Promise<ThreadChoice> {
   const id = newId("t");
-  const row = await tx.get<{ num: number }>("INSERT INTO threads (id, account_num) VALUES (?, ?) RETURNING num", [
-    id,
-    accountNum,
-  ]);
+  const row = await tx.get<{ num: number }>(
+    "INSERT INTO threads (id, account_num) VALUES (?, ?) RETURNING num",
+    [id, accountNum],
+  );
   if (!row) throw new Error("thread insert returned nothing");
   return { num: row.num, id, created: true };
 }

@@ -19,15 +19,7 @@ export type Id = string;
 // RFC 6154 §2 / RFC 8621 §2: the roles made on account creation are inbox, drafts, sent,
 // junk, trash, archive.
 export type MailboxRole =
-  | "inbox"
-  | "drafts"
-  | "sent"
-  | "junk"
-  | "trash"
-  | "archive"
-  | "all"
-  | "flagged"
-  | "important";
+  "inbox" | "drafts" | "sent" | "junk" | "trash" | "archive" | "all" | "flagged" | "important";
 
 export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; role: MailboxRole }> = [
   { name: "INBOX", role: "inbox" },

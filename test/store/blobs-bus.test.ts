@@ -66,7 +66,12 @@ void test("local bus: per account and '*', failing listeners isolated, unsubscri
   const errors: unknown[] = [];
   const bus = new LocalChangeBus({ onError: (e) => errors.push(e) });
   const got: string[] = [];
-  const ev = (accountId: string, modseq: number): ChangeEvent => ({ accountId, modseq, changes: [], mailboxIds: [] });
+  const ev = (accountId: string, modseq: number): ChangeEvent => ({
+    accountId,
+    modseq,
+    changes: [],
+    mailboxIds: [],
+  });
   const off1 = bus.subscribe("a", () => {
     throw new Error("listener bug");
   });

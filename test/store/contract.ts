@@ -314,13 +314,23 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.deepEqual(s1.updated, [r1.emailId]);
       assert.deepEqual((await store.getEmails(a.id, [r1.emailId]))[0]!.keywords, ["$Work", "\\Seen"]);
       // r1 changed after m: conflict; r2 did not: updated.
-      const s2 = await store.setKeywords(a.id, [r1.emailId, r2.emailId], { add: ["\\Flagged"] }, { unchangedSince: m });
+      const s2 = await store.setKeywords(
+        a.id,
+        [r1.emailId, r2.emailId],
+        { add: ["\\Flagged"] },
+        { unchangedSince: m },
+      );
       assert.deepEqual(s2.conflicts, [r1.emailId]);
       assert.deepEqual(s2.updated, [r2.emailId]);
       // A copy elsewhere is no flag change here: UNCHANGEDSINCE the listed MODSEQ still works.
       await store.copyEmails(a.id, [r2.emailId], (await store.getMailboxByPath(a.id, "Archive"))!.id);
       const listed = (await store.listMessages(a.id, box)).find((x) => x.emailId === r2.emailId)!;
-      const s4 = await store.setKeywords(a.id, [r2.emailId], { add: ["$Later"] }, { unchangedSince: listed.modseq });
+      const s4 = await store.setKeywords(
+        a.id,
+        [r2.emailId],
+        { add: ["$Later"] },
+        { unchangedSince: listed.modseq },
+      );
       assert.deepEqual(s4.updated, [r2.emailId]);
       const s3 = await store.setKeywords(a.id, [r1.emailId], { remove: ["$work"] });
       assert.deepEqual(s3.updated, [r1.emailId]);
@@ -344,7 +354,10 @@ export function runContract(name: string, makeStore: MakeStore): void {
           try {
             switch ((w + i) % 4) {
               case 0:
-                await store.appendEmails(a.id, [input(rawMessage(), [box]), input(rawMessage(), [box, arch])]);
+                await store.appendEmails(a.id, [
+                  input(rawMessage(), [box]),
+                  input(rawMessage(), [box, arch]),
+                ]);
                 break;
               case 1:
                 if (pick) await store.setKeywords(a.id, [pick.emailId], { add: ["\\Seen"], remove: ["$X"] });
@@ -403,14 +416,22 @@ export function runContract(name: string, makeStore: MakeStore): void {
       await rejects(store.changesSince(a.id, (await store.currentModSeq(a.id)) + 5), "LIMIT");
     });
 
-    it("resolveRecipient: addresses, aliases (loops cut), subaddress, catch-all, forwards", async ({ store }) => {
+    it("resolveRecipient: addresses, aliases (loops cut), subaddress, catch-all, forwards", async ({
+      store,
+    }) => {
       await store.createDomain("example.org");
       const a = await store.createAccount({ name: "ann@example.org" });
-      const b = await store.createAccount({ name: "ben@example.org", addresses: ["ben@example.org", "b@example.org"] });
+      const b = await store.createAccount({
+        name: "ben@example.org",
+        addresses: ["ben@example.org", "b@example.org"],
+      });
       const r0 = await store.resolveRecipient("Ann@Example.org");
       assert.deepEqual(r0, { accountIds: [a.id], external: [], detail: null });
       assert.deepEqual((await store.resolveRecipient("b@example.org"))?.accountIds, [b.id]);
-      await store.setAlias({ address: "team@example.org", targets: ["ann@example.org", "ben@example.org", "x@other.net"] });
+      await store.setAlias({
+        address: "team@example.org",
+        targets: ["ann@example.org", "ben@example.org", "x@other.net"],
+      });
       const team = await store.resolveRecipient("team@example.org");
       assert.deepEqual([...team!.accountIds].sort(), [a.id, b.id].sort());
       assert.deepEqual(team!.external, ["x@other.net"]);
@@ -424,7 +445,10 @@ export function runContract(name: string, makeStore: MakeStore): void {
       // RFC 5233 subaddress.
       const sub = await store.resolveRecipient("ann+lists@example.org");
       assert.deepEqual(sub, { accountIds: [a.id], external: [], detail: "lists" });
-      assert.deepEqual((await store.resolveRecipient("ann-x@example.org", { subaddressSeparator: "-" }))?.detail, "x");
+      assert.deepEqual(
+        (await store.resolveRecipient("ann-x@example.org", { subaddressSeparator: "-" }))?.detail,
+        "x",
+      );
       // Unknown without catch-all; the catch-all once set.
       assert.equal(await store.resolveRecipient("nobody@example.org"), null);
       await store.updateDomain("example.org", { catchAll: "ben@example.org" });
@@ -435,14 +459,21 @@ export function runContract(name: string, makeStore: MakeStore): void {
       await rejects(store.setAlias({ address: "ann@example.org", targets: ["ben@example.org"] }), "EXISTS");
       await rejects(store.deleteDomain("example.org"), "INVALID");
       await store.removeAlias("team@example.org");
-      assert.equal((await store.listAliases()).some((x) => x.address === "team@example.org"), false);
+      assert.equal(
+        (await store.listAliases()).some((x) => x.address === "team@example.org"),
+        false,
+      );
     });
 
     it("threads by Message-ID/References with matching base subject", async ({ store }) => {
       const a = await store.createAccount({ name: "th@example.org" });
       const box = await inbox(store, a.id);
       const root = await append(store, a.id, [box], { messageId: "root@x", subject: "Plans" });
-      const reply = await append(store, a.id, [box], { inReplyTo: "root@x", references: "<root@x>", subject: "Re: Plans" });
+      const reply = await append(store, a.id, [box], {
+        inReplyTo: "root@x",
+        references: "<root@x>",
+        subject: "Re: Plans",
+      });
       assert.equal(reply.threadId, root.threadId);
       const other = await append(store, a.id, [box], { inReplyTo: "root@x", subject: "Something else" });
       assert.notEqual(other.threadId, root.threadId);
@@ -467,7 +498,11 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.equal(creds.length, 2);
       assert.ok(!creds.some((c) => c.id === id1));
       assert.ok(creds.some((c) => c.credential.kind === "password" && c.credential.argon2 === "$argon2id$y"));
-      const u = await store.updateAccount(a.id, { displayName: "C", addresses: ["c@example.net", "c2@example.net"], quotaBytes: null });
+      const u = await store.updateAccount(a.id, {
+        displayName: "C",
+        addresses: ["c@example.net", "c2@example.net"],
+        quotaBytes: null,
+      });
       assert.deepEqual(u.addresses, ["c@example.net", "c2@example.net"]);
       assert.equal(u.quotaBytes, null);
       const other = await store.createAccount({ name: "o@example.net" });
@@ -498,7 +533,10 @@ export function runContract(name: string, makeStore: MakeStore): void {
       const r = await append(store, a.id, [box]);
       for (const c of concurrent) {
         const ev = events.find((e) => e.modseq === c.modseq);
-        assert.ok(ev?.changes.some((x) => x.id === c.emailId), "each append is in the event of its modseq");
+        assert.ok(
+          ev?.changes.some((x) => x.id === c.emailId),
+          "each append is in the event of its modseq",
+        );
       }
       // The event of a write is out when the write resolves and it is committed.
       const last = events[events.length - 1]!;
@@ -524,13 +562,22 @@ export function runContract(name: string, makeStore: MakeStore): void {
       const a = await store.createAccount({ name: "s@example.org" });
       const box = await inbox(store, a.id);
       const arch = (await store.getMailboxByPath(a.id, "Archive"))!.id;
-      const r1 = await append(store, a.id, [box], { subject: "Quarterly report", body: "numbers inside" }, ["\\Seen"]);
-      const r2 = await append(store, a.id, [box], { subject: "Lunch", body: "pizza at noon", from: "Carol <carol@x.org>" });
+      const r1 = await append(store, a.id, [box], { subject: "Quarterly report", body: "numbers inside" }, [
+        "\\Seen",
+      ]);
+      const r2 = await append(store, a.id, [box], {
+        subject: "Lunch",
+        body: "pizza at noon",
+        from: "Carol <carol@x.org>",
+      });
       const r3 = await append(store, a.id, [arch], { subject: "Old stuff", body: "PIZZA again" });
       const ids = async (q: Parameters<MailStore["search"]>[1], mailboxId?: Id): Promise<Id[]> =>
         (await store.search(a.id, q, mailboxId ? { mailboxId } : {})).map((h) => h.emailId).sort();
       assert.deepEqual(await ids({ op: "keyword", keyword: "\\seen" }), [r1.emailId]);
-      assert.deepEqual(await ids({ op: "not", term: { op: "keyword", keyword: "\\Seen" } }), [r2.emailId, r3.emailId].sort());
+      assert.deepEqual(
+        await ids({ op: "not", term: { op: "keyword", keyword: "\\Seen" } }),
+        [r2.emailId, r3.emailId].sort(),
+      );
       assert.deepEqual(await ids({ op: "body", text: "pizza" }), [r2.emailId, r3.emailId].sort());
       assert.deepEqual(await ids({ op: "body", text: "pizza" }, box), [r2.emailId]);
       assert.deepEqual(await ids({ op: "header", field: "subject", text: "REPORT" }), [r1.emailId]);
@@ -539,7 +586,16 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.deepEqual(await ids({ op: "inMailbox", mailboxId: arch }), [r3.emailId]);
       const hits = await store.search(a.id, { op: "uid", ranges: [[2, 5]] }, { mailboxId: box });
       assert.deepEqual(hits, [{ emailId: r2.emailId, uid: 2 }]);
-      assert.deepEqual(await ids({ op: "and", terms: [{ op: "size", larger: 10 }, { op: "emailIds", ids: [r1.emailId, r3.emailId] }] }), [r1.emailId, r3.emailId].sort());
+      assert.deepEqual(
+        await ids({
+          op: "and",
+          terms: [
+            { op: "size", larger: 10 },
+            { op: "emailIds", ids: [r1.emailId, r3.emailId] },
+          ],
+        }),
+        [r1.emailId, r3.emailId].sort(),
+      );
       assert.equal((await store.search(a.id, { op: "all" }, { limit: 2 })).length, 2);
     });
 
@@ -581,7 +637,11 @@ export function runContract(name: string, makeStore: MakeStore): void {
       const box = fc.integer({ min: 0, max: 2 });
       const pick = fc.nat(50);
       const op: fc.Arbitrary<Op> = fc.oneof(
-        fc.record({ k: fc.constant("append" as const), boxes: fc.uniqueArray(box, { minLength: 1, maxLength: 3 }), seen: fc.boolean() }),
+        fc.record({
+          k: fc.constant("append" as const),
+          boxes: fc.uniqueArray(box, { minLength: 1, maxLength: 3 }),
+          seen: fc.boolean(),
+        }),
         fc.record({ k: fc.constant("flag" as const), pick, seen: fc.boolean() }),
         fc.record({ k: fc.constantFrom("copy" as const, "move" as const), pick, from: box, to: box }),
         fc.record({ k: fc.constant("expunge" as const), box, pick }),
@@ -590,7 +650,9 @@ export function runContract(name: string, makeStore: MakeStore): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 20 }), async (ops) => {
           const a = await store.createAccount({ name: `prop${++n}@example.org` });
-          const boxes = await Promise.all(["INBOX", "Archive", "Trash"].map(async (p) => (await store.getMailboxByPath(a.id, p))!.id));
+          const boxes = await Promise.all(
+            ["INBOX", "Archive", "Trash"].map(async (p) => (await store.getMailboxByPath(a.id, p))!.id),
+          );
           const given = new Set<string>();
           const maxUid = new Map<Id, number>();
           const fresh = (mailboxId: Id, uid: number): void => {
@@ -605,12 +667,27 @@ export function runContract(name: string, makeStore: MakeStore): void {
             const target = all.length ? all[("pick" in o ? o.pick : 0) % all.length] : undefined;
             switch (o.k) {
               case "append": {
-                const r = ok((await store.appendEmails(a.id, [input(rawMessage(), o.boxes.map((i) => boxes[i]!), o.seen ? ["\\Seen"] : [])]))[0]!);
+                const r = ok(
+                  (
+                    await store.appendEmails(a.id, [
+                      input(
+                        rawMessage(),
+                        o.boxes.map((i) => boxes[i]!),
+                        o.seen ? ["\\Seen"] : [],
+                      ),
+                    ])
+                  )[0]!,
+                );
                 for (const u of r.uids) fresh(u.mailboxId, u.uid);
                 break;
               }
               case "flag":
-                if (target) await store.setKeywords(a.id, [target.emailId], o.seen ? { add: ["\\Seen"] } : { remove: ["\\Seen"] });
+                if (target)
+                  await store.setKeywords(
+                    a.id,
+                    [target.emailId],
+                    o.seen ? { add: ["\\Seen"] } : { remove: ["\\Seen"] },
+                  );
                 break;
               case "copy":
                 if (target) {

@@ -30,8 +30,16 @@ async function open(dir: string, blobs: "fs" | "db"): Promise<MaintainedMailStor
 }
 
 /** Runs the writer until it acknowledged at least `min` ids, then kills it; returns the acked ids. */
-async function runAndKill(dir: string, accountId: string, mailboxId: string, blobs: string, min: number): Promise<string[]> {
-  const child = spawn(NODE, [SCRIPT, dir, accountId, mailboxId, blobs], { stdio: ["ignore", "pipe", "pipe"] });
+async function runAndKill(
+  dir: string,
+  accountId: string,
+  mailboxId: string,
+  blobs: string,
+  min: number,
+): Promise<string[]> {
+  const child = spawn(NODE, [SCRIPT, dir, accountId, mailboxId, blobs], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const acked: string[] = [];
   let buf = "";
   let stderr = "";

@@ -42,7 +42,12 @@ export function rawMessage(spec: MessageSpec = {}): Buffer {
   return Buffer.from(raw, "utf8");
 }
 
-export function input(raw: Buffer, mailboxIds: Id[], keywords: string[] = [], receivedAt = Date.UTC(2026, 0, 5)): AppendInput {
+export function input(
+  raw: Buffer,
+  mailboxIds: Id[],
+  keywords: string[] = [],
+  receivedAt = Date.UTC(2026, 0, 5),
+): AppendInput {
   return { raw, parsed: parseMessage(raw), mailboxIds, keywords, receivedAt };
 }
 
@@ -81,7 +86,11 @@ export async function checkInvariants(store: MailStore, accountId: Id): Promise<
   for (const b of boxes) {
     const rows = await store.listMessages(accountId, b.id);
     assert.equal(b.totalEmails, rows.length, `total of ${b.name}`);
-    assert.equal(b.unseenEmails, rows.filter((r) => !r.keywords.includes("\\Seen")).length, `unseen of ${b.name}`);
+    assert.equal(
+      b.unseenEmails,
+      rows.filter((r) => !r.keywords.includes("\\Seen")).length,
+      `unseen of ${b.name}`,
+    );
     assert.equal(
       b.size,
       rows.reduce((s, r) => s + r.size, 0),

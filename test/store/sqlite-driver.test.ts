@@ -14,7 +14,9 @@ let db: SqlDriver;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "mailroom-driver-"));
   db = openSqlite(join(dir, "d.sqlite"), { statementCacheSize: 4 });
-  await db.exec("CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER NOT NULL, b BLOB); CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+  await db.exec(
+    "CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER NOT NULL, b BLOB); CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+  );
   await db.run("INSERT INTO c (id, n) VALUES (1, 0)");
 });
 after(async () => {
@@ -32,7 +34,11 @@ void test("WAL, FULL sync and foreign keys are on", async () => {
 
 void test("values round-trip: integers as numbers, blobs as Buffer, RETURNING", async () => {
   const row = await db.transaction((tx) =>
-    tx.get<{ k: string; n: number }>("INSERT INTO kv (k, n, b) VALUES (?, ?, ?) RETURNING k, n", ["a", 2 ** 40, Buffer.from([1, 2])]),
+    tx.get<{ k: string; n: number }>("INSERT INTO kv (k, n, b) VALUES (?, ?, ?) RETURNING k, n", [
+      "a",
+      2 ** 40,
+      Buffer.from([1, 2]),
+    ]),
   );
   assert.deepEqual(row, { k: "a", n: 2 ** 40 });
   const back = await db.get<{ b: Buffer }>("SELECT b FROM kv WHERE k = ?", ["a"]);

@@ -116,9 +116,19 @@ void test("sqlite: db blobs are collected atomically; two stores on one file see
   const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
   const path = join(dir, "two.sqlite");
   const d1 = openSqlite(path);
-  const s1 = await createMailStore({ driver: d1, blobs: new DbBlobStore(d1), bus: new LocalChangeBus(), clock: systemClock });
+  const s1 = await createMailStore({
+    driver: d1,
+    blobs: new DbBlobStore(d1),
+    bus: new LocalChangeBus(),
+    clock: systemClock,
+  });
   const d2 = openSqlite(path);
-  const s2 = await createMailStore({ driver: d2, blobs: new DbBlobStore(d2), bus: new LocalChangeBus(), clock: systemClock });
+  const s2 = await createMailStore({
+    driver: d2,
+    blobs: new DbBlobStore(d2),
+    bus: new LocalChangeBus(),
+    clock: systemClock,
+  });
   try {
     const a = await s1.createAccount({ name: "multi@example.org" });
     const box = await inbox(s1, a.id);
@@ -172,7 +182,9 @@ void test("sqlite: an older database is upgraded in place (migration 3 moves par
     await old.transaction(async (tx) => {
       for (const i of [0, 1]) for (const sql of migrationStatements("sqlite", i)) await tx.run(sql);
       await tx.run("INSERT INTO meta (key, value) VALUES ('schema.version', '2')");
-      await tx.run("INSERT INTO accounts (id, name, kind, roles, created_at) VALUES ('a1', 'old', 'individual', '[]', 0)");
+      await tx.run(
+        "INSERT INTO accounts (id, name, kind, roles, created_at) VALUES ('a1', 'old', 'individual', '[]', 0)",
+      );
       await tx.run("INSERT INTO threads (id, account_num) VALUES ('t1', 1)");
       await tx.run(
         `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, keywords, modseq, base_subject, envelope, meta)
@@ -182,11 +194,18 @@ void test("sqlite: an older database is upgraded in place (migration 3 moves par
     });
     await old.close();
     const driver = openSqlite(path);
-    const store = await createMailStore({ driver, blobs: new DbBlobStore(driver), bus: new LocalChangeBus(), clock: systemClock });
+    const store = await createMailStore({
+      driver,
+      blobs: new DbBlobStore(driver),
+      bus: new LocalChangeBus(),
+      clock: systemClock,
+    });
     try {
       assert.equal((await store.getEnvelopes("a1", ["e1"])).get("e1")?.subject, "kept");
       assert.equal((await store.getParsed("a1", ["e1"])).get("e1")?.subject, "kept");
-      assert.deepEqual(await driver.get("SELECT value FROM meta WHERE key = 'schema.version'"), { value: String(MIGRATIONS.length) });
+      assert.deepEqual(await driver.get("SELECT value FROM meta WHERE key = 'schema.version'"), {
+        value: String(MIGRATIONS.length),
+      });
     } finally {
       await store.close();
     }

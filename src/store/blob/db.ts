@@ -48,7 +48,10 @@ export class DbBlobStore implements TxBlobStore, ListableBlobStore {
   async *list(): AsyncIterable<string> {
     let after = "";
     for (;;) {
-      const rows = await this.#db.all<{ id: string }>("SELECT id FROM blobs WHERE id > ? ORDER BY id LIMIT 1000", [after]);
+      const rows = await this.#db.all<{ id: string }>(
+        "SELECT id FROM blobs WHERE id > ? ORDER BY id LIMIT 1000",
+        [after],
+      );
       for (const r of rows) yield r.id;
       const last = rows[rows.length - 1];
       if (!last) return;

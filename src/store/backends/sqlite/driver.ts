@@ -78,7 +78,10 @@ class Connection implements SqlExecutor {
     return this.allSync<T>(sql, params);
   }
 
-  async get<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+  async get<T extends object = SqlRow>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+  ): Promise<T | undefined> {
     const st = this.prepare(sql);
     if (!st.reader) {
       st.run(...params);
@@ -113,7 +116,10 @@ class TxExecutor implements SqlExecutor {
     this.#check();
     return this.#conn.all<T>(sql, params);
   }
-  async get<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+  async get<T extends object = SqlRow>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+  ): Promise<T | undefined> {
     this.#check();
     return this.#conn.get<T>(sql, params);
   }
@@ -247,6 +253,9 @@ class SqliteDriver implements SqlDriver {
 }
 
 /** Opens (creating if needed) the SQLite database at `path`. */
-export function openSqlite(path: string, opts: SqliteOptions = {}): SqlDriver & { checkpoint(): Promise<void> } {
+export function openSqlite(
+  path: string,
+  opts: SqliteOptions = {},
+): SqlDriver & { checkpoint(): Promise<void> } {
   return new SqliteDriver(path, opts);
 }
