@@ -103,6 +103,24 @@ describe("CommandReader", () => {
     assert.ok(evs[1]?.type === "command" && evs[1].command.tag === "a2");
   });
 
+  test("APPEND literals have the APPENDLIMIT, other commands' literals a smaller limit", () => {
+    const lim = { maxLiteralSize: 1000, maxArgLiteralSize: 100 };
+    assert.equal(events(["a1 APPEND x {500}\r\n"], lim)[0]?.type, "continue");
+    assert.equal(events(["a1 UID REPLACE 1 x {500}\r\n"], lim)[0]?.type, "continue");
+    const e = events(["a1 LOGIN {500}\r\n"], lim)[0];
+    assert.ok(e?.type === "error" && e.code === "TOOBIG" && /100/.test(e.text));
+    assert.equal(events(["a1 LOGIN {100}\r\n"], lim)[0]?.type, "continue");
+  });
+
+  test("takeBuffered hands the unread input over (COMPRESS)", () => {
+    const r = new CommandReader();
+    r.push(Buffer.from("a COMPRESS DEFLATE\r\n\x01\x02"));
+    r.push(Buffer.from([3]));
+    assert.equal(r.next()?.type, "command");
+    assert.deepEqual(Buffer.concat(r.takeBuffered()), Buffer.from([1, 2, 3]));
+    assert.equal(r.buffered, 0);
+  });
+
   test("non-synchronizing literals refused when not offered; the bytes are skipped", () => {
     const evs = events(["a1 LOGIN {3+}\r\nabc {2+}\r\nxy\r\na2 NOOP\r\n"], { nonSyncLiterals: "none" });
     assert.equal(evs.length, 2);

@@ -10,8 +10,10 @@
 export interface ReaderLimits {
   /** Longest text line in bytes, literals excluded (RFC 2683 §3.2.1.5 asks for at least 8000). */
   maxLineLength: number;
-  /** Largest literal in bytes (the APPENDLIMIT, RFC 7889). */
+  /** Largest literal in bytes of APPEND (and REPLACE): the APPENDLIMIT, RFC 7889. */
   maxLiteralSize: number;
+  /** Largest literal in bytes of any other command (a LOGIN password, a SEARCH string). */
+  maxArgLiteralSize: number;
   /** Most literals in one command. */
   maxLiterals: number;
   /** Largest command in bytes, lines and literals together. */
@@ -28,6 +30,7 @@ export interface ReaderLimits {
 export const DEFAULT_READER_LIMITS: ReaderLimits = {
   maxLineLength: 64 * 1024,
   maxLiteralSize: 64 * 1024 * 1024,
+  maxArgLiteralSize: 1024 * 1024,
   maxLiterals: 1000,
   maxCommandSize: 128 * 1024 * 1024,
   nonSyncLiterals: "plus",
@@ -88,6 +91,8 @@ const CR = 0x0d;
 const TAG_CHAR = new Uint8Array(256);
 for (let c = 0x21; c < 0x7f; c++) TAG_CHAR[c] = 1;
 for (const c of '(){%*"\\+') TAG_CHAR[c.charCodeAt(0)] = 0;
+// commands whose literals are messages (RFC 9051 §6.3.12 APPEND, RFC 8508 REPLACE)
+const MESSAGE_COMMANDS = /^[^ ]+ (?:UID )?(?:APPEND|REPLACE) /i;
 // "{" 1*DIGIT ["+"] "}" at the end of a line, with "~" before it for literal8
 const MARKER = /(~?)\{([0-9]{1,20})(\+?)\}$/;
 
@@ -127,6 +132,7 @@ export class CommandReader {
   #literals: Literal[] = [];
   #size = 0;
   #tag: string | null = null;
+  #messageCommand = false;
   #commands = 0;
   #expectLine = false;
   #discarded = 0;
@@ -173,6 +179,17 @@ export class CommandReader {
     this.#offset = 0;
     this.#buffered = 0;
     return n;
+  }
+
+  /**
+   * Takes the buffered input that was not consumed, leaving the reader empty: after COMPRESS
+   * (RFC 4978 §3) it is compressed data the server passes through its inflater and back.
+   */
+  takeBuffered(): Buffer[] {
+    const first = this.#queue[0];
+    const out = first === undefined ? [] : [first.subarray(this.#offset), ...this.#queue.slice(1)];
+    this.discardBuffered();
+    return out.filter((b) => b.length > 0);
   }
 
   /** The next line is a raw line (SASL response, "DONE"), not a command. */
@@ -305,6 +322,7 @@ export class CommandReader {
         return undefined;
       }
       this.#tag = tagOf(line);
+      this.#messageCommand = MESSAGE_COMMANDS.test(line.toString("latin1", 0, Math.min(line.length, 300)));
       if (this.#commands === 0 && !looksLikeImap(line)) return this.#bye();
     }
     const marker = markerOf(line);
@@ -328,7 +346,10 @@ export class CommandReader {
     else if (m.nonSync && lim.nonSyncLiterals === "minus" && m.size > LITERAL_MINUS_MAX)
       // RFC 7888 §5: LITERAL- and a non-synchronizing literal over 4096 octets: BAD [TOOBIG]
       refuse = { status: "BAD", code: "TOOBIG", text: `Non-synchronizing literal over ${LITERAL_MINUS_MAX} octets` };
-    else if (m.size > lim.maxLiteralSize) refuse = { status: "NO", code: "TOOBIG", text: `Literal larger than the limit of ${lim.maxLiteralSize} octets` };
+    else if (m.size > (this.#messageCommand ? lim.maxLiteralSize : lim.maxArgLiteralSize)) {
+      const max = this.#messageCommand ? lim.maxLiteralSize : lim.maxArgLiteralSize;
+      refuse = { status: "NO", code: "TOOBIG", text: `Literal larger than the limit of ${max} octets` };
+    }
     else if (this.#size + m.size > lim.maxCommandSize) refuse = { status: "NO", code: "TOOBIG", text: "Command too large" };
     if (refuse !== null) {
       this.#resetCommand();
