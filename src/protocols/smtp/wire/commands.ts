@@ -319,11 +319,9 @@ function parseRcpt(rest: string, opts: ParseOptions): CommandResult {
   return { ok: true, command: { verb: "RCPT", to: path.address, params: params.params, rawParams: raw } };
 }
 
-/** Largest BDAT chunk size read as a number (beyond, framing is refused). */
-export const MAX_BDAT_SIZE = Number.MAX_SAFE_INTEGER;
-
 function parseBdat(rest: string): CommandResult {
   // RFC 3030 §2: "BDAT" SP chunk-size [ SP end-marker ]; chunk-size = 1*DIGIT; end-marker = "LAST".
+  // Sizes of more than 15 digits are refused (they stay exact as JS numbers up to there).
   const m = /^(\d{1,15})(?: +(LAST))?$/i.exec(rest);
   if (!m) {
     // Without a readable size the octets that follow cannot be skipped: the framing is lost.
