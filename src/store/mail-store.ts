@@ -72,11 +72,6 @@ function isListable(b: BlobStore): b is ListableBlobStore {
 /** The store with its maintenance operations (not part of the protocol-facing MailStore). */
 export interface MaintainedMailStore extends MailStore {
   readonly driver: SqlDriver;
-  /**
-   * Deletes blobs no email references. Blobs touched less than `graceMs` ago (default one
-   * hour) are kept: an append may have written one and not committed yet. Returns the count.
-   */
-  collectGarbage(opts?: { graceMs?: number }): Promise<number>;
   /** Drops change rows and tombstones at or below `upTo` (see changes.ts on retention). */
   compactChanges(accountId: Id, upTo: number): Promise<void>;
   /**

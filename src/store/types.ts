@@ -382,6 +382,14 @@ export interface MailStore {
   ): Promise<{ changes: ChangeRecord[]; hasMore: boolean; modseq: number }>;
   search(accountId: Id, query: SearchQuery, opts?: SearchOptions): Promise<SearchHit[]>;
 
+  // --- maintenance ---
+  /**
+   * Deletes blobs no email references any more (destroyed emails leave their blobs: another
+   * email may share them). Blobs written less than `graceMs` ago (default one hour) are kept,
+   * since an append may have written one and not committed yet. Returns the number deleted.
+   */
+  collectGarbage(opts?: { graceMs?: number }): Promise<number>;
+
   close(): Promise<void>;
 }
 
