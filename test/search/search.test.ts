@@ -61,12 +61,12 @@ const CORPUS: SeedMessage[] = [
     },
   },
   {
-    // INBOX 4
-    in: [{ mailbox: "INBOX", uid: 4 }],
+    // INBOX 4: its keywords changed while elsewhere (the email's modseq is above the membership's)
+    in: [{ mailbox: "INBOX", uid: 4, modseq: 15 }],
     keywords: [],
     size: 20_000,
     receivedAt: day(3, 1),
-    modseq: 20,
+    modseq: 45,
     doc: {
       from: "Иван Петров <ivan@example.ru>",
       to: "alice@example.com",
@@ -209,7 +209,8 @@ const CASES: Case[] = [
   { name: "larger", q: { op: "size", larger: 1_000 }, uids: [2, 4, 6] },
   { name: "smaller", q: { op: "size", smaller: 1_000 }, uids: [5] },
   { name: "larger and smaller", q: { op: "size", larger: 300, smaller: 20_001 }, uids: [1, 2, 4] },
-  { name: "modseq: max of email and membership", q: { op: "modseq", min: 31 }, uids: [6] },
+  { name: "modseq in a mailbox is the membership's", q: { op: "modseq", min: 31 }, uids: [6] },
+  { name: "modseq in a mailbox ignores the email's own", q: { op: "modseq", min: 40 }, uids: [6] },
   { name: "modseq inclusive", q: { op: "modseq", min: 30 }, uids: [5, 6] },
   { name: "NOT modseq", q: not({ op: "modseq", min: 12 }), uids: [1] },
 ];
@@ -301,6 +302,8 @@ function suite(dialect: Dialect, skip: () => string | false): void {
     void test("modseq in another mailbox uses that membership", { skip: skip() }, async () => {
       const hits = await t!.index.search(t!.db, s.accountNum, { op: "modseq", min: 40 }, { mailboxNum: s.mailboxNum.get("Archive")! });
       assert.deepEqual(hits, [{ emailNum: s.emailNums[0], emailId: s.emailIds[0], uid: 10 }]);
+      const wide = await t!.index.search(t!.db, s.accountNum, { op: "modseq", min: 45 }, {});
+      assert.deepEqual(wide.map((h) => h.emailNum), [s.emailNums[2]], "account-wide: the email's modseq");
     });
 
     void test("copy indexes the new email like the source; remove drops it", { skip: skip() }, async () => {

@@ -55,7 +55,6 @@ export interface SqlFlavor {
   textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string;
   /** A predicate: `haystack` (SQL) contains the string parameter `needle` (SQL). */
   contains(haystack: string, needle: string): string;
-  greatest(a: string, b: string): string;
   /**
    * The emails table as the statement reads it, aliased `e`; it is always reached through
    * (account_num, num), so a backend may name a narrow covering index here.
@@ -194,9 +193,10 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
       return `${ctx.num} IN (SELECT mi.email_num FROM memberships mi JOIN mailboxes mb ON mb.num = mi.mailbox_num WHERE mb.id = ${id} AND mb.account_num = ${acct})`;
     }
     case "modseq":
-      // RFC 7162 §3.1.5: MODSEQ matches mod-sequences >= the given one; in a mailbox a
-      // message's is max(email, membership) (the store's MessageRow.modseq).
-      if (ctx.inMailbox) return `${f.greatest("e.modseq", "m.modseq")} >= ${p.add(q.min)}`;
+      // RFC 7162 §3.1.5: MODSEQ matches mod-sequences >= the given one. In a mailbox a
+      // message's is its membership's (set on entry and on every keyword change, the store's
+      // MessageRow.modseq); account-wide, the email's.
+      if (ctx.inMailbox) return `m.modseq >= ${p.add(q.min)}`;
       return `e.modseq >= ${p.add(q.min)}`;
     case "received":
       return timePredicate(ctx, "e.received_at", q.before, q.since);

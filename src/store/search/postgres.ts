@@ -36,9 +36,6 @@ export const postgresFlavor: SqlFlavor = {
   contains(haystack: string, needle: string): string {
     return `strpos(${haystack}, ${needle}) > 0`;
   },
-  greatest(a: string, b: string): string {
-    return `GREATEST(${a}, ${b})`;
-  },
   jsonList(param: string, kind: "int" | "text"): string {
     const cast = kind === "int" ? "::bigint" : "";
     return `(SELECT j.v${cast} FROM jsonb_array_elements_text(${param}::jsonb) AS j(v))`;

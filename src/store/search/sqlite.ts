@@ -45,9 +45,6 @@ export const sqliteFlavor: SqlFlavor = {
   contains(haystack: string, needle: string): string {
     return `instr(${haystack}, ${needle}) > 0`;
   },
-  greatest(a: string, b: string): string {
-    return `max(${a}, ${b})`;
-  },
   jsonList(param: string): string {
     return `(SELECT value FROM json_each(${param}))`;
   },
