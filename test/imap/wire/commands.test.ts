@@ -56,6 +56,7 @@ describe("LOGIN, AUTHENTICATE", () => {
     bad('a LOGIN "fred pass');
     bad('a LOGIN "a\\b" c');
     bad("a LOGIN (x) y");
+    bad(Buffer.from('a LOGIN "\xff\xfe" y\r\n', "latin1"));
   });
 
   test("AUTHENTICATE with SASL-IR (RFC 4959 §3)", () => {

@@ -2,6 +2,7 @@
 // number, quoted string, literal, astring, nstring, parenthesized list, flag, sequence set,
 // date, date-time, mailbox) read from a RawCommand. Parsers throw ParseError; parseCommand
 // (parser.ts) catches it and returns it as the BAD reply's text.
+import { isUtf8 } from "node:buffer";
 import { decodeMailboxName, Utf7Error } from "../../../mail/utf7.ts";
 import { parseImapDateTime } from "../../../mail/date.ts";
 import type { Literal, RawCommand } from "./reader.ts";
@@ -276,9 +277,11 @@ export class ArgReader {
     return this.fail("Expected a string");
   }
 
-  /** RFC 9051 §9 string, decoded as UTF-8. */
+  /** RFC 9051 §9 string, decoded as UTF-8; invalid UTF-8 is a syntax error (RFC 9051 §4.3). */
   string(): string {
-    return this.stringBytes().toString("utf8");
+    const b = this.stringBytes();
+    if (!isUtf8(b)) this.fail("Invalid UTF-8 in a string");
+    return b.toString("utf8");
   }
 
   /** RFC 9051 §9 astring: an atom (with "]") or a string. */
@@ -407,27 +410,4 @@ export class ArgReader {
     this.#pos = i;
     return line.toString("latin1", start, i);
   }
-
-  /** RFC 9051 §9 tagged-ext-val etc.: skips one value (atom, string, number, list), kept raw. */
-  value(): ArgValue {
-    if (this.tryOpen()) {
-      const out: ArgValue[] = [];
-      if (this.tryClose()) return out;
-      for (;;) {
-        out.push(this.value());
-        if (this.tryClose()) return out;
-        this.sp();
-      }
-    }
-    if (this.peek() === 0x22 || this.atLiteral()) return this.string();
-    if (this.atSequenceSet()) {
-      const s = this.#run(SEQ);
-      if (/^[0-9]+$/.test(s) && this.peek() !== 0x20 && this.peek() !== 0x29 && !this.atEnd()) return s + this.#run(ASTRING);
-      return s;
-    }
-    return this.#run(ASTRING) || this.fail("Expected a value");
-  }
 }
-
-/** A generic extension value (RFC 4466 tagged-ext-val), kept as text. */
-export type ArgValue = string | ArgValue[];

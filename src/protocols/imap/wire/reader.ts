@@ -331,6 +331,7 @@ export class CommandReader {
       const command: RawCommand = { tag: this.#tag, lines: this.#lines, literals: this.#literals, size: this.#size };
       this.#resetCommand();
       this.#commands++;
+      this.#discarded = 0;
       return { type: "command", command };
     }
     this.#lines.push(line.subarray(0, line.length - marker.length));
