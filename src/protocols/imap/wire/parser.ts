@@ -123,13 +123,13 @@ export interface CommandError {
 export type OpenResult = ({ ok: true } & OpenedCommand) | ({ ok: false } & CommandError);
 
 /** A parsed command. */
-export interface ParsedCommand {
+export interface ParsedCommand<A = CommandArgs> {
   tag: string;
   name: string;
-  args: CommandArgs;
+  args: A;
 }
 
-export type ParseResult = { ok: true; command: ParsedCommand } | ({ ok: false } & CommandError);
+export type ParseResult<A = CommandArgs> = { ok: true; command: ParsedCommand<A> } | ({ ok: false } & CommandError);
 
 /** Reads the tag and command name. Never throws. */
 export function openCommand(raw: RawCommand, options: Partial<ParseOptions> = {}): OpenResult {
@@ -152,8 +152,11 @@ export function openCommand(raw: RawCommand, options: Partial<ParseOptions> = {}
   }
 }
 
-/** Runs a parser over an opened command, catching its ParseError. Never throws. */
-export function runParser(opened: OpenedCommand, parser: CommandParser): ParseResult {
+/**
+ * Runs a parser over an opened command, catching its ParseError. Never throws. A command
+ * descriptor's own `parse` (returning its own argument type) fits here.
+ */
+export function runParser<A>(opened: OpenedCommand, parser: (r: ArgReader) => A): ParseResult<A> {
   try {
     return { ok: true, command: { tag: opened.tag, name: opened.name, args: parser(opened.reader) } };
   } catch (e) {
