@@ -6,6 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import { StoreError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { SearchIndex } from "./search-index.ts";
+import type { ExternalChangeWatcher } from "./watch.ts";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql.ts";
 import type { BlobStore, ChangeBus, ChangeEvent, ChangeOp, ChangeRecord, Id, ObjectType } from "./types.ts";
 
@@ -25,6 +26,8 @@ export interface StoreContext {
   search: SearchIndex;
   clock: Clock;
   logger: Logger | undefined;
+  /** Set when changes of other processes are watched for (see watch.ts). */
+  watcher?: ExternalChangeWatcher;
 }
 
 export interface AccountRow {
@@ -240,6 +243,12 @@ export async function writeAccount<T>(
 }
 
 export function publish(ctx: StoreContext, event: ChangeEvent): void {
+  if (ctx.watcher && !ctx.watcher.admit(event)) return;
+  busPublish(ctx, event);
+}
+
+/** Hands an event to the bus; a failing bus is logged, never thrown into the writer. */
+export function busPublish(ctx: StoreContext, event: ChangeEvent): void {
   try {
     ctx.bus.publish(event);
   } catch (e) {

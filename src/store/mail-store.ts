@@ -12,7 +12,7 @@ import { DbBlobStore } from "./blob/db.ts";
 import { FsBlobStore, type ListableBlobStore } from "./blob/fs.ts";
 import { changesSince, compactChanges, currentModSeq } from "./changes.ts";
 import type { StoreContext } from "./context.ts";
-import { accountNum, chunks, marks } from "./context.ts";
+import { accountNum, busPublish, chunks, marks } from "./context.ts";
 import { copyEmails, moveEmails } from "./copy-move.ts";
 import * as dir from "./directory.ts";
 import * as em from "./emails.ts";
@@ -21,6 +21,7 @@ import { SqlLeaseStore } from "./leases.ts";
 import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
 import { reindex, searchIndexStale } from "./reindex.ts";
+import { ExternalChangeWatcher } from "./watch.ts";
 import type { SearchIndex } from "./search-index.ts";
 import { ScanSearchIndex } from "./search-scan.ts";
 import type { SqlDriver } from "./sql.ts";
@@ -63,6 +64,12 @@ export interface MailStoreOptions {
   search?: SearchIndex;
   clock: Clock;
   logger?: Logger;
+  /**
+   * Poll for changes other processes commit to the same database every this many ms and
+   * publish them on the bus (see watch.ts); off by default. For SQLite servers, where the
+   * CLI may write the same file.
+   */
+  watchExternalChangesMs?: number;
 }
 
 function isListable(b: BlobStore): b is ListableBlobStore {
@@ -325,6 +332,7 @@ class SqlMailStore implements MaintainedMailStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ctx.watcher?.stop();
     await this.#ctx.driver.close();
   }
 }
@@ -341,6 +349,15 @@ export async function createMailStore(opts: MailStoreOptions): Promise<Maintaine
     clock: opts.clock,
     logger: opts.logger,
   };
+  if (opts.watchExternalChangesMs) {
+    const watcher = new ExternalChangeWatcher(
+      opts.driver,
+      (e) => busPublish(ctx, e),
+      (e) => opts.logger?.warn({ err: e }, "watching external changes failed"),
+    );
+    ctx.watcher = watcher;
+    watcher.start(opts.watchExternalChangesMs);
+  }
   const stale = await searchIndexStale(ctx);
   if (stale)
     opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");

@@ -28,6 +28,11 @@ export interface OpenStoreOptions {
   blobDir?: string;
   /** Default "FULL"; see backends/sqlite/driver.ts. */
   sqliteSynchronous?: "FULL" | "NORMAL";
+  /**
+   * Publish changes other processes commit to the database, polled every this many ms
+   * (off by default; a server on SQLite turns it on so CLI writes reach IDLE clients).
+   */
+  watchExternalChangesMs?: number;
   /** Defaults to an in-process LocalChangeBus. */
   bus?: ChangeBus;
   /**
@@ -101,6 +106,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
       ...(search ? { search } : {}),
       clock: opts.clock,
       logger: opts.logger,
+      ...(opts.watchExternalChangesMs ? { watchExternalChangesMs: opts.watchExternalChangesMs } : {}),
     });
   } catch (e) {
     await driver.close();

@@ -15,6 +15,7 @@ import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { createMailStore } from "../../src/store/mail-store.ts";
 import { openStore } from "../../src/store/open.ts";
 import { MIGRATIONS, migrationStatements } from "../../src/store/schema.ts";
+import type { ChangeEvent } from "../../src/store/types.ts";
 import { runContract } from "./contract.ts";
 import { append, checkInvariants, inbox, input, rawMessage } from "./helpers.ts";
 
@@ -245,6 +246,46 @@ void test("sqlite: switching search index is detected and reindex() repairs it",
     assert.equal(store.searchIndexStale, false);
     await store.close();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("sqlite: a watching store publishes what another process wrote", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
+  const path = join(dir, "w.sqlite");
+  const d1 = openSqlite(path);
+  const server = await createMailStore({
+    driver: d1,
+    blobs: new DbBlobStore(d1),
+    bus: new LocalChangeBus(),
+    clock: systemClock,
+    watchExternalChangesMs: 10,
+  });
+  const d2 = openSqlite(path);
+  const cli = await createMailStore({
+    driver: d2,
+    blobs: new DbBlobStore(d2),
+    bus: new LocalChangeBus(),
+    clock: systemClock,
+  });
+  try {
+    const a = await server.createAccount({ name: "watch@example.org" });
+    const box = await inbox(server, a.id);
+    const events: ChangeEvent[] = [];
+    server.changes.subscribe(a.id, (e) => events.push(e));
+    await append(server, a.id, [box]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(events.length, 1, "own commits are published once");
+    const r = await append(cli, a.id, [box]);
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(events.length, 2);
+    const ev = events[1]!;
+    assert.equal(ev.modseq, r.modseq);
+    assert.deepEqual(ev.mailboxIds, [box]);
+    assert.ok(ev.changes.some((c) => c.type === "Email" && c.id === r.emailId && c.op === "created"));
+  } finally {
+    await server.close();
+    await cli.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
