@@ -95,7 +95,11 @@ function emptyDoc(d: Partial<SearchDocument>): SearchDocument {
   return { from: "", to: "", cc: "", bcc: "", subject: "", headers: "", body: "", ...d };
 }
 
-async function insertNum(tx: SqlExecutor, sql: string, params: Array<string | number | null>): Promise<number> {
+async function insertNum(
+  tx: SqlExecutor,
+  sql: string,
+  params: Array<string | number | null>,
+): Promise<number> {
   const row = await tx.get<{ num: number }>(`${sql} RETURNING num`, params);
   if (!row) throw new Error("insert returned nothing");
   return Number(row.num);
@@ -132,7 +136,10 @@ export async function seed(t: TestDb, accountName: string, messages: SeedMessage
       const thread = msg.thread ?? `t${n}`;
       if (!threadNum.has(thread)) {
         const id = `T-${accountName}-${thread}`;
-        threadNum.set(thread, await insertNum(tx, `INSERT INTO threads (id, account_num) VALUES (?, ?)`, [id, accountNum]));
+        threadNum.set(
+          thread,
+          await insertNum(tx, `INSERT INTO threads (id, account_num) VALUES (?, ?)`, [id, accountNum]),
+        );
         threadIds.set(thread, id);
       }
       const receivedAt = msg.receivedAt ?? Date.UTC(2024, 0, n);
@@ -156,13 +163,16 @@ export async function seed(t: TestDb, accountName: string, messages: SeedMessage
       emailNums.push(emailNum);
       emailIds.push(id);
       for (const place of msg.in) {
-        await tx.run(`INSERT INTO memberships (mailbox_num, uid, email_num, modseq, saved_at) VALUES (?, ?, ?, ?, ?)`, [
-          mailboxNum.get(place.mailbox)!,
-          place.uid,
-          emailNum,
-          place.modseq ?? msg.modseq ?? 1,
-          place.savedAt ?? receivedAt,
-        ]);
+        await tx.run(
+          `INSERT INTO memberships (mailbox_num, uid, email_num, modseq, saved_at) VALUES (?, ?, ?, ?, ?)`,
+          [
+            mailboxNum.get(place.mailbox)!,
+            place.uid,
+            emailNum,
+            place.modseq ?? msg.modseq ?? 1,
+            place.savedAt ?? receivedAt,
+          ],
+        );
       }
       await t.index.index(tx, accountNum, emailNum, emptyDoc(msg.doc));
     }

@@ -10,10 +10,37 @@ import type { Dialect } from "../../src/store/sql.ts";
 import type { SearchQuery } from "../../src/store/types.ts";
 import { openTestDb, postgresAvailable, seed, type Seeded, type TestDb } from "./fixture.ts";
 
-const ALPHABET = ["a", "b", "A", "ü", "Ü", "ß", "ж", "Ж", "東", "😀", " ", '"', "'", "%", "_", "\\", "*", "?", "[", "]", ":", "-"];
-const textArb = (max: number) => fc.array(fc.constantFrom(...ALPHABET), { maxLength: max }).map((a) => a.join(""));
+const ALPHABET = [
+  "a",
+  "b",
+  "A",
+  "ü",
+  "Ü",
+  "ß",
+  "ж",
+  "Ж",
+  "東",
+  "😀",
+  " ",
+  '"',
+  "'",
+  "%",
+  "_",
+  "\\",
+  "*",
+  "?",
+  "[",
+  "]",
+  ":",
+  "-",
+];
+const textArb = (max: number) =>
+  fc.array(fc.constantFrom(...ALPHABET), { maxLength: max }).map((a) => a.join(""));
 
-const DOCS = fc.sample(fc.record({ body: textArb(40), subject: textArb(12), tag: textArb(12) }), { numRuns: 40, seed: 7 });
+const DOCS = fc.sample(fc.record({ body: textArb(40), subject: textArb(12), tag: textArb(12) }), {
+  numRuns: 40,
+  seed: 7,
+});
 
 function suite(dialect: Dialect, skip: () => string | false): void {
   void describe(`search property on ${dialect}`, () => {
@@ -36,7 +63,9 @@ function suite(dialect: Dialect, skip: () => string | false): void {
     });
 
     const found = async (q: SearchQuery) =>
-      (await t!.index.search(t!.db, s.accountNum, q, { mailboxNum: s.mailboxNum.get("INBOX")! })).map((h) => h.uid!);
+      (await t!.index.search(t!.db, s.accountNum, q, { mailboxNum: s.mailboxNum.get("INBOX")! })).map(
+        (h) => h.uid!,
+      );
     // Header values are kept without the white space around them (as after the colon).
     const expected = (pick: (d: (typeof DOCS)[number]) => string[], needle: string) =>
       DOCS.flatMap((d, i) => (pick(d).some((x) => fold(x).includes(fold(needle))) ? [i + 1] : []));
@@ -52,7 +81,11 @@ function suite(dialect: Dialect, skip: () => string | false): void {
     void test("BODY", { skip: skip() }, async () => {
       await fc.assert(
         fc.asyncProperty(needleArb, async (needle) => {
-          assert.deepEqual(await found({ op: "body", text: needle }), expected((d) => [d.body], needle), `needle ${JSON.stringify(needle)}`);
+          assert.deepEqual(
+            await found({ op: "body", text: needle }),
+            expected((d) => [d.body], needle),
+            `needle ${JSON.stringify(needle)}`,
+          );
         }),
         { numRuns: 150, seed: 11 },
       );

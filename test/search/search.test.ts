@@ -5,7 +5,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Dialect } from "../../src/store/sql.ts";
 import type { SearchQuery } from "../../src/store/types.ts";
-import { openTestDb, postgresAvailable, seed, type SeedMessage, type Seeded, type TestDb } from "./fixture.ts";
+import {
+  openTestDb,
+  postgresAvailable,
+  seed,
+  type SeedMessage,
+  type Seeded,
+  type TestDb,
+} from "./fixture.ts";
 
 const day = (m: number, d: number) => Date.UTC(2024, m - 1, d);
 
@@ -71,7 +78,10 @@ const CORPUS: SeedMessage[] = [
       from: "Иван Петров <ivan@example.ru>",
       to: "alice@example.com",
       subject: "Привет, мир",
-      headers: headers(["From: =?utf-8?b?0JjQstCw0L0g0J/QtdGC0YDQvtCy?= <ivan@example.ru>", "Subject: Privet"]),
+      headers: headers([
+        "From: =?utf-8?b?0JjQstCw0L0g0J/QtdGC0YDQvtCy?= <ivan@example.ru>",
+        "Subject: Privet",
+      ]),
       body: "Съешь же ещё этих мягких французских булок",
     },
   },
@@ -120,7 +130,12 @@ const CORPUS: SeedMessage[] = [
     receivedAt: day(6, 1),
     modseq: 32,
     thread: "apple",
-    doc: { from: "Alice <alice@example.com>", subject: "archived apple", headers: "Subject: archived apple", body: "old" },
+    doc: {
+      from: "Alice <alice@example.com>",
+      subject: "archived apple",
+      headers: "Subject: archived apple",
+      body: "old",
+    },
   },
 ];
 
@@ -193,12 +208,40 @@ const CASES: Case[] = [
   { name: "nested", q: or(and(kw("\\Seen"), not(body("apple"))), header("cc", "carol")), uids: [2, 6] },
   { name: "empty AND", q: and(), uids: [1, 2, 4, 5, 6] },
   { name: "empty OR", q: or(), uids: [] },
-  { name: "uid ranges", q: { op: "uid", ranges: [[1, 2], [5, 5]] }, uids: [1, 2, 5] },
+  {
+    name: "uid ranges",
+    q: {
+      op: "uid",
+      ranges: [
+        [1, 2],
+        [5, 5],
+      ],
+    },
+    uids: [1, 2, 5],
+  },
   { name: "uid range reversed", q: { op: "uid", ranges: [[6, 4]] }, uids: [4, 5, 6] },
   { name: "NOT uid", q: not({ op: "uid", ranges: [[1, 4]] }), uids: [5, 6] },
-  { name: "many uids", q: { op: "uid", ranges: Array.from({ length: 300 }, (_, i): [number, number] => [2 * i + 2, 2 * i + 2]) }, uids: [2, 4, 6] },
-  { name: "many uid ranges", q: { op: "uid", ranges: Array.from({ length: 300 }, (_, i): [number, number] => [100 * i + 1, 100 * i + 2]) }, uids: [1, 2] },
-  { name: "many uid spans", q: { op: "uid", ranges: Array.from({ length: 300 }, (_, i): [number, number] => [100 * i + 5, 100 * i + 15]) }, uids: [5, 6] },
+  {
+    name: "many uids",
+    q: { op: "uid", ranges: Array.from({ length: 300 }, (_, i): [number, number] => [2 * i + 2, 2 * i + 2]) },
+    uids: [2, 4, 6],
+  },
+  {
+    name: "many uid ranges",
+    q: {
+      op: "uid",
+      ranges: Array.from({ length: 300 }, (_, i): [number, number] => [100 * i + 1, 100 * i + 2]),
+    },
+    uids: [1, 2],
+  },
+  {
+    name: "many uid spans",
+    q: {
+      op: "uid",
+      ranges: Array.from({ length: 300 }, (_, i): [number, number] => [100 * i + 5, 100 * i + 15]),
+    },
+    uids: [5, 6],
+  },
   { name: "received since", q: { op: "received", since: day(3, 1) }, uids: [4, 5, 6] },
   { name: "received before", q: { op: "received", before: day(3, 1) }, uids: [1, 2] },
   { name: "received on", q: { op: "received", since: day(2, 1), before: day(2, 2) }, uids: [2] },
@@ -227,7 +270,11 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       s = await seed(t, "alice", CORPUS);
       // Another account with matching text: never found from alice's.
       other = await seed(t, "mallory", [
-        { in: [{ mailbox: "INBOX", uid: 1 }], keywords: ["\\Seen"], doc: { body: "apple apples", subject: "apple" } },
+        {
+          in: [{ mailbox: "INBOX", uid: 1 }],
+          keywords: ["\\Seen"],
+          doc: { body: "apple apples", subject: "apple" },
+        },
       ]);
     });
     after(async () => {
@@ -250,7 +297,9 @@ function suite(dialect: Dialect, skip: () => string | false): void {
     }
 
     void test("hits carry the email num, ascending by uid", { skip: skip() }, async () => {
-      const hits = await t!.index.search(t!.db, s.accountNum, text("example"), { mailboxNum: s.mailboxNum.get("INBOX")! });
+      const hits = await t!.index.search(t!.db, s.accountNum, text("example"), {
+        mailboxNum: s.mailboxNum.get("INBOX")!,
+      });
       assert.deepEqual(
         hits.map((h) => h.emailNum),
         [0, 1, 2, 3, 4].map((i) => s.emailNums[i]),
@@ -261,49 +310,81 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       assert.deepEqual(await inbox({ op: "all" }, 2), [1, 2]);
     });
 
-    void test("without a mailbox: every email of the account, by num, with its id, no uid", { skip: skip() }, async () => {
-      const hits = await t!.index.search(t!.db, s.accountNum, text("apple"), {});
-      assert.deepEqual(hits, [
-        { emailNum: s.emailNums[0], emailId: s.emailIds[0] },
-        { emailNum: s.emailNums[5], emailId: s.emailIds[5] },
-      ]);
-      const mine = await t!.index.search(t!.db, other.accountNum, text("apple"), {});
-      assert.deepEqual(mine, [{ emailNum: other.emailNums[0], emailId: other.emailIds[0] }]);
-    });
+    void test(
+      "without a mailbox: every email of the account, by num, with its id, no uid",
+      { skip: skip() },
+      async () => {
+        const hits = await t!.index.search(t!.db, s.accountNum, text("apple"), {});
+        assert.deepEqual(hits, [
+          { emailNum: s.emailNums[0], emailId: s.emailIds[0] },
+          { emailNum: s.emailNums[5], emailId: s.emailIds[5] },
+        ]);
+        const mine = await t!.index.search(t!.db, other.accountNum, text("apple"), {});
+        assert.deepEqual(mine, [{ emailNum: other.emailNums[0], emailId: other.emailIds[0] }]);
+      },
+    );
 
     void test("uid and saved without a mailbox use any membership", { skip: skip() }, async () => {
       const byUid = await t!.index.search(t!.db, s.accountNum, { op: "uid", ranges: [[10, 11]] }, {});
-      assert.deepEqual(byUid.map((h) => h.emailNum), [s.emailNums[0], s.emailNums[5]]);
+      assert.deepEqual(
+        byUid.map((h) => h.emailNum),
+        [s.emailNums[0], s.emailNums[5]],
+      );
       const bySaved = await t!.index.search(t!.db, s.accountNum, { op: "saved", since: day(6, 1) }, {});
-      assert.deepEqual(bySaved.map((h) => h.emailNum), [s.emailNums[0], s.emailNums[5]]);
+      assert.deepEqual(
+        bySaved.map((h) => h.emailNum),
+        [s.emailNums[0], s.emailNums[5]],
+      );
     });
 
     void test("inMailbox, emailIds, threadIds", { skip: skip() }, async () => {
-      const nums = async (q: SearchQuery) => (await t!.index.search(t!.db, s.accountNum, q, {})).map((h) => h.emailNum);
-      assert.deepEqual(await nums({ op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }), [s.emailNums[0], s.emailNums[5]]);
-      assert.deepEqual(await nums({ op: "inMailbox", mailboxId: other.mailboxId.get("INBOX")! }), []);
-      assert.deepEqual(await nums({ op: "emailIds", ids: [s.emailIds[1]!, s.emailIds[3]!, other.emailIds[0]!] }), [
-        s.emailNums[1],
-        s.emailNums[3],
-      ]);
-      const many = [...Array.from({ length: 200 }, (_, i) => `nope${i}`), s.emailIds[2]!];
-      assert.deepEqual(await nums({ op: "emailIds", ids: many }), [s.emailNums[2]]);
-      assert.deepEqual(await nums({ op: "threadIds", ids: [s.threadIds.get("apple")!] }), [s.emailNums[0], s.emailNums[5]]);
-      assert.deepEqual(await nums(and({ op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }, not(kw("\\Seen")))), [
+      const nums = async (q: SearchQuery) =>
+        (await t!.index.search(t!.db, s.accountNum, q, {})).map((h) => h.emailNum);
+      assert.deepEqual(await nums({ op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }), [
+        s.emailNums[0],
         s.emailNums[5],
       ]);
+      assert.deepEqual(await nums({ op: "inMailbox", mailboxId: other.mailboxId.get("INBOX")! }), []);
+      assert.deepEqual(
+        await nums({ op: "emailIds", ids: [s.emailIds[1]!, s.emailIds[3]!, other.emailIds[0]!] }),
+        [s.emailNums[1], s.emailNums[3]],
+      );
+      const many = [...Array.from({ length: 200 }, (_, i) => `nope${i}`), s.emailIds[2]!];
+      assert.deepEqual(await nums({ op: "emailIds", ids: many }), [s.emailNums[2]]);
+      assert.deepEqual(await nums({ op: "threadIds", ids: [s.threadIds.get("apple")!] }), [
+        s.emailNums[0],
+        s.emailNums[5],
+      ]);
+      assert.deepEqual(
+        await nums(and({ op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }, not(kw("\\Seen")))),
+        [s.emailNums[5]],
+      );
       // A mailbox query combined with inMailbox of another mailbox.
-      const both = await t!.index.search(t!.db, s.accountNum, { op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! }, {
-        mailboxNum: s.mailboxNum.get("INBOX")!,
-      });
+      const both = await t!.index.search(
+        t!.db,
+        s.accountNum,
+        { op: "inMailbox", mailboxId: s.mailboxId.get("Archive")! },
+        {
+          mailboxNum: s.mailboxNum.get("INBOX")!,
+        },
+      );
       assert.deepEqual(both, [{ emailNum: s.emailNums[0], emailId: s.emailIds[0], uid: 1 }]);
     });
 
     void test("modseq in another mailbox uses that membership", { skip: skip() }, async () => {
-      const hits = await t!.index.search(t!.db, s.accountNum, { op: "modseq", min: 40 }, { mailboxNum: s.mailboxNum.get("Archive")! });
+      const hits = await t!.index.search(
+        t!.db,
+        s.accountNum,
+        { op: "modseq", min: 40 },
+        { mailboxNum: s.mailboxNum.get("Archive")! },
+      );
       assert.deepEqual(hits, [{ emailNum: s.emailNums[0], emailId: s.emailIds[0], uid: 10 }]);
       const wide = await t!.index.search(t!.db, s.accountNum, { op: "modseq", min: 45 }, {});
-      assert.deepEqual(wide.map((h) => h.emailNum), [s.emailNums[2]], "account-wide: the email's modseq");
+      assert.deepEqual(
+        wide.map((h) => h.emailNum),
+        [s.emailNums[2]],
+        "account-wide: the email's modseq",
+      );
     });
 
     void test("copy indexes the new email like the source; remove drops it", { skip: skip() }, async () => {
@@ -318,7 +399,8 @@ function suite(dialect: Dialect, skip: () => string | false): void {
         await t!.index.copy(tx, s.accountNum, s.emailNums[1]!, Number(row!.num));
         return Number(row!.num);
       });
-      const find = async (q: SearchQuery) => (await t!.index.search(t!.db, s.accountNum, q, {})).map((h) => h.emailNum);
+      const find = async (q: SearchQuery) =>
+        (await t!.index.search(t!.db, s.accountNum, q, {})).map((h) => h.emailNum);
       assert.deepEqual(await find(body("grüsse")), [s.emailNums[1], copyNum]);
       assert.deepEqual(await find(header("x-mailer", "umlaut")), [s.emailNums[1], copyNum]);
       await t!.db.transaction(async (tx) => {
@@ -329,16 +411,23 @@ function suite(dialect: Dialect, skip: () => string | false): void {
       assert.deepEqual(await find(header("x-mailer", "umlaut")), [s.emailNums[1]]);
     });
 
-    void test("a field that did not parse is searched by its raw, decoded value", { skip: skip() }, async () => {
-      const eve = await seed(t!, "eve", [
-        { in: [{ mailbox: "INBOX", uid: 1 }], doc: { headers: "From: =?utf-8?q?K=C3=A4the?= <<broken", subject: "x" } },
-      ]);
-      const find = async (q: SearchQuery) => (await t!.index.search(t!.db, eve.accountNum, q, {})).length;
-      assert.equal(await find(header("from", "KÄTHE <<")), 1);
-      assert.equal(await find(text("käthe")), 1);
-      assert.equal(await find(header("from", "")), 1);
-      assert.equal(await find(header("subject", "")), 0, "only fields present in the header count");
-    });
+    void test(
+      "a field that did not parse is searched by its raw, decoded value",
+      { skip: skip() },
+      async () => {
+        const eve = await seed(t!, "eve", [
+          {
+            in: [{ mailbox: "INBOX", uid: 1 }],
+            doc: { headers: "From: =?utf-8?q?K=C3=A4the?= <<broken", subject: "x" },
+          },
+        ]);
+        const find = async (q: SearchQuery) => (await t!.index.search(t!.db, eve.accountNum, q, {})).length;
+        assert.equal(await find(header("from", "KÄTHE <<")), 1);
+        assert.equal(await find(text("käthe")), 1);
+        assert.equal(await find(header("from", "")), 1);
+        assert.equal(await find(header("subject", "")), 0, "only fields present in the header count");
+      },
+    );
 
     void test("deep nesting is refused, wide lists are fine", { skip: skip() }, async () => {
       let q: SearchQuery = { op: "all" };

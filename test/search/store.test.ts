@@ -89,7 +89,9 @@ async function endToEnd(store: MailStore): Promise<void> {
   const box = await inbox(store, a.id);
   const results = await store.appendEmails(
     a.id,
-    MESSAGES.map((lines, i) => input(Buffer.from(lines.join("\r\n") + "\r\n"), [box], i === 0 ? ["\\Seen"] : [])),
+    MESSAGES.map((lines, i) =>
+      input(Buffer.from(lines.join("\r\n") + "\r\n"), [box], i === 0 ? ["\\Seen"] : []),
+    ),
   );
   const [first, second] = results.map(ok);
   const uids = async (q: SearchQuery, mailboxId: Id = box) =>
@@ -104,7 +106,16 @@ async function endToEnd(store: MailStore): Promise<void> {
   assert.deepEqual(await uids({ op: "text", text: "quarterly" }), [u2]);
   assert.deepEqual(await uids({ op: "body", text: "quarterly" }), []);
   assert.deepEqual(await uids({ op: "not", term: { op: "keyword", keyword: "\\seen" } }), [u2]);
-  assert.deepEqual(await uids({ op: "or", terms: [{ op: "body", text: "ü" }, { op: "body", text: "ск" }] }), [u1, u2]);
+  assert.deepEqual(
+    await uids({
+      op: "or",
+      terms: [
+        { op: "body", text: "ü" },
+        { op: "body", text: "ск" },
+      ],
+    }),
+    [u1, u2],
+  );
   // A copy into a mailbox that holds the email is a new email sharing the blob: indexed too.
   const copy = await store.copyEmails(a.id, [first!.emailId], box);
   const u3 = copy.copied[0]!.uid;
@@ -144,4 +155,6 @@ async function withStore(dialect: Dialect, fn: (store: MailStore) => Promise<voi
 void test("real messages through the store: sqlite", () => withStore("sqlite", endToEnd));
 
 const pgSkip = (await postgresAvailable()) ? false : "PostgreSQL is not reachable";
-void test("real messages through the store: postgres", { skip: pgSkip }, () => withStore("postgres", endToEnd));
+void test("real messages through the store: postgres", { skip: pgSkip }, () =>
+  withStore("postgres", endToEnd),
+);

@@ -131,8 +131,10 @@ void describe("postgres driver", { skip }, () => {
     const row = await db.get<{ n: unknown; b: unknown }>("SELECT n, b FROM kv WHERE k = ?", ["a"]);
     assert.equal(row?.n, 2 ** 40);
     assert.ok(Buffer.isBuffer(row?.b));
-    assert.deepEqual([...(row.b)], [0, 1, 255]);
-    const agg = await db.get<{ c: unknown; s: unknown; m: unknown }>("SELECT count(*) AS c, sum(n) AS s, max(n) AS m FROM kv");
+    assert.deepEqual([...row.b], [0, 1, 255]);
+    const agg = await db.get<{ c: unknown; s: unknown; m: unknown }>(
+      "SELECT count(*) AS c, sum(n) AS s, max(n) AS m FROM kv",
+    );
     assert.deepEqual(agg, { c: 2, s: 2 ** 40 + 7, m: 2 ** 40 });
     const none = await db.get("SELECT n FROM kv WHERE k = ?", ["zzz"]);
     assert.equal(none, undefined);
@@ -287,6 +289,9 @@ void describe("postgres driver", { skip }, () => {
   });
 
   void test("invalid schema names are refused", async () => {
-    await assert.rejects(() => openPostgres(PG_URL, { schema: 'x"; DROP TABLE y; --' }), /invalid schema name/);
+    await assert.rejects(
+      () => openPostgres(PG_URL, { schema: 'x"; DROP TABLE y; --' }),
+      /invalid schema name/,
+    );
   });
 });

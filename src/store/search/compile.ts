@@ -122,7 +122,12 @@ function rangePredicate(ctx: Ctx, column: string, ranges: ReadonlyArray<readonly
   return joinBalanced(parts, "OR");
 }
 
-function timePredicate(ctx: Ctx, column: string, before: number | undefined, since: number | undefined): string {
+function timePredicate(
+  ctx: Ctx,
+  column: string,
+  before: number | undefined,
+  since: number | undefined,
+): string {
   const parts: string[] = [];
   if (since !== undefined) parts.push(`${column} >= ${ctx.p.add(since)}`);
   if (before !== undefined) parts.push(`${column} < ${ctx.p.add(before)}`);
@@ -269,7 +274,9 @@ export interface SearchHitRow extends SearchIndexHit {
   emailId: string;
 }
 
-export function toHits(rows: ReadonlyArray<{ email_num: number; email_id: string; uid?: number | null }>): SearchHitRow[] {
+export function toHits(
+  rows: ReadonlyArray<{ email_num: number; email_id: string; uid?: number | null }>,
+): SearchHitRow[] {
   return rows.map((r) => {
     const hit: SearchHitRow = { emailNum: Number(r.email_num), emailId: r.email_id };
     if (r.uid !== undefined && r.uid !== null) hit.uid = Number(r.uid);

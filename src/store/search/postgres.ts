@@ -5,7 +5,15 @@
 // the database's locale.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
-import { COLUMN_NAMES, compileSearch, toHits, type Params, type SearchHitRow, type SqlFlavor, type TextColumn } from "./compile.ts";
+import {
+  COLUMN_NAMES,
+  compileSearch,
+  toHits,
+  type Params,
+  type SearchHitRow,
+  type SqlFlavor,
+  type TextColumn,
+} from "./compile.ts";
 import { codePoints, escapeLike, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
 
@@ -70,7 +78,9 @@ export function createPostgresSearchIndex(): SearchIndex {
           `CREATE TABLE search_text (
             email_num BIGINT PRIMARY KEY REFERENCES emails(num) ON DELETE CASCADE,
             ${TEXT_COLUMNS.map((c) => `${c} TEXT NOT NULL`).join(",\n            ")})`,
-          ...TEXT_COLUMNS.map((c) => `CREATE INDEX search_text_${c} ON search_text USING gin (${c} gin_trgm_ops)`),
+          ...TEXT_COLUMNS.map(
+            (c) => `CREATE INDEX search_text_${c} ON search_text USING gin (${c} gin_trgm_ops)`,
+          ),
           `CREATE TABLE search_headers (
             account_num BIGINT NOT NULL,
             email_num BIGINT NOT NULL REFERENCES emails(num) ON DELETE CASCADE,
@@ -83,7 +93,16 @@ export function createPostgresSearchIndex(): SearchIndex {
     },
     async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
       const { text, fields } = prepareDocument(doc);
-      const values: SqlValue[] = [emailNum, text.from, text.to, text.cc, text.bcc, text.subject, text.allHeaders, text.body];
+      const values: SqlValue[] = [
+        emailNum,
+        text.from,
+        text.to,
+        text.cc,
+        text.bcc,
+        text.subject,
+        text.allHeaders,
+        text.body,
+      ];
       await tx.run(
         `INSERT INTO search_text (email_num, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         values,

@@ -23,14 +23,24 @@ export async function insertHeaderRows(
 }
 
 /** DELETE FROM table WHERE column IN (...), in batches. `table` and `column` are fixed names. */
-export async function removeRows(tx: SqlExecutor, table: string, column: string, nums: readonly number[]): Promise<void> {
+export async function removeRows(
+  tx: SqlExecutor,
+  table: string,
+  column: string,
+  nums: readonly number[],
+): Promise<void> {
   for (let i = 0; i < nums.length; i += BATCH) {
     const chunk = nums.slice(i, i + BATCH);
     await tx.run(`DELETE FROM ${table} WHERE ${column} IN (${chunk.map(() => "?").join(", ")})`, chunk);
   }
 }
 
-export async function copyHeaderRows(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
+export async function copyHeaderRows(
+  tx: SqlExecutor,
+  accountNum: number,
+  fromEmailNum: number,
+  toEmailNum: number,
+): Promise<void> {
   await tx.run(
     `INSERT INTO search_headers (account_num, email_num, name, value)
      SELECT ?, ?, name, value FROM search_headers WHERE email_num = ?`,

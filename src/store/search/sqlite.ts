@@ -4,7 +4,16 @@
 // (no second fold inside FTS5) and instr() and the queries compare the same characters.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
-import { ALL_COLUMNS, COLUMN_NAMES, compileSearch, toHits, type Params, type SearchHitRow, type SqlFlavor, type TextColumn } from "./compile.ts";
+import {
+  ALL_COLUMNS,
+  COLUMN_NAMES,
+  compileSearch,
+  toHits,
+  type Params,
+  type SearchHitRow,
+  type SqlFlavor,
+  type TextColumn,
+} from "./compile.ts";
 import { codePoints, prepareDocument } from "./text.ts";
 import { copyHeaderRows, insertHeaderRows, removeRows } from "./rows.ts";
 
@@ -33,7 +42,11 @@ export const sqliteFlavor: SqlFlavor = {
     if (codePoints(needle) >= TRIGRAM) {
       // A column filter unless every column is searched (TEXT).
       const filter =
-        names.length === ALL_COLUMNS.length ? "" : names.length === 1 ? `${names[0]!} : ` : `{${names.join(" ")}} : `;
+        names.length === ALL_COLUMNS.length
+          ? ""
+          : names.length === 1
+            ? `${names[0]!} : `
+            : `{${names.join(" ")}} : `;
       return `${num} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ${p.add(filter + ftsString(needle))})`;
     }
     const tests = names.map((n) => `instr(x.${n}, ${p.add(needle)}) > 0`);
@@ -74,7 +87,16 @@ export function createSqliteSearchIndex(): SearchIndex {
     },
     async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
       const { text, fields } = prepareDocument(doc);
-      const values: SqlValue[] = [emailNum, text.from, text.to, text.cc, text.bcc, text.subject, text.headers, text.body];
+      const values: SqlValue[] = [
+        emailNum,
+        text.from,
+        text.to,
+        text.cc,
+        text.bcc,
+        text.subject,
+        text.headers,
+        text.body,
+      ];
       await tx.run(
         `INSERT INTO search_fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         values,

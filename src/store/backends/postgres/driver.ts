@@ -69,7 +69,8 @@ class PgExecutor implements SqlExecutor {
   async #query(sql: string, params: readonly SqlValue[] | undefined): Promise<pg.QueryResult> {
     const { text, count } = this.#cache.get(sql);
     const n = params?.length ?? 0;
-    if (count !== n) throw new Error(`SQL has ${count} placeholders but ${n} parameters: ${sql.slice(0, 200)}`);
+    if (count !== n)
+      throw new Error(`SQL has ${count} placeholders but ${n} parameters: ${sql.slice(0, 200)}`);
     return this.#target.query(text, toParams(params));
   }
 
@@ -90,7 +91,8 @@ class PgExecutor implements SqlExecutor {
 }
 
 function sqlState(e: unknown): string | undefined {
-  if (typeof e === "object" && e !== null && "code" in e) return typeof e.code === "string" ? e.code : undefined;
+  if (typeof e === "object" && e !== null && "code" in e)
+    return typeof e.code === "string" ? e.code : undefined;
   return undefined;
 }
 
@@ -109,7 +111,10 @@ class PgDriver extends PgExecutor implements SqlDriver {
     this.#opts = opts;
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, txOpts?: { afterCommit?: () => void }): Promise<T> {
+  async transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    txOpts?: { afterCommit?: () => void },
+  ): Promise<T> {
     const attempts = Math.max(1, this.#opts.maxAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(fn);
@@ -129,7 +134,9 @@ class PgDriver extends PgExecutor implements SqlDriver {
   }
 
   /** One try: BEGIN, fn, COMMIT; ROLLBACK when anything fails. */
-  async #attempt<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  async #attempt<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     // A connection lost while checked out emits "error" on the client besides failing the
@@ -168,7 +175,8 @@ class PgDriver extends PgExecutor implements SqlDriver {
     this.#closed = true;
     const schema = this.#opts.schema;
     try {
-      if (schema && this.#opts.dropSchemaOnClose) await this.#pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      if (schema && this.#opts.dropSchemaOnClose)
+        await this.#pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     } finally {
       await this.#pool.end();
     }
@@ -181,7 +189,8 @@ class PgDriver extends PgExecutor implements SqlDriver {
  */
 export async function openPostgres(url: string, opts: PostgresOptions = {}): Promise<SqlDriver> {
   const schema = opts.schema;
-  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  if (schema !== undefined && !SCHEMA_NAME.test(schema))
+    throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
   const config: pg.PoolConfig = {
     connectionString: url,
     max: opts.poolSize ?? 10,
