@@ -293,6 +293,38 @@ export class ArgReader {
     return s;
   }
 
+  /**
+   * An atom as servers send them in data: may hold a bracketed section with spaces and
+   * parentheses and a partial origin ("BODY[HEADER.FIELDS (DATE)]<0>", "BINARY.SIZE[1]").
+   */
+  sectionAtom(what = "an atom"): string {
+    let s = this.#run(ATOM);
+    const line = this.#line;
+    // "[" is an ATOM-CHAR and "]" is not: the run stops inside an open section
+    if (s.includes("[")) {
+      const close = line.indexOf(0x5d, this.#pos);
+      if (close < 0) this.fail("Unterminated section");
+      s += line.toString("latin1", this.#pos, close + 1);
+      this.#pos = close + 1;
+      s += this.#run(ATOM);
+    }
+    if (s.length === 0) this.fail(`Expected ${what}`);
+    return s;
+  }
+
+  /** True when the text ahead is at the end of its line (a literal or the end may follow). */
+  atLineEnd(): boolean {
+    return this.#pos >= this.#line.length;
+  }
+
+  /** The rest of the current text line, consumed (resp-text). */
+  rest(): string {
+    const line = this.#line;
+    const s = line.toString("utf8", this.#pos);
+    this.#pos = line.length;
+    return s;
+  }
+
   /** RFC 9051 §9 astring as bytes (SEARCH decodes them in the CHARSET it was given). */
   astringBytes(what = "a string"): Buffer {
     if (this.peek() === 0x22 || this.atLiteral()) return this.stringBytes();

@@ -104,6 +104,12 @@ export function tagOf(line: Buffer): string | null {
   return line.toString("latin1", 0, i);
 }
 
+function firstWord(line: Buffer): string | null {
+  const sp = line.indexOf(0x20);
+  const end = sp < 0 ? line.length : sp;
+  return end === 0 || end > 256 ? null : line.toString("latin1", 0, end);
+}
+
 function markerOf(line: Buffer): { size: number; binary: boolean; nonSync: boolean; length: number } | null {
   if (line.length < 3 || line[line.length - 1] !== 0x7d) return null;
   const m = MARKER.exec(line.toString("latin1", Math.max(0, line.length - 26)));
@@ -138,9 +144,17 @@ export class CommandReader {
   #discarded = 0;
   #skipTail = "";
   #closed = false;
+  readonly #client: boolean;
 
-  constructor(limits: Partial<ReaderLimits> = {}) {
-    this.#limits = { ...DEFAULT_READER_LIMITS, ...limits };
+  /**
+   * `side: "client"` reads a server's responses instead (our own test client): no garbage
+   * check, no continuation events (a server's literals never wait), the first word ("*",
+   * "+" or the tag) as the tag, and literals checked against maxLiteralSize only.
+   */
+  constructor(limits: Partial<ReaderLimits> & { side?: "server" | "client" } = {}) {
+    const { side, ...rest } = limits;
+    this.#client = side === "client";
+    this.#limits = { ...DEFAULT_READER_LIMITS, ...rest };
   }
 
   /** Changes limits between commands (e.g. a larger APPENDLIMIT after login). */
@@ -273,7 +287,7 @@ export class CommandReader {
 
   #stepLine(head: Buffer): ReaderEvent | undefined {
     // RFC 9051 §2.2.1 garbage detection: the very first bytes of a session
-    if (this.#commands === 0 && this.#lineLength === 0 && this.#lines.length === 0 && !this.#expectLine) {
+    if (this.#commands === 0 && this.#lineLength === 0 && this.#lines.length === 0 && !this.#expectLine && !this.#client) {
       const c = head[0] ?? 0;
       if ((c < 0x20 && c !== CR && c !== LF) || c > 0x7e) return this.#bye();
     }
@@ -287,7 +301,7 @@ export class CommandReader {
       this.#resetCommand();
       const wasLine = this.#expectLine;
       this.#expectLine = false;
-      if (this.#commands === 0 && !wasLine && !looksLikeImap(first)) return this.#bye();
+      if (this.#commands === 0 && !wasLine && !this.#client && !looksLikeImap(first)) return this.#bye();
       this.#commands++;
       return { type: "error", tag, status: "BAD", code: "TOOBIG", text: "Command line too long", fatal: false };
     }
@@ -321,9 +335,9 @@ export class CommandReader {
         this.#size = 0;
         return undefined;
       }
-      this.#tag = tagOf(line);
+      this.#tag = this.#client ? firstWord(line) : tagOf(line);
       this.#messageCommand = MESSAGE_COMMANDS.test(line.toString("latin1", 0, Math.min(line.length, 300)));
-      if (this.#commands === 0 && !looksLikeImap(line)) return this.#bye();
+      if (this.#commands === 0 && !this.#client && !looksLikeImap(line)) return this.#bye();
     }
     const marker = markerOf(line);
     if (marker === null) {
@@ -342,6 +356,12 @@ export class CommandReader {
     const lim = this.#limits;
     const tag = this.#tag;
     let refuse: { status: "BAD" | "NO"; code: string | null; text: string } | null = null;
+    if (this.#client) {
+      if (m.size > lim.maxLiteralSize) return this.#fatal(tag, "Literal in a response too large");
+      this.#size += m.size;
+      this.#state = { s: "literal", remaining: m.size, parts: [], binary: m.binary, nonSync: m.nonSync };
+      return undefined;
+    }
     if (this.#literals.length >= lim.maxLiterals) refuse = { status: "BAD", code: "LIMIT", text: "Too many literals in one command" };
     else if (m.nonSync && lim.nonSyncLiterals === "none") refuse = { status: "BAD", code: null, text: "Non-synchronizing literals are not supported" };
     else if (m.nonSync && lim.nonSyncLiterals === "minus" && m.size > LITERAL_MINUS_MAX)
