@@ -178,7 +178,7 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
         q.op === "and" ? "AND" : "OR",
       );
     case "not":
-      return `NOT ${compile(ctx, q.term, depth + 1)}`;
+      return `NOT (${compile(ctx, q.term, depth + 1)})`;
     case "keyword":
       return f.contains("lower(e.keywords)", p.add(keywordNeedle(q.keyword)));
     case "uid":
