@@ -10,7 +10,7 @@ import { encodeMailboxName } from "../../../mail/utf7.ts";
 import type { Chunk, WireValue, WriteOptions } from "./values.ts";
 import { atom, ChunkList, mailboxText, stringText } from "./values.ts";
 import { compressOrdered, compressUids } from "./sequence-set.ts";
-import type { Section, Partial } from "./commands/fetch.ts";
+import type { Section, FetchPartial } from "./commands/fetch.ts";
 import type { StatusItem } from "./commands/status.ts";
 
 /** A response code: the atom and its arguments as wire text (RFC 9051 §7.1). */
@@ -297,7 +297,7 @@ export function sectionText(section: Section): string {
  * BODY[section]<origin> with the data as a literal (NIL when null). RFC 9051 §7.5.2: only the
  * partial's origin octet is echoed.
  */
-export function fetchBodySection(section: Section, partial: Partial | null, data: Buffer | null): FetchDatum {
+export function fetchBodySection(section: Section, partial: FetchPartial | null, data: Buffer | null): FetchDatum {
   const name = `BODY[${sectionText(section)}]${partial !== null ? `<${partial.offset}>` : ""}`;
   return [name, data === null ? null : { literal: data }];
 }
@@ -306,7 +306,7 @@ export function fetchBodySection(section: Section, partial: Partial | null, data
  * BINARY[part]<origin> (RFC 3516 §4.2): decoded content, as literal8 when it holds NUL,
  * else as a plain literal.
  */
-export function fetchBinary(part: readonly number[], partial: Partial | null, data: Buffer | null): FetchDatum {
+export function fetchBinary(part: readonly number[], partial: FetchPartial | null, data: Buffer | null): FetchDatum {
   const name = `BINARY[${part.join(".")}]${partial !== null ? `<${partial.offset}>` : ""}`;
   return [name, data === null ? null : { literal: data, binary: data.includes(0) }];
 }

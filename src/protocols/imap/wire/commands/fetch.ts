@@ -19,7 +19,7 @@ export interface Section {
 }
 
 /** partial = "<" number "." nz-number ">". */
-export interface Partial {
+export interface FetchPartial {
   offset: number;
   length: number;
 }
@@ -46,9 +46,9 @@ export type SimpleFetchItem = (typeof SIMPLE_FETCH_ITEMS)[number];
 export type FetchItem =
   | { kind: "simple"; name: SimpleFetchItem }
   /** BODY[section]<partial> and BODY.PEEK[...] */
-  | { kind: "body"; peek: boolean; section: Section; partial: Partial | null }
+  | { kind: "body"; peek: boolean; section: Section; partial: FetchPartial | null }
   /** BINARY[part]<partial> and BINARY.PEEK[...] (RFC 3516 §4.2) */
-  | { kind: "binary"; peek: boolean; part: number[]; partial: Partial | null }
+  | { kind: "binary"; peek: boolean; part: number[]; partial: FetchPartial | null }
   /** BINARY.SIZE[part] */
   | { kind: "binary.size"; part: number[] }
   /** PREVIEW (LAZY) (RFC 8970 §3) */
@@ -112,7 +112,7 @@ function parseSection(r: ArgReader): Section {
   return section;
 }
 
-function parsePartial(r: ArgReader): Partial | null {
+function parsePartial(r: ArgReader): FetchPartial | null {
   if (!r.tryChar("<")) return null;
   const offset = r.number("a partial offset");
   r.expectChar(".");
