@@ -6,6 +6,7 @@
 //                        [--backend sqlite|postgres] [--fts true|false] [--time-limit 300]
 //
 // Prints one JSON line per run and a summary line with the median.
+import "../src/core/threadpool.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { Ingest } from "../src/delivery/ingest.ts";

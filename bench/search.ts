@@ -4,6 +4,7 @@
 // The populated store is kept in bench/out/ and reused by later runs.
 //
 //   node bench/search.ts [--messages 100000] [--size 2048] [--reps 5] [--backend sqlite] [--time-limit 900]
+import "../src/core/threadpool.ts";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";

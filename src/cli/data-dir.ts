@@ -14,6 +14,7 @@ import { ConfigManager } from "../config/reload.ts";
 import { dataPaths } from "../config/load.ts";
 import { SERVICES, type Config } from "../config/schema.ts";
 import { openStore } from "../store/open.ts";
+import type { MaintainedMailStore } from "../store/mail-store.ts";
 import type { MailStore } from "../store/types.ts";
 
 export const CONFIG_FILE = "mailroom.toml";
@@ -112,8 +113,15 @@ async function fileSetsPortOffset(path: string): Promise<boolean> {
   }
 }
 
-/** Opens the store the configuration names. */
-export async function openDataStore(config: Config, logger: Logger): Promise<MailStore> {
+/**
+ * Opens the store the configuration names. A server (`watch`) also notices writes made by
+ * other processes on the same SQLite file (the CLI), so they reach IDLE and push clients.
+ */
+export async function openDataStore(
+  config: Config,
+  logger: Logger,
+  opts: { watch?: boolean } = {},
+): Promise<MaintainedMailStore> {
   const paths = dataPaths(config);
   await mkdir(paths.dataDir, { recursive: true, mode: 0o750 });
   return openStore({
@@ -124,6 +132,7 @@ export async function openDataStore(config: Config, logger: Logger): Promise<Mai
     blobDir: paths.blobDir,
     clock: systemClock,
     logger,
+    ...(opts.watch && config.store.backend === "sqlite" ? { watchExternalChangesMs: 500 } : {}),
   });
 }
 

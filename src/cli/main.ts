@@ -1,5 +1,6 @@
 // The `mailroom` command line: the server, the directory (domains, accounts, aliases),
 // configuration checks and mailbox import/export. Every command takes `--data DIR`.
+import "../core/threadpool.ts";
 import { Command, CommanderError } from "commander";
 import { StoreError } from "../core/errors.ts";
 import { ConfigError } from "../config/load.ts";

@@ -39,8 +39,13 @@ export async function serve(
   });
   const cfg = dd.config.current();
   const logger = createLogger({ level: cfg.logging.level, unredacted: cfg.logging.unredacted });
-  const store = await openDataStore(cfg, logger);
+  const store = await openDataStore(cfg, logger, { watch: true });
   const boot = await bootstrapStore(store);
+  if (store.searchIndexStale) {
+    // The search backend changed (or an older version indexed differently): rebuild it.
+    logger.info("search index incomplete: reindexing");
+    out.write(`search index: reindexed ${await store.reindex()} messages\n`);
+  }
   if (dd.created) out.write(`created the data folder ${dd.dir}\n`);
   if (boot) {
     out.write(
@@ -65,6 +70,14 @@ export async function serve(
     await store.close();
     throw e;
   }
+  // Blobs no email refers to any more (expunged, deleted accounts) are removed hourly.
+  const gc = setInterval(() => {
+    store.collectGarbage().then(
+      (n) => n > 0 && logger.info({ blobs: n }, "unreferenced blobs removed"),
+      (e: unknown) => logger.warn({ err: String(e) }, "blob garbage collection failed"),
+    );
+  }, 3600_000);
+  gc.unref();
   const bound = Object.values(server.ports()).sort((a, b) => a.port - b.port);
   for (const l of bound) out.write(`listening ${l.service} ${l.host}:${l.port}\n`);
   let done!: () => void;
@@ -74,6 +87,7 @@ export async function serve(
     server: {
       ...server,
       stop: async (o) => {
+        clearInterval(gc);
         await origStop(o);
         done();
       },
