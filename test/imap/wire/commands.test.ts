@@ -191,6 +191,8 @@ describe("LIST, LSUB, STATUS", () => {
     assert.ok(l.type === "list" && l.reference === "#news.comp.mail.misc" && l.patterns[0] === "%");
     const l2 = ok('A103 LIST /usr/staff/jones ""');
     assert.ok(l2.type === "list" && l2.reference === "/usr/staff/jones");
+    const l0 = ok("a LIST {0+}\r\n {1+}\r\n*");
+    assert.ok(l0.type === "list" && l0.reference === "" && l0.patterns[0] === "*");
     const l3 = ok("a LIST ~/Mail/ foo/*/ba]r%");
     assert.ok(l3.type === "list" && l3.patterns[0] === "foo/*/ba]r%");
   });

@@ -361,9 +361,9 @@ export class ArgReader {
 
   /** RFC 9051 §9 list-mailbox = 1*list-char / string (a LIST pattern, "%" and "*" kept). */
   listMailbox(): string {
-    const c = this.peek();
-    const raw = c === 0x22 || this.atLiteral() ? this.string() : this.#run(LIST_CHAR);
-    if (raw.length === 0 && c !== 0x22 && !this.atLiteral()) this.fail("Expected a mailbox pattern");
+    const isString = this.peek() === 0x22 || this.atLiteral();
+    const raw = isString ? this.string() : this.#run(LIST_CHAR);
+    if (raw.length === 0 && !isString) this.fail("Expected a mailbox pattern");
     if (this.options.utf8) return raw;
     try {
       return decodeMailboxName(raw);
