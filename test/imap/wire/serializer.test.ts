@@ -209,6 +209,28 @@ describe("FETCH", () => {
     assert.equal(formatValue(v, rev1), '("text" "plain" ("charset" "US-ASCII") NIL NIL "7bit" 3028 92 NIL NIL NIL NIL)');
   });
 
+  test("multipart BODY (RFC 9051 §7.5.2 example shape), parts back to back", () => {
+    const part2: MimePart = {
+      ...textPart,
+      section: "2",
+      contentType: { type: "text", subtype: "plain", params: { charset: "US-ASCII", name: "cc.diff" } },
+      id: "<960723163407.20117h@cac.washington.edu>",
+      description: "Compiled diff",
+      encoding: "base64",
+      bodyStart: 0,
+      bodyEnd: 4554,
+      lines: 73,
+    };
+    const part1: MimePart = { ...textPart, section: "1", bodyStart: 0, bodyEnd: 1152, lines: 23 };
+    const root: MimePart = { ...textPart, contentType: { type: "multipart", subtype: "mixed", params: { boundary: "b" } }, parts: [part1, part2] };
+    const [name, v] = fetchBodyStructure(root, false, rev1);
+    assert.equal(name, "BODY");
+    assert.equal(
+      formatValue(v, rev1),
+      '(("text" "plain" ("charset" "US-ASCII") NIL NIL "7bit" 1152 23)("text" "plain" ("charset" "US-ASCII" "name" "cc.diff") "<960723163407.20117h@cac.washington.edu>" "Compiled diff" "base64" 4554 73) "mixed")',
+    );
+  });
+
   test("a large body section streams as the same Buffer", () => {
     const body = Buffer.alloc(1_000_000, 0x61);
     const out = fetchResponse(2, [fetchNumber("UID", 7), fetchBodySection({ part: [], text: null, fields: [] }, null, body)], rev1);
