@@ -3,7 +3,11 @@
 // whose service has no factory is not started.
 import type { Service } from "../config/schema.ts";
 import type { ProtocolFactory } from "../core/server.ts";
+import { pop3Protocol } from "../protocols/pop3/server/protocol.ts";
 
 export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
-  return {};
+  return {
+    pop3: pop3Protocol,
+    pop3s: pop3Protocol,
+  };
 }

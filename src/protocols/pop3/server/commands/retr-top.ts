@@ -1,0 +1,39 @@
+// RFC 1939 §5 RETR and §7 TOP: the message (or its header, the blank line and n body lines),
+// byte-stuffed, from the blob as stored (no string conversion; large messages are written
+// in slices as the socket drains).
+import { err, ok } from "../../wire/reply.ts";
+import { stuffMessage, stuffTop } from "../../wire/message.ts";
+import type { CommandHandler } from "../command.ts";
+import type { MaildropMessage } from "../maildrop.ts";
+import type { Pop3Session } from "../session.ts";
+import { pick } from "./stat-list.ts";
+
+async function raw(s: Pop3Session, m: MaildropMessage): Promise<Buffer | null> {
+  const buf = await s.ctx.store.getRaw(s.maildrop?.accountId ?? "", m.emailId);
+  if (buf === null) s.send(err(`message ${m.number} was removed by another session`));
+  return buf;
+}
+
+export const retr: CommandHandler<"RETR"> = {
+  name: "RETR",
+  states: ["transaction"],
+  async handle(s, cmd) {
+    const m = pick(s, cmd.msg);
+    if (m === undefined) return;
+    const buf = await raw(s, m);
+    if (buf === null) return;
+    await s.sendMessage(ok(`${m.size} octets`), stuffMessage(buf));
+  },
+};
+
+export const top: CommandHandler<"TOP"> = {
+  name: "TOP",
+  states: ["transaction"],
+  async handle(s, cmd) {
+    const m = pick(s, cmd.msg);
+    if (m === undefined) return;
+    const buf = await raw(s, m);
+    if (buf === null) return;
+    await s.sendMessage(ok("top of message follows"), stuffTop(buf, cmd.lines));
+  },
+};
