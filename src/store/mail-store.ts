@@ -285,7 +285,9 @@ class SqlMailStore implements MaintainedMailStore {
       ...(opts?.limit !== undefined ? { limit: opts.limit } : {}),
     });
     const ids = new Map<number, string>();
-    for (const part of chunks([...new Set(hits.map((h) => h.emailNum))])) {
+    for (const h of hits) if (h.emailId !== undefined) ids.set(h.emailNum, h.emailId);
+    const missing = [...new Set(hits.filter((h) => h.emailId === undefined).map((h) => h.emailNum))];
+    for (const part of chunks(missing)) {
       const rows = await db.all<{ num: number; id: string }>(
         `SELECT num, id FROM emails WHERE num IN (${marks(part.length)})`,
         part,

@@ -21,6 +21,8 @@ export type { SearchDocument, SearchQuery };
 
 export interface SearchIndexHit {
   emailNum: number;
+  /** The email's public id, when the index has it at hand (saves the store a lookup). */
+  emailId?: string;
   /** Set when `opts.mailboxNum` was given: the email's UID in that mailbox. */
   uid?: number;
 }

@@ -33,14 +33,19 @@ async function applyMigrations(db: SqlDriver, index: SearchIndex): Promise<void>
   }
 }
 
-/** Whether PostgreSQL answers at PG_URL (tests skip it otherwise, saying so). */
+/**
+ * PostgreSQL must answer at PG_URL: the suites never skip it (CI starts the server). An
+ * unreachable server fails the test file with this message.
+ */
 export async function postgresAvailable(): Promise<boolean> {
   try {
     const db = await openPostgres(PG_URL, { poolSize: 1 });
     await db.close();
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${PG_URL} (start it; tests do not skip it): ${String(e)}`,
+    );
   }
 }
 

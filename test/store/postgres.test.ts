@@ -17,11 +17,14 @@ import { runContract } from "./contract.ts";
 const PG_URL = process.env.MAILROOM_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
 
 async function reachable(): Promise<boolean> {
+  // Never skipped: CI starts PostgreSQL, and an unreachable server fails this file.
   try {
     await (await openPostgres(PG_URL, { poolSize: 1 })).close();
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${PG_URL} (start it; tests do not skip it): ${String(e)}`,
+    );
   }
 }
 const skip = (await reachable()) ? false : "PostgreSQL is not reachable";
