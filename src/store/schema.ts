@@ -162,6 +162,41 @@ export const MIGRATIONS: Migration[] = [
     `INSERT INTO email_meta (email_num, envelope, meta) SELECT num, envelope, meta FROM emails`,
     `UPDATE emails SET envelope = '', meta = ''`,
   ],
+  // 4: the durable outbound queue (relayed submission, forwarding), filled by the SMTP
+  // server (src/queue/queue-store.ts) and worked off by the delivery agent. One row per
+  // message (its blob, envelope sender, MAIL parameters as JSON: DSN RET/ENVID RFC 3461,
+  // REQUIRETLS RFC 8689, BODY, SMTPUTF8; FUTURERELEASE hold RFC 4865, MT-PRIORITY RFC
+  // 6710, DELIVERBY RFC 2852) and one per recipient with its DSN parameters and status.
+  ({ pk, int }) => [
+    `CREATE TABLE outbound_queue (
+      num ${pk},
+      id TEXT NOT NULL UNIQUE,
+      blob_id TEXT NOT NULL,
+      size ${int} NOT NULL,
+      mail_from TEXT NOT NULL,
+      params TEXT NOT NULL,
+      account_id TEXT,
+      created_at ${int} NOT NULL,
+      next_attempt_at ${int} NOT NULL,
+      hold_until ${int},
+      priority ${int} NOT NULL DEFAULT 0,
+      deliver_by ${int},
+      attempts ${int} NOT NULL DEFAULT 0,
+      status TEXT NOT NULL)`,
+    `CREATE INDEX outbound_queue_due ON outbound_queue(status, next_attempt_at)`,
+    `CREATE INDEX outbound_queue_blob ON outbound_queue(blob_id)`,
+    `CREATE TABLE outbound_recipients (
+      queue_id TEXT NOT NULL,
+      idx ${int} NOT NULL,
+      address TEXT NOT NULL,
+      notify TEXT,
+      orcpt TEXT,
+      status TEXT NOT NULL,
+      attempts ${int} NOT NULL DEFAULT 0,
+      last_error TEXT,
+      updated_at ${int} NOT NULL,
+      PRIMARY KEY (queue_id, idx))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {
