@@ -6,6 +6,8 @@ import type { ServerContext } from "../../core/context.ts";
 import type { ProtocolFactory } from "../../core/server.ts";
 import type { ProtocolHandler } from "../../net/listener.ts";
 import { formatReplyObject, reply } from "./wire/replies.ts";
+import { QueueStore } from "../../queue/queue-store.ts";
+import { queueSink } from "./server/outbound.ts";
 import { SmtpSession } from "./server/session.ts";
 import type { SmtpMode, SmtpServiceOptions } from "./server/types.ts";
 
@@ -23,6 +25,11 @@ function modeOf(service: SmtpService): SmtpMode {
 /** The connection handler of one SMTP service. */
 export function smtpHandler(ctx: ServerContext, service: SmtpService, opts: SmtpServiceOptions = {}): ProtocolHandler {
   const mode = modeOf(service);
+  if (opts.outbound === undefined) {
+    // Relayed mail goes to the durable queue table of the store.
+    const queue = QueueStore.fromStore(ctx.store, ctx.clock);
+    if (queue !== null) opts = { ...opts, outbound: queueSink(queue) };
+  }
   return {
     handle(socket, info) {
       const session = new SmtpSession(ctx, socket, info, mode, opts);
