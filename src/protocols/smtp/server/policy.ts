@@ -60,8 +60,14 @@ export async function resolveRecipient(
   s: SmtpSession,
   to: SmtpAddress,
 ): Promise<{ ok: true; rcpt: Omit<AcceptedRecipient, "params"> } | { ok: false; verdict: Verdict }> {
-  // RFC 5321 §4.1.1.3: the bare <Postmaster> is the postmaster of this host.
-  const address: SmtpAddress = to.domain === "" ? { ...to, domain: s.hostname } : to;
+  // RFC 5321 §4.1.1.3: the bare <Postmaster> is the postmaster of this host (of its own
+  // domain when it is local, else of the first local domain).
+  let address = to;
+  if (to.domain === "") {
+    let domain = s.hostname;
+    if (!(await isLocalDomain(s, domain))) domain = (await s.ctx.store.listDomains())[0]?.name ?? domain;
+    address = { ...to, domain };
+  }
   const normalized = normalizeAddress(address);
   if (await isLocalDomain(s, address.domain)) {
     const sep = s.ctx.config.current().domains.subaddressSeparator;
