@@ -3,7 +3,7 @@
 // check at RCPT (452 4.2.2 / 552 5.2.2), <Postmaster>, null sender, and the policy hooks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, show, startSmtp, type TestServer } from "./helpers.ts";
+import { RawClient, startSmtp, type TestServer } from "./helpers.ts";
 
 void describe("MAIL and RCPT", () => {
   let t: TestServer;
