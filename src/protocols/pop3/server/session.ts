@@ -19,6 +19,7 @@ import { err, ok, type ResponseCode } from "../wire/reply.ts";
 import { joinParts } from "../wire/message.ts";
 import { MaildropLock } from "./lock.ts";
 import { Maildrop } from "./maildrop.ts";
+import type { ReadAhead } from "./read-ahead.ts";
 import { COMMANDS } from "./registry.ts";
 
 export type Pop3State = "authorization" | "transaction" | "update";
@@ -55,6 +56,8 @@ export class Pop3Session {
   identity: AuthResult | null = null;
   maildrop: Maildrop | null = null;
   lock: MaildropLock | null = null;
+  /** Loads the next messages while the client reads one (RETR). */
+  readAhead: ReadAhead | null = null;
 
   #socket: Socket;
   readonly #reader = new LineReader(MAX_COMMAND_LINE - 2);
@@ -130,7 +133,12 @@ export class Pop3Session {
     let total = 0;
     for (const p of parts) total += p.length;
     if (total <= ONE_WRITE_MAX) {
-      this.send(Buffer.concat([Buffer.from(status, "latin1"), ...parts], total + status.length));
+      // One writev of the status line and the slices: no copy of the message.
+      if (this.#socket.destroyed) return;
+      this.#socket.cork();
+      this.#socket.write(status);
+      for (const p of parts) this.#socket.write(p);
+      this.#socket.uncork();
       return;
     }
     this.send(status);

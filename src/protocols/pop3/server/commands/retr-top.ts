@@ -5,11 +5,16 @@ import { err, ok } from "../../wire/reply.ts";
 import { stuffMessage, stuffTop } from "../../wire/message.ts";
 import type { CommandHandler } from "../command.ts";
 import type { MaildropMessage } from "../maildrop.ts";
+import { ReadAhead } from "../read-ahead.ts";
 import type { Pop3Session } from "../session.ts";
 import { pick } from "./stat-list.ts";
 
-async function raw(s: Pop3Session, m: MaildropMessage): Promise<Buffer | null> {
-  const buf = await s.ctx.store.getRaw(s.maildrop?.accountId ?? "", m.emailId);
+async function raw(s: Pop3Session, m: MaildropMessage, readAhead: boolean): Promise<Buffer | null> {
+  const drop = s.maildrop;
+  if (drop === null) throw new Error("no maildrop in TRANSACTION state");
+  s.readAhead ??= new ReadAhead(s.ctx.store, drop.accountId, drop.messages);
+  const buf = await s.readAhead.get(m);
+  if (readAhead) s.readAhead.after(m);
   if (buf === null) s.send(err(`message ${m.number} was removed by another session`));
   return buf;
 }
@@ -20,7 +25,7 @@ export const retr: CommandHandler<"RETR"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m);
+    const buf = await raw(s, m, true);
     if (buf === null) return;
     await s.sendMessage(ok(`${m.size} octets`), stuffMessage(buf));
   },
@@ -32,7 +37,7 @@ export const top: CommandHandler<"TOP"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m);
+    const buf = await raw(s, m, false);
     if (buf === null) return;
     await s.sendMessage(ok("top of message follows"), stuffTop(buf, cmd.lines));
   },
