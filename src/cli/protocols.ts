@@ -4,10 +4,15 @@
 import type { Service } from "../config/schema.ts";
 import type { ProtocolFactory } from "../core/server.ts";
 import { pop3Protocol } from "../protocols/pop3/server/protocol.ts";
+import { smtpProtocol } from "../protocols/smtp/index.ts";
 
 export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
   return {
     pop3: pop3Protocol,
     pop3s: pop3Protocol,
+    smtp: smtpProtocol("smtp"),
+    submission: smtpProtocol("submission"),
+    submissions: smtpProtocol("submissions"),
+    lmtp: smtpProtocol("lmtp"),
   };
 }
