@@ -124,6 +124,30 @@ void describe("POP3 extensions", () => {
   });
 });
 
+void describe("POP3 session that loses its lease", () => {
+  void test("QUIT removes nothing when the lease was taken over", async () => {
+    const f = await startPop3({ pop3: { lockTtlMs: 150 } });
+    try {
+      await f.deliver(message("keep-me"));
+      const c = await RawPop3.connect(f.pop3Port);
+      await c.line();
+      assert.match(await c.login(f.user), /^\+OK/);
+      assert.match(await c.cmd("DELE 1"), /^\+OK/);
+      // The next renewal finds the lease gone, as when another node took it over.
+      const leases = f.server.ctx.store.leases;
+      const renew = leases.renew.bind(leases);
+      leases.renew = async () => false;
+      await new Promise((r) => setTimeout(r, 200));
+      leases.renew = renew;
+      assert.match(await c.cmd("QUIT"), /^-ERR \[SYS\/TEMP\] maildrop lock lost/);
+      const inbox = (await f.server.ctx.store.listMailboxes(f.account.id)).find((b) => b.role === "inbox");
+      assert.equal((await f.server.ctx.store.listMessages(f.account.id, inbox?.id ?? "")).length, 1);
+    } finally {
+      await f.stop();
+    }
+  });
+});
+
 void describe("POP3 lock across two servers on one store", () => {
   void test("a session on one server makes the other answer [IN-USE]", async () => {
     const f = await startPop3();

@@ -13,6 +13,11 @@ export interface MaildropMessage {
   readonly number: number;
   readonly uid: number;
   readonly emailId: Id;
+  /**
+   * The stored size. RFC 1939 §5 LIST wants the octets RETR sends; they are equal for
+   * CRLF messages (what SMTP, LMTP and IMAP deliver). todo RFC 1939 §5: a message stored
+   * with bare LFs is sent with CRLFs and so is longer than listed.
+   */
   readonly size: number;
   deleted: boolean;
 }

@@ -2,6 +2,7 @@
 // messages are removed atomically (store.expunge: one transaction, published as a change,
 // so IMAP sessions see the expunges), the lock is released and the connection closed. If
 // the removal fails, RFC 1939 §6 asks for "-ERR some deleted messages not removed".
+// A session that lost its maildrop lease removes nothing.
 import { isStoreError } from "../../../../core/errors.ts";
 import { err, ok } from "../../wire/reply.ts";
 import type { CommandHandler } from "../command.ts";
@@ -25,6 +26,13 @@ export const quit: CommandHandler<"QUIT"> = {
       return;
     }
     s.state = "update";
+    // The lease was taken over (this session stalled past its lifetime): another session may
+    // own the maildrop now, so this one removes nothing.
+    if (s.lock !== null && !s.lock.held && drop.deletedUids().length > 0) {
+      s.send(err("maildrop lock lost, no messages deleted", "SYS/TEMP"));
+      s.close();
+      return;
+    }
     let removed = 0;
     try {
       removed = await drop.commit(s.ctx.store);
