@@ -1,0 +1,71 @@
+// RFC 9051 §6.3.9 LIST with LIST-EXTENDED (RFC 5258: selection SUBSCRIBED, SPECIAL-USE,
+// RECURSIVEMATCH; return SUBSCRIBED, CHILDREN, SPECIAL-USE), CHILDREN (RFC 3348),
+// SPECIAL-USE attributes (RFC 6154 §2) and LIST-STATUS (RFC 5819); RFC 3501 §6.3.9 LSUB.
+import type { ListArgs, ListEntry, LsubArgs } from "../../wire/index.ts";
+import { listResponse, statusResponse } from "../../wire/index.ts";
+import { command, AUTHED } from "../command.ts";
+import type { NamedMailbox } from "../mailboxes.ts";
+import { DELIMITER, matchesPattern, namedMailboxes, specialUse } from "../mailboxes.ts";
+import type { ImapSession } from "../session.ts";
+import { statusValues } from "./status.ts";
+
+function hasChild(all: readonly NamedMailbox[], m: NamedMailbox, pred: (x: NamedMailbox) => boolean = () => true): boolean {
+  const prefix = m.path + DELIMITER;
+  return all.some((x) => x.path.startsWith(prefix) && pred(x));
+}
+
+async function runList(s: ImapSession, args: ListArgs): Promise<void> {
+  // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and the root
+  if (args.patterns.length === 1 && args.patterns[0] === "") {
+    s.send(listResponse({ attributes: ["\\Noselect"], delimiter: DELIMITER, name: "" }, s.writeOptions));
+    return;
+  }
+  const all = await namedMailboxes(s.ctx.store, s.accountId);
+  const patterns = args.patterns.map((p) => args.reference + p);
+  const subscribedSel = args.selection.includes("SUBSCRIBED");
+  const recursive = args.selection.includes("RECURSIVEMATCH");
+  const specialSel = args.selection.includes("SPECIAL-USE");
+  const showSubscribed = subscribedSel || args.returns.subscribed;
+  for (const m of all) {
+    if (!patterns.some((p) => matchesPattern(m.path, p))) continue;
+    const use = specialUse(m.mailbox.role);
+    if (specialSel && use === null) continue;
+    const entry: { attributes: string[]; childInfo?: string[] } = { attributes: [] };
+    if (subscribedSel && !m.mailbox.subscribed) {
+      // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed mailbox shows CHILDINFO
+      if (recursive && hasChild(all, m, (x) => x.mailbox.subscribed)) entry.childInfo = ["SUBSCRIBED"];
+      else continue;
+    }
+    // RFC 3348 / RFC 5258 §4: \HasChildren or \HasNoChildren
+    entry.attributes.push(hasChild(all, m) ? "\\HasChildren" : "\\HasNoChildren");
+    if (showSubscribed && m.mailbox.subscribed) entry.attributes.push("\\Subscribed");
+    if (use !== null) entry.attributes.push(use);
+    const le: ListEntry = { attributes: entry.attributes, delimiter: DELIMITER, name: m.path, ...(entry.childInfo !== undefined ? { childInfo: entry.childInfo } : {}) };
+    s.send(listResponse(le, s.writeOptions));
+    // RFC 5819 §2: a STATUS response after each selectable mailbox listed
+    if (args.returns.status !== null && args.returns.status.length > 0 && entry.childInfo === undefined) {
+      s.send(statusResponse(m.path, await statusValues(s, m.mailbox, args.returns.status), s.writeOptions));
+    }
+  }
+}
+
+export const list = command<ListArgs>({
+  name: "LIST",
+  states: AUTHED,
+  async handle(s, args) {
+    await runList(s, args);
+  },
+});
+
+export const lsub = command<LsubArgs>({
+  name: "LSUB",
+  states: AUTHED,
+  async handle(s, args) {
+    const all = await namedMailboxes(s.ctx.store, s.accountId);
+    const pattern = args.reference + args.pattern;
+    for (const m of all) {
+      if (!m.mailbox.subscribed || !matchesPattern(m.path, pattern)) continue;
+      s.send(listResponse({ attributes: [], delimiter: DELIMITER, name: m.path }, s.writeOptions, "LSUB"));
+    }
+  },
+});

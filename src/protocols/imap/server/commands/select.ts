@@ -1,0 +1,120 @@
+// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE, with CONDSTORE (RFC 7162 §3.1.8: the CONDSTORE
+// parameter, HIGHESTMODSEQ) and QRESYNC (RFC 7162 §3.2.5: VANISHED (EARLIER) and FETCH of what
+// changed since the client's modseq), MAILBOXID (RFC 8474 §4.1); rev1 sessions get RECENT and
+// [UNSEEN n] (RFC 3501 §6.3.1). RFC 9051 §6.4.1 CLOSE (silent expunge) and RFC 3691 UNSELECT.
+import type { SelectArgs } from "../../wire/index.ts";
+import {
+  code,
+  countResponse,
+  fetchFlags,
+  fetchModseq,
+  fetchNumber,
+  fetchResponse,
+  flagsResponse,
+  listResponse,
+  mailboxIdCode,
+  numberCode,
+  permanentFlagsCode,
+  resolveSequenceSet,
+  untaggedStatus,
+  vanishedResponse,
+} from "../../wire/index.ts";
+import { command, AUTHED, SELECTED } from "../command.ts";
+import { bad, no } from "../errors.ts";
+import { DELIMITER, normalizePath } from "../mailboxes.ts";
+import type { ImapSession } from "../session.ts";
+
+const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
+/** Leaves the selected mailbox without expunging (RFC 7162 §3.2.11 [CLOSED] when asked). */
+export function deselect(s: ImapSession, announce: boolean): void {
+  if (s.selected === null) return;
+  s.selected = null;
+  s.state = "auth";
+  // RFC 9051 §7.1 / RFC 7162 §3.2.11: the end of the old mailbox's responses
+  if (announce && (s.qresync || s.rev2)) s.send(untaggedStatus("OK", "Previous mailbox closed", code("CLOSED")));
+}
+
+async function open(s: ImapSession, args: SelectArgs, readOnly: boolean): Promise<{ text: string; code: { code: string } ; skipUpdates: boolean }> {
+  deselect(s, true);
+  if (args.qresync !== null && !s.qresync) throw bad("QRESYNC is not enabled", "CLIENTBUG");
+  const path = normalizePath(args.mailbox);
+  const mb = await s.ctx.store.getMailboxByPath(s.accountId, path);
+  if (mb === null) throw no("NONEXISTENT", "No such mailbox");
+  if (args.condstore) s.condstoreActive = true;
+  const view = await s.openView(mb, readOnly);
+  const m = view.mailbox;
+  const keywords = new Set<string>();
+  for (const r of view.rows.values()) for (const k of r.keywords) if (!k.startsWith("\\")) keywords.add(k);
+  const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
+  s.send(flagsResponse(flags));
+  s.send(countResponse(view.exists, "EXISTS"));
+  if (!s.rev2) {
+    s.send(countResponse(view.recent.size, "RECENT"));
+    const firstUnseen = view.uids.findIndex((u) => !(view.rows.get(u)?.keywords.includes("\\Seen") ?? false));
+    if (firstUnseen >= 0) s.send(untaggedStatus("OK", "First unseen", numberCode("UNSEEN", firstUnseen + 1)));
+  }
+  s.send(untaggedStatus("OK", readOnly ? "No permanent flags" : "Flags permitted", permanentFlagsCode(readOnly ? [] : [...flags, "\\*"])));
+  s.send(untaggedStatus("OK", "UIDs valid", numberCode("UIDVALIDITY", m.uidValidity)));
+  s.send(untaggedStatus("OK", "Predicted next UID", numberCode("UIDNEXT", m.uidNext)));
+  s.send(untaggedStatus("OK", "Highest", numberCode("HIGHESTMODSEQ", view.lastModSeq)));
+  s.send(untaggedStatus("OK", "Ok", mailboxIdCode(m.id)));
+  // RFC 9051 §6.3.2: a LIST response with the mailbox name
+  if (s.rev2) s.send(listResponse({ attributes: [], delimiter: DELIMITER, name: path }, s.writeOptions));
+  const q = args.qresync;
+  if (q !== null && q.uidValidity === m.uidValidity) {
+    // RFC 7162 §3.2.5.2: what vanished since the client's modseq (within its known UIDs)
+    let gone = await s.ctx.store.expungedSince(s.accountId, m.id, q.modseq);
+    if (q.knownUids !== null && q.knownUids.kind === "ranges") {
+      const max = Math.max(m.uidNext, ...gone);
+      const ranges = resolveSequenceSet(q.knownUids, max);
+      gone = gone.filter((u) => ranges.some(([lo, hi]) => u >= lo && u <= hi));
+    }
+    gone = gone.filter((u) => !view.rows.has(u));
+    if (gone.length > 0) s.send(vanishedResponse(gone, true));
+    for (const r of await s.ctx.store.changedMessages(s.accountId, m.id, q.modseq)) {
+      const seq = view.seqOf(r.uid);
+      if (seq === 0) continue;
+      s.send(fetchResponse(seq, [fetchNumber("UID", r.uid), fetchFlags(view.flagsOf(r.uid)), fetchModseq(view.rows.get(r.uid)?.modseq ?? r.modseq)], s.writeOptions));
+    }
+  }
+  s.selected = view;
+  s.state = "selected";
+  return { text: `${readOnly ? "EXAMINE" : "SELECT"} completed`, code: code(readOnly ? "READ-ONLY" : "READ-WRITE"), skipUpdates: true };
+}
+
+export const select = command<SelectArgs>({
+  name: "SELECT",
+  states: AUTHED,
+  handle: (s, args) => open(s, args, false),
+});
+
+export const examine = command<SelectArgs>({
+  name: "EXAMINE",
+  states: AUTHED,
+  handle: (s, args) => open(s, args, true),
+});
+
+export const close = command({
+  name: "CLOSE",
+  states: SELECTED,
+  async handle(s) {
+    const view = s.selected;
+    if (view !== null && !view.readOnly) {
+      // RFC 9051 §6.4.1: expunge \Deleted messages, without EXPUNGE responses
+      const uids = view.uids.filter((u) => view.rows.get(u)?.keywords.includes("\\Deleted") === true);
+      if (uids.length > 0) await s.ctx.store.expunge(s.accountId, view.mailbox.id, uids);
+    }
+    deselect(s, false);
+    return { skipUpdates: true };
+  },
+});
+
+export const unselect = command({
+  name: "UNSELECT",
+  states: SELECTED,
+  async handle(s) {
+    deselect(s, false);
+    return { skipUpdates: true };
+  },
+});

@@ -1,0 +1,242 @@
+// The selected-mailbox view of one session (RFC 9051 §5.2, §7.4, §7.5.1; RFC 2180): the
+// sequence-number <-> UID map as this session knows it, the changes other writers made that
+// were not yet reported, and when they may be reported. Numbers only change when this view
+// says so: an expunge stays in the map (and keeps its sequence number) until an EXPUNGE or
+// VANISHED response is allowed (RFC 9051 §7.5.1: not while answering FETCH, STORE or SEARCH,
+// nor without a command in progress); new messages are announced with EXISTS; flag changes
+// with FETCH FLAGS (RFC 7162 §3.2.4 with UID when QRESYNC is on, MODSEQ with CONDSTORE).
+import type { Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
+import type { SequenceSet } from "../wire/index.ts";
+import { countResponse, fetchFlags, fetchModseq, fetchNumber, fetchResponse, resolveSequenceSet, vanishedResponse } from "../wire/index.ts";
+import type { Chunk, FetchDatum, WriteOptions } from "../wire/index.ts";
+import { bad } from "./errors.ts";
+
+/** Per server: per mailbox, the highest UID a session already took as \Recent (RFC 3501 §2.3.2). */
+export type RecentClaims = Map<string, number>;
+
+/** How updates are written for this session. */
+export interface ViewMode {
+  /** IMAP4rev1 session: \Recent and RECENT (RFC 3501); rev2 has neither (RFC 9051 Appendix E). */
+  rev1: boolean;
+  condstore: boolean;
+  qresync: boolean;
+  write: WriteOptions;
+}
+
+export class SelectedMailbox {
+  readonly store: MailStore;
+  readonly accountId: string;
+  mailbox: Mailbox;
+  readonly readOnly: boolean;
+  /** UIDs by sequence number - 1, ascending. */
+  uids: number[] = [];
+  readonly rows = new Map<number, MessageRow>();
+  /** RFC 3501 §2.3.2 \Recent: UIDs recent to this session. */
+  readonly recent = new Set<number>();
+  /** The highest modseq this view has taken in. */
+  lastModSeq = 0;
+  /** Expunged elsewhere (or by a MOVE/EXPUNGE not yet reported), still holding a number. */
+  readonly pendingExpunge = new Set<number>();
+  /** UIDs whose flags changed since they were last reported. */
+  readonly pendingFlags = new Set<number>();
+  /** EXISTS last reported. */
+  reportedExists = 0;
+  reportedRecent = 0;
+  /** RFC 5182 SEARCHRES: the saved result as UIDs. */
+  saved: number[] = [];
+  /** Set when the bus told of a change in this mailbox that has not been read yet. */
+  dirty = false;
+  readonly #claims: RecentClaims;
+  readonly #rev1: boolean;
+
+  private constructor(store: MailStore, accountId: string, mailbox: Mailbox, readOnly: boolean, claims: RecentClaims, rev1: boolean) {
+    this.store = store;
+    this.accountId = accountId;
+    this.mailbox = mailbox;
+    this.readOnly = readOnly;
+    this.#claims = claims;
+    this.#rev1 = rev1;
+  }
+
+  static async open(store: MailStore, accountId: string, mailbox: Mailbox, opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean }): Promise<SelectedMailbox> {
+    const v = new SelectedMailbox(store, accountId, mailbox, opts.readOnly, opts.claims, opts.rev1);
+    // the modseq first: a change committed while we list is read again by the next sync
+    const fresh = await store.getMailbox(accountId, mailbox.id);
+    if (fresh !== null) v.mailbox = fresh;
+    const rows = await store.listMessages(accountId, mailbox.id);
+    let last = v.mailbox.highestModSeq;
+    for (const r of rows) {
+      v.uids.push(r.uid);
+      v.rows.set(r.uid, r);
+      if (r.modseq > last) last = r.modseq;
+    }
+    v.lastModSeq = last;
+    v.#claimRecent(v.uids);
+    v.reportedExists = v.uids.length;
+    v.reportedRecent = v.recent.size;
+    return v;
+  }
+
+  #claimRecent(uids: readonly number[]): void {
+    // RFC 3501 §2.3.2: only one session sees a message as recent. Rev2 sessions do not claim.
+    if (!this.#rev1) return;
+    const claimed = this.#claims.get(this.mailbox.id) ?? this.mailbox.uidNext - 1 - uids.length;
+    let max = claimed;
+    for (const u of uids) {
+      if (u > claimed) this.recent.add(u);
+      if (u > max) max = u;
+    }
+    this.#claims.set(this.mailbox.id, max);
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  /** The sequence number of a UID, 0 when not in the view. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.uids[mid] ?? 0;
+      if (u === uid) return mid + 1;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** The flags as FETCH FLAGS shows them (with \Recent for rev1 sessions). */
+  flagsOf(uid: number): string[] {
+    const kw = this.rows.get(uid)?.keywords ?? [];
+    return this.recent.has(uid) ? [...kw, "\\Recent"] : kw;
+  }
+
+  /**
+   * The UIDs a set names, ascending. RFC 9051 §6.4.8: UID ranges match the UIDs that exist;
+   * a message sequence number past EXISTS is an error (BAD). "$" is the saved result.
+   */
+  resolve(set: SequenceSet, uid: boolean): number[] {
+    if (set.kind === "saved") {
+      const present = this.saved.filter((u) => this.rows.has(u));
+      return present;
+    }
+    if (!uid) {
+      for (const r of set.ranges) {
+        for (const n of [r.start, r.end]) if (n !== "*" && n > this.exists) throw bad("Invalid message sequence number");
+      }
+      const out: number[] = [];
+      for (const [lo, hi] of resolveSequenceSet(set, this.exists)) for (let s = lo; s <= hi; s++) out.push(this.uids[s - 1] ?? 0);
+      return out;
+    }
+    const max = this.uids[this.uids.length - 1] ?? 0;
+    if (max === 0) return [];
+    const out: number[] = [];
+    for (const [lo, hi] of resolveSequenceSet(set, max)) {
+      // find the first UID >= lo
+      let a = 0;
+      let b = this.uids.length;
+      while (a < b) {
+        const m = (a + b) >> 1;
+        if ((this.uids[m] ?? 0) < lo) a = m + 1;
+        else b = m;
+      }
+      for (let i = a; i < this.uids.length && (this.uids[i] ?? 0) <= hi; i++) out.push(this.uids[i] ?? 0);
+    }
+    return out;
+  }
+
+  /** Reads what changed in the store since lastModSeq into the pending sets. */
+  async poll(): Promise<void> {
+    this.dirty = false;
+    const mb = await this.store.getMailbox(this.accountId, this.mailbox.id);
+    if (mb === null) {
+      // the mailbox was deleted: every message goes
+      for (const u of this.uids) this.pendingExpunge.add(u);
+      return;
+    }
+    const since = this.lastModSeq;
+    const changed = await this.store.changedMessages(this.accountId, this.mailbox.id, since);
+    const expunged = await this.store.expungedSince(this.accountId, this.mailbox.id, since);
+    this.mailbox = mb;
+    const gone = new Set(expunged);
+    let last = Math.max(since, mb.highestModSeq);
+    const added: number[] = [];
+    for (const r of changed) {
+      if (r.modseq > last) last = r.modseq;
+      if (gone.has(r.uid)) continue;
+      const old = this.rows.get(r.uid);
+      if (old === undefined) {
+        added.push(r.uid);
+        this.rows.set(r.uid, r);
+        continue;
+      }
+      if (this.pendingExpunge.has(r.uid)) continue;
+      if (old.modseq !== r.modseq || old.keywords.join(" ") !== r.keywords.join(" ")) {
+        if (old.keywords.join(" ") !== r.keywords.join(" ") || old.modseq < r.modseq) this.pendingFlags.add(r.uid);
+        this.rows.set(r.uid, r);
+      }
+    }
+    for (const u of expunged) if (this.rows.has(u) && !added.includes(u)) this.pendingExpunge.add(u);
+    if (added.length > 0) {
+      added.sort((a, b) => a - b);
+      const tail = this.uids[this.uids.length - 1] ?? 0;
+      if ((added[0] ?? 0) > tail) this.uids.push(...added);
+      else this.uids = [...this.uids, ...added].sort((a, b) => a - b);
+      this.#claimRecent(added);
+    }
+    this.lastModSeq = last;
+  }
+
+  /** Marks UIDs this session expunged (EXPUNGE, MOVE): reported at once by the caller. */
+  removeNow(uids: readonly number[]): void {
+    for (const u of uids) if (this.rows.has(u)) this.pendingExpunge.add(u);
+  }
+
+  /**
+   * The untagged responses for what is pending: EXPUNGE (or VANISHED with QRESYNC) when
+   * allowed, then EXISTS/RECENT, then FETCH FLAGS.
+   */
+  flush(allowExpunge: boolean, mode: ViewMode): Chunk[] {
+    const out: Chunk[] = [];
+    if (allowExpunge && this.pendingExpunge.size > 0) {
+      const gone = [...this.pendingExpunge].sort((a, b) => b - a);
+      const seqs: number[] = [];
+      for (const u of gone) seqs.push(this.seqOf(u));
+      const keep = new Set(gone);
+      this.uids = this.uids.filter((u) => !keep.has(u));
+      for (const u of gone) {
+        this.rows.delete(u);
+        this.recent.delete(u);
+        this.pendingFlags.delete(u);
+      }
+      this.saved = this.saved.filter((u) => !keep.has(u));
+      this.pendingExpunge.clear();
+      // RFC 7162 §3.2.10: with QRESYNC enabled VANISHED replaces EXPUNGE
+      if (mode.qresync) out.push(vanishedResponse(gone, false));
+      else for (const s of seqs) if (s > 0) out.push(countResponse(s, "EXPUNGE"));
+      this.reportedExists = this.uids.length;
+    }
+    if (this.uids.length !== this.reportedExists) {
+      out.push(countResponse(this.uids.length, "EXISTS"));
+      this.reportedExists = this.uids.length;
+      if (mode.rev1) out.push(countResponse(this.recent.size, "RECENT"));
+      this.reportedRecent = this.recent.size;
+    }
+    if (this.pendingFlags.size > 0) {
+      for (const u of [...this.pendingFlags].sort((a, b) => a - b)) {
+        const seq = this.seqOf(u);
+        const row = this.rows.get(u);
+        if (seq === 0 || row === undefined) continue;
+        const items: FetchDatum[] = [];
+        if (mode.qresync) items.push(fetchNumber("UID", u));
+        items.push(fetchFlags(this.flagsOf(u)));
+        if (mode.condstore) items.push(fetchModseq(row.modseq));
+        out.push(...fetchResponse(seq, items, mode.write));
+      }
+      this.pendingFlags.clear();
+    }
+    return out;
+  }
+}

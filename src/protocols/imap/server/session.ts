@@ -1,0 +1,462 @@
+// One IMAP connection (RFC 9051 §3 states, §5.5 command pipelining, §7 responses): the read
+// loop over the wire layer's CommandReader, one dispatcher that checks the state and runs the
+// command's descriptor from the registry (registry.ts), the one place failures become tagged
+// replies (errors.ts), the pending mailbox updates flushed before each tagged reply
+// (selected.ts), a commands-per-minute limit, the idle autologout (RFC 9051 §5.4) and the
+// graceful stop with "* BYE" (RFC 9051 §7.1.5).
+import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+import type { ServerContext } from "../../../core/context.ts";
+import type { Logger } from "../../../core/logger.ts";
+import type { AuthResult } from "../../../auth/types.ts";
+import { tlsChannelBinding } from "../../../auth/sasl/channel-binding.ts";
+import type { SaslConnection } from "../../../auth/sasl/types.ts";
+import type { ConnectionInfo } from "../../../net/listener.ts";
+import { upgradeToTls } from "../../../net/tls-upgrade.ts";
+import type { Chunk, RawCommand, ResponseCode, WriteOptions } from "../wire/index.ts";
+import { COMMAND_PARSERS, CommandReader, openCommand, runParser, tagged, untaggedStatus } from "../wire/index.ts";
+import type { Mailbox } from "../../../store/types.ts";
+import { capabilityList } from "./commands/capability.ts";
+import { mapFailure } from "./errors.ts";
+import { REGISTRY } from "./registry.ts";
+import type { Completion, ImapState } from "./command.ts";
+import type { RecentClaims, ViewMode } from "./selected.ts";
+import { SelectedMailbox } from "./selected.ts";
+
+export interface ImapOptions {
+  /** Product name in the greeting and ID. */
+  implementation?: string;
+}
+
+/** State shared by the sessions of one server (not global: one per protocol factory call). */
+export interface ImapShared {
+  recentClaims: RecentClaims;
+}
+
+/** Bytes buffered in the reader before the socket is paused. */
+const MAX_BUFFERED = 1024 * 1024;
+
+export class ImapSession {
+  readonly ctx: ServerContext;
+  readonly info: ConnectionInfo;
+  readonly options: Required<ImapOptions>;
+  readonly shared: ImapShared;
+  log: Logger;
+  readonly reader: CommandReader;
+  state: ImapState = "notauth";
+  identity: AuthResult | null = null;
+  /** RFC 5161 ENABLE: "IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC". */
+  readonly enabled = new Set<string>();
+  /** RFC 7162 §3.1: CONDSTORE turned on by a CONDSTORE-using command (not by ENABLE only). */
+  condstoreActive = false;
+  selected: SelectedMailbox | null = null;
+
+  #socket: Socket;
+  #closed = false;
+  #stopping = false;
+  #waiter: (() => void) | null = null;
+  #waitingForCommand = false;
+  #paused = false;
+  #unsubscribe: (() => void) | null = null;
+  #tokens: number;
+  #tokensAt = Date.now();
+  readonly #onData = (d: Buffer): void => {
+    this.reader.push(d);
+    if (this.reader.buffered > MAX_BUFFERED && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#signal();
+  };
+
+  constructor(ctx: ServerContext, socket: Socket, info: ConnectionInfo, shared: ImapShared, options: ImapOptions = {}) {
+    this.ctx = ctx;
+    this.info = info;
+    this.shared = shared;
+    this.options = { implementation: options.implementation ?? "Mailroom" };
+    this.log = ctx.logger.child({ proto: "imap", ip: info.remoteAddress, port: info.remotePort });
+    this.#socket = socket;
+    const limits = ctx.config.current().limits;
+    this.reader = new CommandReader({ maxLineLength: limits.imapMaxCommandLength, maxLiteralSize: limits.imapMaxLiteralSize });
+    this.#tokens = this.#bucketSize();
+    info.onShutdown(() => this.#shutdown());
+  }
+
+  /** Greets and serves until the connection ends. */
+  start(): void {
+    this.#attach(this.#socket);
+    // RFC 9051 §7.1.1: the greeting, with the capabilities (saves a round trip)
+    this.send(untaggedStatus("OK", `${this.options.implementation} IMAP server ready`, { code: "CAPABILITY", args: this.capabilities().join(" ") }));
+    this.#run().catch((e: unknown) => {
+      this.log.error({ err: e instanceof Error ? e.stack : String(e) }, "IMAP session failed");
+      this.#destroy();
+    });
+  }
+
+  // --- modes ---
+
+  get tls(): boolean {
+    return this.#socket instanceof TLSSocket;
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has("IMAP4REV2");
+  }
+
+  /** RFC 6855 §3 / RFC 9051 §5.1: UTF-8 mailbox names and strings. */
+  get utf8(): boolean {
+    return this.rev2 || this.enabled.has("UTF8=ACCEPT");
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has("QRESYNC");
+  }
+
+  get condstore(): boolean {
+    return this.condstoreActive || this.enabled.has("CONDSTORE") || this.qresync;
+  }
+
+  get writeOptions(): WriteOptions {
+    return { utf8: this.utf8 };
+  }
+
+  get viewMode(): ViewMode {
+    return { rev1: !this.rev2, condstore: this.condstore, qresync: this.qresync, write: this.writeOptions };
+  }
+
+  get accountId(): string {
+    if (this.identity === null) throw new Error("not authenticated");
+    return this.identity.accountId;
+  }
+
+  /** RFC 9051 §6.2.3 LOGINDISABLED: plaintext logins only over TLS unless configured. */
+  plaintextAllowed(): boolean {
+    return this.tls || this.info.allowPlaintextAuth || this.ctx.config.current().auth.allowPlaintextWithoutTls;
+  }
+
+  starttlsAvailable(): boolean {
+    return this.info.tlsMode === "starttls" && !this.tls;
+  }
+
+  saslConnection(): SaslConnection {
+    const c: SaslConnection = { tls: this.tls, ip: this.info.remoteAddress, plaintextAllowed: this.plaintextAllowed() };
+    if (this.#socket instanceof TLSSocket) c.channelBinding = tlsChannelBinding(this.#socket);
+    return c;
+  }
+
+  /** What CAPABILITY lists now (capability.ts). */
+  capabilities(): string[] {
+    return capabilityList(this);
+  }
+
+  // --- output ---
+
+  send(data: string | readonly Chunk[]): void {
+    if (this.#closed || this.#socket.destroyed) return;
+    if (typeof data === "string") this.#socket.write(data);
+    else for (const c of data) this.#socket.write(c);
+  }
+
+  /** Waits until the socket has room again (big FETCH responses). */
+  async drain(): Promise<void> {
+    const s = this.#socket;
+    if (this.#closed || s.destroyed || !s.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        s.off("drain", done);
+        s.off("close", done);
+        resolve();
+      };
+      s.on("drain", done);
+      s.on("close", done);
+    });
+  }
+
+  /** Sends the pending mailbox updates (EXPUNGE only when `allowExpunge`). */
+  async flushUpdates(allowExpunge: boolean): Promise<void> {
+    const sel = this.selected;
+    if (sel === null) return;
+    if (sel.dirty) await sel.poll();
+    const out = sel.flush(allowExpunge, this.viewMode);
+    if (out.length > 0) this.send(out);
+  }
+
+  // --- after authentication ---
+
+  /** Enters the authenticated state and follows the account's changes on the bus. */
+  authenticated(result: AuthResult): void {
+    this.identity = result;
+    this.state = "auth";
+    this.log = this.log.child({ user: result.username });
+    this.#unsubscribe?.();
+    this.#unsubscribe = this.ctx.store.changes.subscribe(result.accountId, (ev) => {
+      const sel = this.selected;
+      if (sel !== null && ev.mailboxIds.includes(sel.mailbox.id)) {
+        sel.dirty = true;
+        this.#signal();
+      }
+    });
+  }
+
+  /** Opens a mailbox view (SELECT/EXAMINE). */
+  async openView(mailbox: Mailbox, readOnly: boolean): Promise<SelectedMailbox> {
+    return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, { readOnly, claims: this.shared.recentClaims, rev1: !this.rev2 });
+  }
+
+  // --- input during a command (AUTHENTICATE responses, IDLE's DONE) ---
+
+  /**
+   * The next raw line; null when the connection ends or the line was refused (too long).
+   * With `onWake`, it is called whenever the session is signalled (a change on the bus) while
+   * waiting: IDLE reports changes from there.
+   */
+  async readLine(onWake?: () => Promise<void>): Promise<Buffer | null> {
+    this.reader.expectLine();
+    for (;;) {
+      const ev = this.reader.next();
+      if (ev === null) {
+        if (this.#closed) return null;
+        if (this.#stopping) return null;
+        await this.#wait();
+        if (onWake !== undefined && !this.#closed) await onWake();
+        continue;
+      }
+      this.#resumeIfLow();
+      if (ev.type === "line") return ev.line;
+      if (ev.type === "error" || ev.type === "bye") return null;
+    }
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** RFC 9051 §6.2.1 STARTTLS: after the tagged OK, drop what was pipelined, then the handshake. */
+  async startTls(): Promise<void> {
+    const plain = this.#socket;
+    plain.off("data", this.#onData);
+    plain.pause();
+    // RFC 9051 §6.2.1 / CVE-2011-0411: bytes sent before the handshake are not commands
+    this.reader.discardBuffered();
+    let secure: TLSSocket;
+    try {
+      secure = await upgradeToTls(plain, this.ctx);
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, "STARTTLS handshake failed");
+      this.#destroy();
+      return;
+    }
+    plain.setTimeout(0);
+    this.#socket = secure;
+    this.#paused = false;
+    this.#attach(secure);
+  }
+
+  /** Ends the session after what was written. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.state = "logout";
+    this.#socket.end();
+    this.#cleanup();
+    this.#signal();
+  }
+
+  // --- internals ---
+
+  #attach(s: Socket): void {
+    s.on("data", this.#onData);
+    s.on("close", () => {
+      this.#closed = true;
+      this.#cleanup();
+      this.#signal();
+    });
+    s.on("error", (e: Error) => this.log.debug({ err: e.message }, "IMAP socket error"));
+    s.setTimeout(this.ctx.config.current().limits.imapIdleTimeoutSeconds * 1000);
+    s.on("timeout", () => {
+      if (this.#closed) return;
+      // RFC 9051 §5.4: the autologout timer
+      this.send(untaggedStatus("BYE", "Autologout: idle for too long"));
+      this.close();
+      setTimeout(() => this.#destroy(), 1000).unref();
+    });
+  }
+
+  #signal(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  #resumeIfLow(): void {
+    if (this.#paused && this.reader.buffered < MAX_BUFFERED / 4) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      if (this.#closed) break;
+      const ev = this.reader.next();
+      if (ev === null) {
+        if (this.#stopping) {
+          this.#goodbye();
+          break;
+        }
+        this.#waitingForCommand = true;
+        await this.#wait();
+        this.#waitingForCommand = false;
+        continue;
+      }
+      this.#resumeIfLow();
+      switch (ev.type) {
+        case "continue":
+          this.send("+ Ready for literal data\r\n");
+          break;
+        case "command":
+          await this.#throttle();
+          await this.#dispatch(ev.command);
+          await this.drain();
+          break;
+        case "line":
+          break;
+        case "error":
+          this.send(ev.tag === null ? untaggedStatus(ev.status === "NO" ? "NO" : "BAD", ev.text, ev.code === null ? null : { code: ev.code }) : tagged(ev.tag, ev.status, ev.text, ev.code === null ? null : { code: ev.code }));
+          if (ev.fatal) {
+            this.send(untaggedStatus("BYE", "Too much invalid input"));
+            this.close();
+          }
+          break;
+        case "bye":
+          // RFC 9051 §2.2.1: not an IMAP client
+          this.send(untaggedStatus("BYE", ev.text));
+          this.close();
+          break;
+      }
+      if (this.#stopping && !this.#closed && this.reader.buffered === 0) {
+        this.#goodbye();
+        break;
+      }
+    }
+  }
+
+  #bucketSize(): number {
+    return Math.max(10, Math.floor(this.ctx.config.current().limits.commandsPerMinute / 10));
+  }
+
+  /** The commands-per-minute limit: a token bucket; an empty bucket slows the client down. */
+  async #throttle(): Promise<void> {
+    const perMs = this.ctx.config.current().limits.commandsPerMinute / 60_000;
+    const now = Date.now();
+    this.#tokens = Math.min(this.#bucketSize(), this.#tokens + (now - this.#tokensAt) * perMs);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) {
+      const waitMs = Math.ceil((1 - this.#tokens) / perMs);
+      await new Promise((r) => setTimeout(r, waitMs).unref());
+      this.#tokens = 1;
+      this.#tokensAt = Date.now();
+    }
+    this.#tokens -= 1;
+  }
+
+  async #dispatch(raw: RawCommand): Promise<void> {
+    const opened = openCommand(raw, { utf8: this.utf8 });
+    if (!opened.ok) {
+      const code: ResponseCode | null = opened.error.code === null ? null : { code: opened.error.code };
+      this.send(opened.tag === null ? untaggedStatus("BAD", opened.error.message, code) : tagged(opened.tag, "BAD", opened.error.message, code));
+      return;
+    }
+    const { tag, name } = opened;
+    const d = REGISTRY.get(name);
+    if (d === undefined) {
+      this.send(tagged(tag, "BAD", `Unknown command ${name}`, { code: "CLIENTBUG" }));
+      return;
+    }
+    if (!d.states.includes(this.state)) {
+      // RFC 9051 §6: a command in the wrong state is a protocol error
+      this.send(tagged(tag, "BAD", `${name} is not allowed ${STATE_TEXT[this.state]}`, { code: "CLIENTBUG" }));
+      return;
+    }
+    const parser = d.parse ?? COMMAND_PARSERS.get(name);
+    if (parser === undefined) {
+      this.send(tagged(tag, "BAD", `Unknown command ${name}`));
+      return;
+    }
+    const parsed = runParser(opened, parser);
+    if (!parsed.ok) {
+      this.send(tagged(tag, "BAD", parsed.error.message, parsed.error.code === null ? null : { code: parsed.error.code }));
+      return;
+    }
+    const log = this.log.child({ tag, command: name });
+    let done: Completion | void;
+    try {
+      done = await d.handle(this, parsed.command.args, tag);
+    } catch (e) {
+      const f = mapFailure(e);
+      if (f.serverFault) log.error({ err: e instanceof Error ? e.stack : String(e) }, "IMAP command failed");
+      else log.debug({ status: f.status, code: f.code, err: f.text }, "IMAP command refused");
+      if (f.status === "NO") await this.#safeFlush(d.noExpunge !== true);
+      this.send(tagged(tag, f.status, f.text, f.code === null ? null : { code: f.code }));
+      if (this.state === "logout") {
+        this.send(untaggedStatus("BYE", "Too many failures"));
+        this.close();
+      }
+      return;
+    }
+    if (this.#closed) return;
+    if (done?.skipUpdates !== true) await this.#safeFlush(d.noExpunge !== true);
+    this.send(tagged(tag, "OK", done?.text ?? `${name} completed`, done?.code ?? null));
+    if (done?.after !== undefined) await done.after();
+    if (this.state === "logout") this.close();
+  }
+
+  async #safeFlush(allowExpunge: boolean): Promise<void> {
+    try {
+      await this.flushUpdates(allowExpunge);
+    } catch (e) {
+      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not read mailbox updates");
+    }
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#stopping = true;
+    // waiting for a command (or in IDLE): say goodbye now; busy: #run says it after the command
+    if (this.#waitingForCommand) this.#goodbye();
+    else this.#signal();
+  }
+
+  #goodbye(): void {
+    if (this.#closed) return;
+    this.send(untaggedStatus("BYE", "Server shutting down"));
+    this.close();
+  }
+
+  #destroy(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#cleanup();
+    this.#signal();
+  }
+
+  #cleanup(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    this.selected = null;
+  }
+}
+
+const STATE_TEXT: Record<ImapState, string> = {
+  notauth: "before authentication",
+  auth: "without a selected mailbox",
+  selected: "with a mailbox selected",
+  logout: "after LOGOUT",
+};
+

@@ -1,0 +1,260 @@
+// IMAP server test fixtures: a real server (startServer) with imap and imaps listeners on
+// 127.0.0.1 port 0 over a store on a temporary SQLite file, an account with a password,
+// delivery through the ingest path, a byte-exact raw client built on the wire layer's
+// client-side reader, and an imapflow client.
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect as netConnect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ImapFlow } from "imapflow";
+import { makeCredential } from "../../../src/auth/password.ts";
+import { ConfigManager } from "../../../src/config/reload.ts";
+import { systemClock } from "../../../src/core/clock.ts";
+import { silentLogger } from "../../../src/core/logger.ts";
+import { startServer, type RunningServer } from "../../../src/core/server.ts";
+import { StaticResolver } from "../../../src/dns/resolver.ts";
+import { imapProtocol } from "../../../src/protocols/imap/index.ts";
+import { CommandReader } from "../../../src/protocols/imap/wire/index.ts";
+import { openStore } from "../../../src/store/open.ts";
+import type { Account } from "../../../src/store/types.ts";
+import { testTls } from "../../net/helpers.ts";
+
+export const PASSWORD = "s3cret pass";
+
+export interface ImapFixture {
+  server: RunningServer;
+  dir: string;
+  port: number;
+  tlsPort: number;
+  account: Account;
+  user: string;
+  /** Delivers a message to INBOX (or the mailbox of that path) through ingest; returns the UID. */
+  deliver(raw: string | Buffer, path?: string): Promise<number>;
+  /** A logged-in raw client. */
+  raw(opts?: { login?: boolean }): Promise<RawImap>;
+  /** A connected, logged-in imapflow client. */
+  flow(): Promise<ImapFlow>;
+  stop(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  allowPlaintext?: boolean;
+  limits?: Record<string, unknown>;
+}
+
+export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
+  const dir = await mkdtemp(join(tmpdir(), "mailroom-imap-"));
+  const logger = silentLogger();
+  const store = await openStore({ backend: "sqlite", sqlitePath: join(dir, "mail.db"), blobs: "fs", clock: systemClock, logger });
+  const config = ConfigManager.fromObject({
+    server: { dataDir: dir, hostname: "localhost" },
+    listeners: {
+      imap: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: opts.allowPlaintext ?? true },
+      imaps: { bind: "127.0.0.1", port: 0 },
+    },
+    limits: { authFailureDelayMs: 0, authFailuresPerIp: 1000, ...opts.limits },
+  });
+  const server = await startServer({
+    config,
+    store,
+    logger,
+    resolver: new StaticResolver(),
+    tls: await testTls(),
+    http: false,
+    reloadOnSighup: false,
+    protocols: { imap: imapProtocol, imaps: imapProtocol },
+  });
+  await store.createDomain("example.test");
+  const account = await store.createAccount({ name: "alice@example.test" });
+  await store.setPassword(account.id, await makeCredential(PASSWORD, { scramIterations: 4096 }));
+  const ports = server.ports();
+  const port = ports.imap?.port ?? 0;
+  const clients: Array<{ close(): void }> = [];
+  return {
+    server,
+    dir,
+    port,
+    tlsPort: ports.imaps?.port ?? 0,
+    account,
+    user: account.name,
+    async deliver(raw, path = "INBOX") {
+      const mb = await store.getMailboxByPath(account.id, path);
+      const r = await server.ctx.ingest.ingest({
+        accountId: account.id,
+        raw: typeof raw === "string" ? Buffer.from(raw, "utf8") : raw,
+        source: "import",
+        mailboxIds: mb === null ? [] : [mb.id],
+      });
+      return r.uids[0]?.uid ?? 0;
+    },
+    async raw(o = {}) {
+      const c = await RawImap.connect(port);
+      clients.push(c);
+      await c.greeting();
+      if (o.login !== false) {
+        const r = await c.cmd(`LOGIN "${account.name}" "${PASSWORD}"`);
+        if (!/^\S+ OK/m.test(r)) throw new Error("login failed: " + r);
+      }
+      return c;
+    },
+    async flow() {
+      const f = new ImapFlow({ host: "127.0.0.1", port, secure: false, doSTARTTLS: false, auth: { user: account.name, pass: PASSWORD }, logger: false });
+      await f.connect();
+      clients.push({ close: () => f.close() });
+      return f;
+    },
+    async stop() {
+      for (const c of clients) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+      await server.stop({ graceMs: 500 });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A simple RFC 5322 message with CRLF lines. */
+export function message(subject: string, body: string[] = ["Hello."], extra: string[] = []): string {
+  return [
+    "From: Bob <bob@example.test>",
+    "To: alice@example.test",
+    `Subject: ${subject}`,
+    `Message-ID: <${subject.replace(/\W/g, "")}.${Math.random().toString(36).slice(2)}@example.test>`,
+    "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+    ...extra,
+    "",
+    ...body,
+    "",
+  ].join("\r\n");
+}
+
+/**
+ * A byte-exact client: responses are split into units (a line with its literals) by the wire
+ * layer's client-side CommandReader; cmd() returns the bytes up to and with the tagged reply.
+ */
+export class RawImap {
+  readonly socket: Socket;
+  readonly #reader = new CommandReader({ side: "client", maxLiteralSize: 256 * 1024 * 1024 });
+  #text = "";
+  #units: Array<{ tag: string | null; text: string }> = [];
+  #waiters: Array<() => void> = [];
+  #pushed = 0;
+  #taken = 0;
+  #all = Buffer.alloc(0);
+  #n = 0;
+  ended = false;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on("data", (d: Buffer) => this.#feed(d));
+    socket.on("close", () => {
+      this.ended = true;
+      this.#wake();
+    });
+    socket.on("error", () => undefined);
+  }
+
+  static async connect(port: number): Promise<RawImap> {
+    const s = netConnect(port, "127.0.0.1");
+    await once(s, "connect");
+    return new RawImap(s);
+  }
+
+  #feed(d: Buffer): void {
+    this.#all = Buffer.concat([this.#all, d]);
+    this.#pushed += d.length;
+    this.#reader.push(d);
+    for (;;) {
+      const ev = this.#reader.next();
+      if (ev === null) break;
+      if (ev.type !== "command") continue;
+      const consumed = this.#pushed - this.#reader.buffered;
+      const text = this.#all.subarray(this.#taken, consumed).toString("utf8");
+      this.#taken = consumed;
+      this.#units.push({ tag: ev.command.tag, text });
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  async #until(pred: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (this.ended) throw new Error("connection closed; got: " + this.#units.map((u) => u.text).join(""));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("timeout; got: " + this.#units.map((u) => u.text).join(""));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits for the first unit (the greeting) and returns it. */
+  async greeting(): Promise<string> {
+    await this.#until(() => this.#units.length > 0, 5000);
+    return this.#take(1);
+  }
+
+  #take(n: number): string {
+    return this.#units
+      .splice(0, n)
+      .map((u) => u.text)
+      .join("");
+  }
+
+  /** Sends `A<n> text` CRLF and returns everything up to and with the tagged reply. */
+  async cmd(text: string | Buffer, timeoutMs = 5000): Promise<string> {
+    const tag = `A${++this.#n}`;
+    this.write(typeof text === "string" ? `${tag} ${text}\r\n` : Buffer.concat([Buffer.from(`${tag} `), text, Buffer.from("\r\n")]));
+    return this.tagged(tag, timeoutMs);
+  }
+
+  /** The next tag cmd() would use. */
+  nextTag(): string {
+    return `A${this.#n + 1}`;
+  }
+
+  /** Skips a tag number (for commands written by hand with write()). */
+  takeTag(): string {
+    return `A${++this.#n}`;
+  }
+
+  /** Waits for the reply tagged `tag`; returns it and everything before it. */
+  async tagged(tag: string, timeoutMs = 5000): Promise<string> {
+    await this.#until(() => this.#units.some((u) => u.tag === tag), timeoutMs);
+    const i = this.#units.findIndex((u) => u.tag === tag);
+    return this.#take(i + 1);
+  }
+
+  /** Waits until an unread unit matches `re`; returns the units up to it. */
+  async waitFor(re: RegExp, timeoutMs = 5000): Promise<string> {
+    await this.#until(() => this.#units.some((u) => re.test(u.text)), timeoutMs);
+    const i = this.#units.findIndex((u) => re.test(u.text));
+    return this.#take(i + 1);
+  }
+
+  /** What arrived and was not read yet. */
+  pending(): string {
+    return this.#take(this.#units.length);
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
