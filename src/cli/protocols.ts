@@ -3,11 +3,14 @@
 // whose service has no factory is not started.
 import type { Service } from "../config/schema.ts";
 import type { ProtocolFactory } from "../core/server.ts";
+import { imapProtocol } from "../protocols/imap/index.ts";
 import { pop3Protocol } from "../protocols/pop3/server/protocol.ts";
 import { smtpProtocol } from "../protocols/smtp/index.ts";
 
 export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
   return {
+    imap: imapProtocol,
+    imaps: imapProtocol,
     pop3: pop3Protocol,
     pop3s: pop3Protocol,
     smtp: smtpProtocol("smtp"),
