@@ -1,0 +1,72 @@
+// STORE (+FLAGS/-FLAGS/FLAGS, .SILENT, UNCHANGEDSINCE with [MODIFIED]) and SEARCH (keys over
+// the store's search, ESEARCH RETURN MIN/MAX/ALL/COUNT/SAVE, SEARCHRES "$", rev1 vs rev2).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { message, startImap, type ImapFixture } from "./helpers.ts";
+
+describe("IMAP STORE and SEARCH", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap();
+    for (let i = 1; i <= 5; i++) await f.deliver(message(`msg ${i}`, [i % 2 === 0 ? "even body" : "odd body"]));
+  });
+  after(async () => f.stop());
+
+  test("STORE modes and .SILENT", async () => {
+    const c = await f.raw();
+    await c.cmd("ENABLE IMAP4rev2");
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("STORE 1 +FLAGS (\\Flagged $Work)"), /^\* 1 FETCH \(FLAGS \(\$Work \\Flagged\)\)\r\nA\d+ OK/);
+    assert.match(await c.cmd("STORE 1 -FLAGS (\\Flagged)"), /^\* 1 FETCH \(FLAGS \(\$Work\)\)\r\n/);
+    assert.match(await c.cmd("UID STORE 1 FLAGS (\\Seen)"), /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\)\)\r\n/);
+    assert.match(await c.cmd("STORE 2 +FLAGS.SILENT (\\Answered)"), /^A\d+ OK/);
+    c.close();
+  });
+
+  test("UNCHANGEDSINCE: a conflict gives [MODIFIED]", async () => {
+    const c = await f.raw();
+    await c.cmd("ENABLE CONDSTORE");
+    await c.cmd("SELECT INBOX");
+    const m = /MODSEQ \((\d+)\)/.exec(await c.cmd("FETCH 3 MODSEQ"));
+    const ms = Number(m?.[1]);
+    assert.match(await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Draft)`), /\* 3 FETCH \(FLAGS \(\\Draft( \\Recent)?\) MODSEQ \(\d+\)\)\r\nA\d+ OK/);
+    assert.match(await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Flagged)`), /^A\d+ OK \[MODIFIED 3\]/);
+    c.close();
+  });
+
+  test("rev1 SEARCH, rev2 ESEARCH, RETURN options", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("SEARCH BODY even"), /^\* SEARCH 2 4\r\n/);
+    assert.match(await c.cmd("UID SEARCH OR SUBJECT \"msg 1\" SUBJECT \"msg 5\""), /^\* SEARCH 1 5\r\n/);
+    assert.match(await c.cmd("SEARCH NOT SEEN SMALLER 100000 2:*"), /^\* SEARCH 2 3 4 5\r\n/);
+    assert.match(await c.cmd("SEARCH RETURN (MIN MAX COUNT) BODY odd"), /^\* ESEARCH \(TAG "A\d+"\) MIN 1 MAX 5 COUNT 3\r\n/);
+    assert.match(await c.cmd("UID SEARCH RETURN () ALL"), /^\* ESEARCH \(TAG "A\d+"\) UID ALL 1:5\r\n/);
+    assert.match(await c.cmd("SEARCH KEYWORD $Nothing"), /^\* SEARCH\r\n/);
+    assert.match(await c.cmd("SEARCH SINCE 1-Jan-2000 SENTBEFORE 2-Jan-2024"), /^\* SEARCH 1 2 3 4 5\r\n/);
+    c.close();
+    const d = await f.raw();
+    await d.cmd("ENABLE IMAP4rev2");
+    await d.cmd("SELECT INBOX");
+    assert.match(await d.cmd("SEARCH BODY even"), /^\* ESEARCH \(TAG "A\d+"\) ALL 2,4\r\n/);
+    d.close();
+  });
+
+  test("SEARCHRES: SAVE then $", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("SEARCH RETURN (SAVE) BODY even"), /^A\d+ OK/);
+    assert.match(await c.cmd("FETCH $ (UID)"), /^\* 2 FETCH \(UID 2\)\r\n\* 4 FETCH \(UID 4\)\r\n/);
+    assert.match(await c.cmd("UID SEARCH UID $"), /^\* SEARCH 2 4\r\n/);
+    assert.match(await c.cmd("SEARCH RETURN (SAVE MIN) ALL"), /^\* ESEARCH \(TAG "A\d+"\) MIN 1\r\n/);
+    assert.match(await c.cmd("FETCH $ (UID)"), /^\* 1 FETCH \(UID 1\)\r\nA\d+ OK/);
+    c.close();
+  });
+
+  test("STORE in EXAMINE is refused", async () => {
+    const c = await f.raw();
+    await c.cmd("EXAMINE INBOX");
+    assert.match(await c.cmd("STORE 1 +FLAGS (\\Seen)"), /NO \[READ-ONLY\]/);
+    c.close();
+  });
+});
