@@ -98,6 +98,9 @@ export async function deliver(s: SmtpSession, txn: Transaction, body: Buffer): P
   } finally {
     s.endTransaction();
   }
+  // The answer goes out at once, whatever input is pipelined behind it (RFC 2920 §3.2
+  // allows batching, but a client streaming messages should not wait for its 250s).
+  s.flush();
 }
 
 async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Promise<void> {
