@@ -109,3 +109,19 @@ void describe("submission, AUTH and STARTTLS", () => {
     assert.equal(await c.reply(), null);
   });
 });
+
+void test("a listener with allowPlaintextAuth offers AUTH PLAIN before TLS", async () => {
+  const t = await startSmtp({ config: { listeners: { submission: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: true }, http: { enabled: false }, https: { enabled: false }, imap: { enabled: false }, imaps: { enabled: false }, pop3: { enabled: false }, pop3s: { enabled: false }, managesieve: { enabled: false }, smtp: { bind: "127.0.0.1", port: 0 }, submissions: { bind: "127.0.0.1", port: 0 }, lmtp: { bind: "127.0.0.1", port: 0 } } } });
+  try {
+    const c = await RawClient.connect(t.port("submission"));
+    await c.reply();
+    assert.match(await c.cmd("EHLO client.example"), /AUTH .*PLAIN/);
+    assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("bob@example.org", PASSWORDS.bob)}`), /^235 2\.7\.0/);
+    c.write("MAIL FROM:<bob@example.org>\r\nRCPT TO:<alice@example.org>\r\nBDAT 12 LAST\r\nSubject: p\r\n\r\n");
+    assert.deepEqual((await c.replies(3)).map((x) => x.slice(0, 3)), ["250", "250", "250"]);
+    assert.match((await t.inbox(t.accounts.alice)).at(-1)?.toString() ?? "", / with ESMTPA id /);
+    await c.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -29,6 +29,8 @@ export const DATA: CommandDescriptor = {
       else s.error(reply("BAD_SEQUENCE", "Send RCPT first"));
       return;
     }
+    // todo RFC 5321 §4.5.3.1.6: text lines past limits.smtpMaxTextLineLength are accepted as
+    // they come (BINARYMIME has no line limit; refusing long lines is left to policy hooks).
     s.reply(reply("START_DATA"));
     s.framer.startData(new DataReader({ maxSize: s.limits().maxMessageSize }));
   },
