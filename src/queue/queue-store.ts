@@ -131,7 +131,10 @@ export class QueueStore {
     const now = this.#clock.now();
     const blobId = await this.#blobs.put(input.message);
     const id = newId("Q");
-    const hold = input.holdUntil !== undefined && input.holdUntil !== null && input.holdUntil > now ? input.holdUntil : null;
+    const hold =
+      input.holdUntil !== undefined && input.holdUntil !== null && input.holdUntil > now
+        ? input.holdUntil
+        : null;
     await this.#db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO outbound_queue (id, blob_id, size, mail_from, params, account_id, created_at,

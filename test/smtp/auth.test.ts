@@ -4,7 +4,15 @@
 // STARTTLS with pipelined input discarded (RFC 3207 §4.2).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryOutbound, PASSWORDS, RawClient, plainAuth, show, startSmtp, type TestServer } from "./helpers.ts";
+import {
+  MemoryOutbound,
+  PASSWORDS,
+  RawClient,
+  plainAuth,
+  show,
+  startSmtp,
+  type TestServer,
+} from "./helpers.ts";
 
 void describe("submission, AUTH and STARTTLS", () => {
   let t: TestServer;
@@ -31,7 +39,10 @@ void describe("submission, AUTH and STARTTLS", () => {
     const ehlo = await c.cmd("EHLO client.example");
     assert.match(ehlo, /STARTTLS/);
     assert.doesNotMatch(ehlo, /AUTH/);
-    assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`), /^530 5\.7\.0/);
+    assert.match(
+      await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`),
+      /^530 5\.7\.0/,
+    );
     assert.match(await c.cmd("MAIL FROM:<alice@example.org>"), /^530 5\.7\.0/);
     await c.close();
   });
@@ -65,7 +76,10 @@ void describe("submission, AUTH and STARTTLS", () => {
     assert.match(await c.cmd("AUTH LOGIN"), /^334 VXNlcm5hbWU6/);
     assert.match(await c.cmd(Buffer.from("alice@example.org").toString("base64")), /^334 UGFzc3dvcmQ6/);
     assert.match(await c.cmd(Buffer.from(PASSWORDS.alice).toString("base64")), /^235 2\.7\.0/);
-    assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`), /^503 5\.5\.1/);
+    assert.match(
+      await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`),
+      /^503 5\.5\.1/,
+    );
     await c.close();
   });
 
@@ -75,8 +89,16 @@ void describe("submission, AUTH and STARTTLS", () => {
     assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`), /^235/);
     assert.match(await c.cmd("MAIL FROM:<bob@example.org>"), /^553 5\.7\.1/);
     assert.match(await c.cmd("MAIL FROM:<ceo@elsewhere.example>"), /^553 5\.7\.1/);
-    assert.match(await c.cmd("MAIL FROM:<al@example.org> RET=HDRS ENVID=abc+2B1 MT-PRIORITY=3 HOLDFOR=60"), /^250 2\.1\.0/);
-    assert.match(await c.cmd("RCPT TO:<friend@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;friend@remote.example"), /^250/);
+    assert.match(
+      await c.cmd("MAIL FROM:<al@example.org> RET=HDRS ENVID=abc+2B1 MT-PRIORITY=3 HOLDFOR=60"),
+      /^250 2\.1\.0/,
+    );
+    assert.match(
+      await c.cmd(
+        "RCPT TO:<friend@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;friend@remote.example",
+      ),
+      /^250/,
+    );
     assert.match(await c.cmd("RCPT TO:<bob@example.org>"), /^250/);
     assert.match(await c.cmd("DATA"), /^354/);
     c.write("From: al@example.org\r\nSubject: no id\r\n\r\nhi\r\n.\r\n");
@@ -84,13 +106,19 @@ void describe("submission, AUTH and STARTTLS", () => {
     const q = outbound.queued.at(-1);
     assert.ok(q !== undefined);
     assert.equal(q.from, "al@example.org");
-    assert.deepEqual(q.recipients.map((r) => [r.address, r.params.notify]), [["friend@remote.example", ["SUCCESS", "FAILURE"]]]);
+    assert.deepEqual(
+      q.recipients.map((r) => [r.address, r.params.notify]),
+      [["friend@remote.example", ["SUCCESS", "FAILURE"]]],
+    );
     assert.equal(q.mailParams.envid, "abc+1");
     assert.equal(q.mailParams.mtPriority, 3);
     assert.equal(q.mailParams.holdFor, 60);
     assert.equal(q.accountId, t.accounts.alice.id);
     const m = q.message.toString();
-    assert.match(m, /^Received: from client\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.org \(Mailroom\) with ESMTPSA id \S+\r\n\t\(version=TLSv1\.3 cipher=TLS_\w+\)\r\n\t\(authenticated as alice@example\.org\);/);
+    assert.match(
+      m,
+      /^Received: from client\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.org \(Mailroom\) with ESMTPSA id \S+\r\n\t\(version=TLSv1\.3 cipher=TLS_\w+\)\r\n\t\(authenticated as alice@example\.org\);/,
+    );
     assert.match(m, /\r\nDate: \w{3}, /);
     assert.match(m, /\r\nMessage-ID: <[0-9a-f-]+@mx\.example\.org>\r\n/);
     const bob = (await t.inbox(t.accounts.bob)).at(-1)?.toString() ?? "";
@@ -105,20 +133,44 @@ void describe("submission, AUTH and STARTTLS", () => {
     assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", "x")}`), /^535/);
     assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", "y")}`), /^535/);
     c.write(`AUTH PLAIN ${plainAuth("alice@example.org", "z")}\r\n`);
-    assert.deepEqual((await c.replies(2)).map((x) => x.slice(0, 3)), ["535", "421"]);
+    assert.deepEqual(
+      (await c.replies(2)).map((x) => x.slice(0, 3)),
+      ["535", "421"],
+    );
     assert.equal(await c.reply(), null);
   });
 });
 
 void test("a listener with allowPlaintextAuth offers AUTH PLAIN before TLS", async () => {
-  const t = await startSmtp({ config: { listeners: { submission: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: true }, http: { enabled: false }, https: { enabled: false }, imap: { enabled: false }, imaps: { enabled: false }, pop3: { enabled: false }, pop3s: { enabled: false }, managesieve: { enabled: false }, smtp: { bind: "127.0.0.1", port: 0 }, submissions: { bind: "127.0.0.1", port: 0 }, lmtp: { bind: "127.0.0.1", port: 0 } } } });
+  const t = await startSmtp({
+    config: {
+      listeners: {
+        submission: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: true },
+        http: { enabled: false },
+        https: { enabled: false },
+        imap: { enabled: false },
+        imaps: { enabled: false },
+        pop3: { enabled: false },
+        pop3s: { enabled: false },
+        managesieve: { enabled: false },
+        smtp: { bind: "127.0.0.1", port: 0 },
+        submissions: { bind: "127.0.0.1", port: 0 },
+        lmtp: { bind: "127.0.0.1", port: 0 },
+      },
+    },
+  });
   try {
     const c = await RawClient.connect(t.port("submission"));
     await c.reply();
     assert.match(await c.cmd("EHLO client.example"), /AUTH .*PLAIN/);
     assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("bob@example.org", PASSWORDS.bob)}`), /^235 2\.7\.0/);
-    c.write("MAIL FROM:<bob@example.org>\r\nRCPT TO:<alice@example.org>\r\nBDAT 12 LAST\r\nSubject: p\r\n\r\n");
-    assert.deepEqual((await c.replies(3)).map((x) => x.slice(0, 3)), ["250", "250", "250"]);
+    c.write(
+      "MAIL FROM:<bob@example.org>\r\nRCPT TO:<alice@example.org>\r\nBDAT 12 LAST\r\nSubject: p\r\n\r\n",
+    );
+    assert.deepEqual(
+      (await c.replies(3)).map((x) => x.slice(0, 3)),
+      ["250", "250", "250"],
+    );
     assert.match((await t.inbox(t.accounts.alice)).at(-1)?.toString() ?? "", / with ESMTPA id /);
     await c.close();
   } finally {

@@ -42,11 +42,24 @@ void describe("real SMTP clients", () => {
     (await t.inbox(t.accounts.bob)).map((m) => m.toString()).find((m) => m.includes(`Subject: ${subject}`));
 
   void test("nodemailer: inbound on 25 (STARTTLS), submission on 587 and 465", async () => {
-    const mx = nodemailer.createTransport({ host: "127.0.0.1", port: t.port("smtp"), name: "client.example", tls: { rejectUnauthorized: false } });
-    await mx.sendMail({ from: "someone@far.example", to: "bob@example.org", subject: "nm inbound", text: "héllo\n" });
+    const mx = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: t.port("smtp"),
+      name: "client.example",
+      tls: { rejectUnauthorized: false },
+    });
+    await mx.sendMail({
+      from: "someone@far.example",
+      to: "bob@example.org",
+      subject: "nm inbound",
+      text: "héllo\n",
+    });
     mx.close();
     assert.match((await has("nm inbound")) ?? "", /with ESMTPS id/);
-    for (const [port, secure] of [[t.port("submission"), false], [t.port("submissions"), true]] as const) {
+    for (const [port, secure] of [
+      [t.port("submission"), false],
+      [t.port("submissions"), true],
+    ] as const) {
       const sub = nodemailer.createTransport({
         host: "127.0.0.1",
         port,
@@ -64,41 +77,72 @@ void describe("real SMTP clients", () => {
         dsn: { id: "env1", return: "headers", notify: ["failure", "delay"], recipient: "alice@example.org" },
       });
       assert.deepEqual(info.accepted, ["bob@example.org", "ext@remote.example"]);
-      await assert.rejects(sub.sendMail({ from: "bob@example.org", to: "bob@example.org", text: "x" }), /553/);
+      await assert.rejects(
+        sub.sendMail({ from: "bob@example.org", to: "bob@example.org", text: "x" }),
+        /553/,
+      );
       sub.close();
       assert.match((await has(`nm submission ${port}`)) ?? "", /with ESMTPSA id/);
     }
     const q = QueueStore.fromStore(t.store, systemClock);
     const queued = (await q?.list()) ?? [];
     assert.equal(queued.length, 2);
-    assert.deepEqual(queued[0]?.recipients.map((r) => [r.address, r.notify]), [["ext@remote.example", ["FAILURE", "DELAY"]]]);
+    assert.deepEqual(
+      queued[0]?.recipients.map((r) => [r.address, r.notify]),
+      [["ext@remote.example", ["FAILURE", "DELAY"]]],
+    );
     assert.equal(queued[0]?.params.envid, "env1");
   });
 
-  void test("swaks: pipelining, AUTH PLAIN with initial response over STARTTLS, 8-bit body", { skip: !existsSync(SWAKS) }, async () => {
-    const r = await run(SWAKS, [
-      "--server", `127.0.0.1:${t.port("submission")}`,
-      "--helo", "swaks.example",
-      "--tls",
-      "--auth", "PLAIN",
-      "--auth-user", "alice@example.org",
-      "--auth-password", PASSWORDS.alice,
-      "--pipeline",
-      "--from", "alice@example.org",
-      "--to", "bob@example.org",
-      "--header", "Subject: swaks 8bit",
-      "--body", "gr\u00fc\u00dfe aus K\u00f6ln",
-    ]);
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /~> AUTH PLAIN \S+/); // the initial response on the command line
-    assert.match(r.out, /<~ {1,2}235 2\.7\.0/);
-    assert.match((await has("swaks 8bit")) ?? "", /grüße aus Köln/);
-    const bad = await run(SWAKS, ["--server", `127.0.0.1:${t.port("smtp")}`, "--helo", "swaks.example", "--from", "a@far.example", "--to", "nobody@example.org"]);
-    assert.match(bad.out, /550 5\.1\.1/);
-  });
+  void test(
+    "swaks: pipelining, AUTH PLAIN with initial response over STARTTLS, 8-bit body",
+    { skip: !existsSync(SWAKS) },
+    async () => {
+      const r = await run(SWAKS, [
+        "--server",
+        `127.0.0.1:${t.port("submission")}`,
+        "--helo",
+        "swaks.example",
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "alice@example.org",
+        "--auth-password",
+        PASSWORDS.alice,
+        "--pipeline",
+        "--from",
+        "alice@example.org",
+        "--to",
+        "bob@example.org",
+        "--header",
+        "Subject: swaks 8bit",
+        "--body",
+        "gr\u00fc\u00dfe aus K\u00f6ln",
+      ]);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /~> AUTH PLAIN \S+/); // the initial response on the command line
+      assert.match(r.out, /<~ {1,2}235 2\.7\.0/);
+      assert.match((await has("swaks 8bit")) ?? "", /grüße aus Köln/);
+      const bad = await run(SWAKS, [
+        "--server",
+        `127.0.0.1:${t.port("smtp")}`,
+        "--helo",
+        "swaks.example",
+        "--from",
+        "a@far.example",
+        "--to",
+        "nobody@example.org",
+      ]);
+      assert.match(bad.out, /550 5\.1\.1/);
+    },
+  );
 
-  void test("Python smtplib: STARTTLS, login, SMTPUTF8 sender, DSN parameters", { skip: !existsSync(PYTHON) }, async () => {
-    const script = String.raw`
+  void test(
+    "Python smtplib: STARTTLS, login, SMTPUTF8 sender, DSN parameters",
+    { skip: !existsSync(PYTHON) },
+    async () => {
+      const script = String.raw`
 import smtplib, ssl, sys
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.example")
@@ -111,11 +155,18 @@ m.sendmail("j\u00f6ran@b\u00fccher.example", ["bob@example.org"], "Subject: py u
 m.quit()
 print("ok")
 `;
-    const r = await run(PYTHON, ["-c", script, String(t.port("submission")), String(t.port("smtp")), PASSWORDS.alice]);
-    assert.equal(r.out.trim(), "ok", r.out);
-    assert.ok((await has("py submission")) !== undefined);
-    const utf8 = (await has("py utf8")) ?? "";
-    assert.match(utf8, /^Return-Path: <jöran@bücher\.example>\r\n/);
-    assert.match(utf8, /with UTF8SMTP id/);
-  });
+      const r = await run(PYTHON, [
+        "-c",
+        script,
+        String(t.port("submission")),
+        String(t.port("smtp")),
+        PASSWORDS.alice,
+      ]);
+      assert.equal(r.out.trim(), "ok", r.out);
+      assert.ok((await has("py submission")) !== undefined);
+      const utf8 = (await has("py utf8")) ?? "";
+      assert.match(utf8, /^Return-Path: <jöran@bücher\.example>\r\n/);
+      assert.match(utf8, /with UTF8SMTP id/);
+    },
+  );
 });

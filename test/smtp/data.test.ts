@@ -31,7 +31,10 @@ void describe("DATA and BDAT", () => {
     }
     c.write(all);
     const replies = await c.replies(300);
-    assert.ok(replies.every((r) => r.startsWith("250")), replies.find((r) => !r.startsWith("250")));
+    assert.ok(
+      replies.every((r) => r.startsWith("250")),
+      replies.find((r) => !r.startsWith("250")),
+    );
     for (let i = 0; i < 100; i++) {
       c.write(`MAIL FROM:<s@sender.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n`);
       const r = await c.replies(3);
@@ -50,7 +53,8 @@ void describe("DATA and BDAT", () => {
   void test("smuggling set: bare LF, \\n.\\n, \\r.\\r refused whole; .\\n inside BDAT is data", async () => {
     const before = (await t.inbox(t.accounts.bob)).length;
     const c = await session();
-    const injected = "MAIL FROM:<evil@x.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n";
+    const injected =
+      "MAIL FROM:<evil@x.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n";
     for (const end of ["\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n"]) {
       c.write("MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
       const r = await c.replies(3);
@@ -62,13 +66,23 @@ void describe("DATA and BDAT", () => {
     }
     // BDAT: the octets are data whatever they hold.
     const m = `Subject: bdat smuggle\r\n\r\nline\n.\nline\r.\r\r\n.\r\n${injected}.\r\n`;
-    c.write(`MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT ${Buffer.byteLength(m)} LAST\r\n${m}`);
-    assert.deepEqual((await c.replies(3)).map((x) => x.slice(0, 3)), ["250", "250", "250"]);
+    c.write(
+      `MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT ${Buffer.byteLength(m)} LAST\r\n${m}`,
+    );
+    assert.deepEqual(
+      (await c.replies(3)).map((x) => x.slice(0, 3)),
+      ["250", "250", "250"],
+    );
     assert.match(await c.cmd("NOOP"), /^250/);
     const inbox = await t.inbox(t.accounts.bob);
     assert.equal(inbox.length, before + 1);
     assert.ok(inbox.at(-1)?.toString().endsWith(m));
-    assert.ok(!inbox.some((x) => x.toString().includes("Subject: smuggled\r\n\r\nevil") && !x.toString().includes("bdat smuggle")));
+    assert.ok(
+      !inbox.some(
+        (x) =>
+          x.toString().includes("Subject: smuggled\r\n\r\nevil") && !x.toString().includes("bdat smuggle"),
+      ),
+    );
     await c.close();
   });
 
@@ -81,10 +95,19 @@ void describe("DATA and BDAT", () => {
     bin.fill(0x61, 1000, 21000); // a 20,000-octet line
     const whole = Buffer.concat([head, bin]);
     const parts = [whole.subarray(0, 10), whole.subarray(10, 40_000), whole.subarray(40_000)];
-    c.write("MAIL FROM:<s@sender.example> BODY=BINARYMIME SIZE=" + whole.length + "\r\nRCPT TO:<bob@example.org>\r\n");
-    assert.deepEqual((await c.replies(2)).map((x) => x.slice(0, 3)), ["250", "250"]);
+    c.write(
+      "MAIL FROM:<s@sender.example> BODY=BINARYMIME SIZE=" +
+        whole.length +
+        "\r\nRCPT TO:<bob@example.org>\r\n",
+    );
+    assert.deepEqual(
+      (await c.replies(2)).map((x) => x.slice(0, 3)),
+      ["250", "250"],
+    );
     parts.forEach((p, i) => {
-      c.write(Buffer.concat([Buffer.from(`BDAT ${p.length}${i === parts.length - 1 ? " LAST" : ""}\r\n`), p]));
+      c.write(
+        Buffer.concat([Buffer.from(`BDAT ${p.length}${i === parts.length - 1 ? " LAST" : ""}\r\n`), p]),
+      );
     });
     const r = await c.replies(3);
     assert.match(r[0] ?? "", /^250 2\.0\.0 10 octets/);
@@ -110,13 +133,20 @@ void describe("DATA and BDAT", () => {
     assert.match(await c.cmd("MAIL FROM:<s@sender.example> SIZE=300000"), /^552 5\.3\.4/);
     // Over the limit with chunks: refused, the octets skipped, and the session goes on.
     const big = "x".repeat(150_000);
-    c.write(`MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT ${big.length}\r\n${big}BDAT ${big.length} LAST\r\n${big}NOOP\r\n`);
+    c.write(
+      `MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT ${big.length}\r\n${big}BDAT ${big.length} LAST\r\n${big}NOOP\r\n`,
+    );
     const r2 = await c.replies(5);
-    assert.deepEqual(r2.map((x) => x.slice(0, 9)), ["250 2.1.0", "250 2.1.5", "250 2.0.0", "552 5.3.4", "250 2.0.0"]);
+    assert.deepEqual(
+      r2.map((x) => x.slice(0, 9)),
+      ["250 2.1.0", "250 2.1.5", "250 2.0.0", "552 5.3.4", "250 2.0.0"],
+    );
     // DATA over the limit.
     c.write("MAIL FROM:<s@sender.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
     assert.match((await c.replies(3))[2] ?? "", /^354/);
-    c.write(`Subject: big\r\n\r\n${"y".repeat(998)}\r\n`.repeat(1) + `${"z".repeat(998)}\r\n`.repeat(250) + ".\r\n");
+    c.write(
+      `Subject: big\r\n\r\n${"y".repeat(998)}\r\n`.repeat(1) + `${"z".repeat(998)}\r\n`.repeat(250) + ".\r\n",
+    );
     assert.match(show(await c.reply()), /^552 5\.3\.4/);
     // No valid recipients: DATA is 554 (RFC 2920 §3.1).
     c.write("MAIL FROM:<s@sender.example>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n");

@@ -199,7 +199,10 @@ export class RawClient {
     if (r !== undefined) return r;
     if (this.#closed) return null;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms; got so far: ${this.received.slice(-500)}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`no reply within ${timeoutMs} ms; got so far: ${this.received.slice(-500)}`)),
+        timeoutMs,
+      );
       this.#waiters.push((x) => {
         clearTimeout(t);
         resolve(x);

@@ -17,12 +17,18 @@ void describe("policy hooks", () => {
               return { action: "continue" };
             },
             ehlo: async (_s, domain) =>
-              domain === "blocked.example" ? { action: "disconnect", reason: "dnsbl", text: "Listed" } : { action: "continue" },
+              domain === "blocked.example"
+                ? { action: "disconnect", reason: "dnsbl", text: "Listed" }
+                : { action: "continue" },
             data: async (_s, msg) =>
-              msg.includes("VIAGRA") ? { action: "reject", reason: "spam", text: "Spam" } : { action: "continue" },
+              msg.includes("VIAGRA")
+                ? { action: "reject", reason: "spam", text: "Spam" }
+                : { action: "continue" },
             queue: async (_s, msg, rcpts) => {
               seen.push(`queue ${rcpts.map((r) => r.normalized).join(",")} ${msg.subarray(0, 9).toString()}`);
-              return msg.includes("LATER") ? { action: "tempfail", reason: "rate-limit" } : { action: "continue" };
+              return msg.includes("LATER")
+                ? { action: "tempfail", reason: "rate-limit" }
+                : { action: "continue" };
             },
           },
         ],

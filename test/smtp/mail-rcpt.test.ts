@@ -14,9 +14,13 @@ void describe("MAIL and RCPT", () => {
         hooks: [
           {
             mail: async (_s, from) =>
-              from?.domain === "spammer.example" ? { action: "reject", reason: "spf", text: "SPF says no" } : { action: "continue" },
+              from?.domain === "spammer.example"
+                ? { action: "reject", reason: "spf", text: "SPF says no" }
+                : { action: "continue" },
             rcpt: async (_s, r) =>
-              r.normalized === "alice@example.org" && r.params.notify === "NEVER" ? { action: "tempfail", reason: "rate-limit" } : { action: "continue" },
+              r.normalized === "alice@example.org" && r.params.notify === "NEVER"
+                ? { action: "tempfail", reason: "rate-limit" }
+                : { action: "continue" },
           },
         ],
       },
@@ -43,8 +47,14 @@ void describe("MAIL and RCPT", () => {
     assert.match(await c.cmd("MAIL FROM:<a@b.example> BY=0;R"), /^501 5\.5\.4/);
     assert.match(await c.cmd("MAIL FROM:<jöran@b.example>"), /^553 5\.6\.7/);
     assert.match(await c.cmd("MAIL FROM:<x@spammer.example>"), /^550 5\.7\.23 SPF says no/);
-    assert.match(await c.cmd("MAIL FROM:<jöran@b.example> SMTPUTF8 BY=60;N SOLICIT=org.example:ad MT-PRIORITY=4"), /^250 2\.1\.0/);
-    assert.match(await c.cmd("RCPT TO:<bob@example.org> ORCPT=utf-8;bob@example.org NOTIFY=SUCCESS"), /^250 2\.1\.5/);
+    assert.match(
+      await c.cmd("MAIL FROM:<jöran@b.example> SMTPUTF8 BY=60;N SOLICIT=org.example:ad MT-PRIORITY=4"),
+      /^250 2\.1\.0/,
+    );
+    assert.match(
+      await c.cmd("RCPT TO:<bob@example.org> ORCPT=utf-8;bob@example.org NOTIFY=SUCCESS"),
+      /^250 2\.1\.5/,
+    );
     assert.match(await c.cmd("RCPT TO:<alice@example.org> NOTIFY=NEVER"), /^451 4\.7\.1/);
     assert.match(await c.cmd("RSET"), /^250/);
     // The null reverse path (bounces) and <Postmaster> (RFC 5321 §4.1.1.3).
@@ -54,9 +64,15 @@ void describe("MAIL and RCPT", () => {
   });
 
   void test("recipient limit: the 101st RCPT gets 452 4.5.3", async () => {
-    for (let i = 0; i < 101; i++) await t.store.setAlias({ address: `a${i}@example.org`, targets: ["bob@example.org"] }).catch(() => undefined);
+    for (let i = 0; i < 101; i++)
+      await t.store
+        .setAlias({ address: `a${i}@example.org`, targets: ["bob@example.org"] })
+        .catch(() => undefined);
     const c = await session();
-    c.write("MAIL FROM:<a@b.example>\r\n" + Array.from({ length: 101 }, (_, i) => `RCPT TO:<a${i}@example.org>\r\n`).join(""));
+    c.write(
+      "MAIL FROM:<a@b.example>\r\n" +
+        Array.from({ length: 101 }, (_, i) => `RCPT TO:<a${i}@example.org>\r\n`).join(""),
+    );
     const r = await c.replies(102);
     assert.ok(r.slice(0, 101).every((x) => x.startsWith("250")));
     assert.match(r[101] ?? "", /^452 4\.5\.3/);

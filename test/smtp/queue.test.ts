@@ -24,7 +24,11 @@ async function contract(store: MaintainedMailStore): Promise<void> {
     from: "a@example.org",
     message: Buffer.from("Subject: one\r\n\r\nx\r\n"),
     recipients: [
-      { address: "x@remote.example", notify: ["SUCCESS", "FAILURE"], orcpt: { addrType: "rfc822", address: "x@remote.example" } },
+      {
+        address: "x@remote.example",
+        notify: ["SUCCESS", "FAILURE"],
+        orcpt: { addrType: "rfc822", address: "x@remote.example" },
+      },
       { address: "y@remote.example" },
     ],
     params: { ret: "HDRS", envid: "e1", requireTls: true },
@@ -39,7 +43,10 @@ async function contract(store: MaintainedMailStore): Promise<void> {
     holdUntil: clock.now() + 60_000,
   });
   const all = await q.list();
-  assert.deepEqual(all.map((m) => m.id), [a, b]); // priority 2 first
+  assert.deepEqual(
+    all.map((m) => m.id),
+    [a, b],
+  ); // priority 2 first
   const first = all[0];
   assert.ok(first !== undefined);
   assert.equal(first.status, "queued");
@@ -57,16 +64,29 @@ async function contract(store: MaintainedMailStore): Promise<void> {
   const held = await q.get(b);
   assert.equal(held?.status, "held");
   assert.equal(held?.holdUntil, clock.now() + 60_000);
-  assert.deepEqual((await q.list({ due: true })).map((m) => m.id), [a]);
+  assert.deepEqual(
+    (await q.list({ due: true })).map((m) => m.id),
+    [a],
+  );
   clock.advance(60_000);
-  assert.deepEqual((await q.list({ due: true })).map((m) => m.id), [a, b]);
+  assert.deepEqual(
+    (await q.list({ due: true })).map((m) => m.id),
+    [a, b],
+  );
   await assert.rejects(q.enqueue({ from: "", message: Buffer.from("x"), recipients: [] }), RangeError);
 }
 
 void describe("outbound queue store", () => {
   void test("SQLite", async () => {
     const dir = await mkdtemp(join(tmpdir(), "mailroom-queue-"));
-    const store = await openStore({ backend: "sqlite", sqlitePath: join(dir, "m.sqlite"), blobs: "fs", clock: systemClock, logger: silentLogger(), search: "scan" });
+    const store = await openStore({
+      backend: "sqlite",
+      sqlitePath: join(dir, "m.sqlite"),
+      blobs: "fs",
+      clock: systemClock,
+      logger: silentLogger(),
+      search: "scan",
+    });
     try {
       await contract(store);
     } finally {
@@ -77,7 +97,15 @@ void describe("outbound queue store", () => {
 
   void test("PostgreSQL", async () => {
     const schema = randomSchemaName();
-    const store = await openStore({ backend: "postgres", postgresUrl: PG_URL, postgresSchema: schema, blobs: "db", clock: systemClock, logger: silentLogger(), search: "scan" });
+    const store = await openStore({
+      backend: "postgres",
+      postgresUrl: PG_URL,
+      postgresSchema: schema,
+      blobs: "db",
+      clock: systemClock,
+      logger: silentLogger(),
+      search: "scan",
+    });
     try {
       await contract(store);
     } finally {
@@ -104,9 +132,14 @@ void describe("submission into the queue table", () => {
     await c.cmd("EHLO client.example");
     assert.match(await c.cmd(`AUTH PLAIN ${plainAuth("alice@example.org", PASSWORDS.alice)}`), /^235/);
     const until = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
-    c.write(`MAIL FROM:<alice@example.org> RET=FULL ENVID=x1 MT-PRIORITY=-2 HOLDUNTIL=${until} BY=600;N REQUIRETLS\r\nRCPT TO:<r1@remote.example> NOTIFY=DELAY\r\nRCPT TO:<r2@remote.example>\r\nBDAT 20 LAST\r\nSubject: q\r\n\r\nbody\r\n`);
+    c.write(
+      `MAIL FROM:<alice@example.org> RET=FULL ENVID=x1 MT-PRIORITY=-2 HOLDUNTIL=${until} BY=600;N REQUIRETLS\r\nRCPT TO:<r1@remote.example> NOTIFY=DELAY\r\nRCPT TO:<r2@remote.example>\r\nBDAT 20 LAST\r\nSubject: q\r\n\r\nbody\r\n`,
+    );
     const r = await c.replies(4);
-    assert.ok(r.every((x) => x.startsWith("250")), r.join("\n"));
+    assert.ok(
+      r.every((x) => x.startsWith("250")),
+      r.join("\n"),
+    );
     const q = QueueStore.fromStore(t.store, systemClock);
     assert.ok(q !== null);
     const [m] = await q.list();
@@ -115,8 +148,20 @@ void describe("submission into the queue table", () => {
     assert.equal(m.holdUntil, Date.parse(until));
     assert.equal(m.priority, -2);
     assert.ok(m.deliverBy !== null && m.deliverBy > Date.now() + 500_000);
-    assert.deepEqual(m.params, { ret: "FULL", envid: "x1", requireTls: true, deliverByMode: "N", deliverByTrace: false });
-    assert.deepEqual(m.recipients.map((x) => [x.address, x.notify ?? null]), [["r1@remote.example", ["DELAY"]], ["r2@remote.example", null]]);
+    assert.deepEqual(m.params, {
+      ret: "FULL",
+      envid: "x1",
+      requireTls: true,
+      deliverByMode: "N",
+      deliverByTrace: false,
+    });
+    assert.deepEqual(
+      m.recipients.map((x) => [x.address, x.notify ?? null]),
+      [
+        ["r1@remote.example", ["DELAY"]],
+        ["r2@remote.example", null],
+      ],
+    );
     assert.match((await q.message(m))?.toString() ?? "", /^Received: [^]*\r\nSubject: q\r\n\r\nbody\r\n$/);
     await c.close();
   });

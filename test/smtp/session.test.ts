@@ -18,7 +18,22 @@ void describe("SMTP session", () => {
     const c = await RawClient.connect(t.port("smtp"));
     assert.match(show(await c.reply()), /^220 mx\.example\.org ESMTP/);
     const ehlo = await c.cmd("EHLO client.example");
-    for (const k of ["PIPELINING", "SIZE 52428800", "8BITMIME", "CHUNKING", "BINARYMIME", "ENHANCEDSTATUSCODES", "DSN", "STARTTLS", "SMTPUTF8", "MT-PRIORITY", "DELIVERBY", "NO-SOLICITING", "LIMITS RCPTMAX=500 MAILMAX=1000", "HELP"])
+    for (const k of [
+      "PIPELINING",
+      "SIZE 52428800",
+      "8BITMIME",
+      "CHUNKING",
+      "BINARYMIME",
+      "ENHANCEDSTATUSCODES",
+      "DSN",
+      "STARTTLS",
+      "SMTPUTF8",
+      "MT-PRIORITY",
+      "DELIVERBY",
+      "NO-SOLICITING",
+      "LIMITS RCPTMAX=500 MAILMAX=1000",
+      "HELP",
+    ])
       assert.ok(ehlo.includes(` ${k}`) || ehlo.includes(`| ${k}`), `${k} in ${ehlo}`);
     // No AUTH on the inbound MTA, no REQUIRETLS before TLS, FUTURERELEASE on submission only.
     assert.doesNotMatch(ehlo, /AUTH|REQUIRETLS|FUTURERELEASE/);
@@ -91,7 +106,10 @@ void describe("SMTP session", () => {
     const bob = await t.inbox(t.accounts.bob);
     assert.equal(bob.length, before + 1); // sales@ and the catch-all: one copy for bob
     const raw = (bob.at(-1) ?? Buffer.alloc(0)).toString();
-    assert.match(raw, /^Return-Path: <x@sender\.example>\r\nDelivered-To: (sales@example\.org|anything@catchall\.example)\r\nReceived: from sender\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.org \(Mailroom\) with ESMTP id \S+;\r\n\t\w{3}, /);
+    assert.match(
+      raw,
+      /^Return-Path: <x@sender\.example>\r\nDelivered-To: (sales@example\.org|anything@catchall\.example)\r\nReceived: from sender\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.org \(Mailroom\) with ESMTP id \S+;\r\n\t\w{3}, /,
+    );
     assert.ok(raw.endsWith(message("trace")));
     const alice = await t.inbox(t.accounts.alice);
     assert.ok(alice.some((m) => m.toString().includes("Subject: trace")));

@@ -23,7 +23,11 @@ function modeOf(service: SmtpService): SmtpMode {
 }
 
 /** The connection handler of one SMTP service. */
-export function smtpHandler(ctx: ServerContext, service: SmtpService, opts: SmtpServiceOptions = {}): ProtocolHandler {
+export function smtpHandler(
+  ctx: ServerContext,
+  service: SmtpService,
+  opts: SmtpServiceOptions = {},
+): ProtocolHandler {
   const mode = modeOf(service);
   if (opts.outbound === undefined) {
     // Relayed mail goes to the durable queue table of the store.
@@ -44,9 +48,17 @@ export function smtpHandler(ctx: ServerContext, service: SmtpService, opts: Smtp
 }
 
 /** The ProtocolFactory for `startServer({ protocols })` and src/cli/protocols.ts. */
-export function smtpProtocol(service: SmtpService, opts: SmtpServiceOptions | ((ctx: ServerContext) => SmtpServiceOptions) = {}): ProtocolFactory {
+export function smtpProtocol(
+  service: SmtpService,
+  opts: SmtpServiceOptions | ((ctx: ServerContext) => SmtpServiceOptions) = {},
+): ProtocolFactory {
   return (ctx) => smtpHandler(ctx, service, typeof opts === "function" ? opts(ctx) : opts);
 }
 
 /** Every service of the family, for registration. */
-export const SMTP_SERVICES: readonly (SmtpService & Service)[] = ["smtp", "submission", "submissions", "lmtp"];
+export const SMTP_SERVICES: readonly (SmtpService & Service)[] = [
+  "smtp",
+  "submission",
+  "submissions",
+  "lmtp",
+];

@@ -32,7 +32,10 @@ function hasField(headers: string, name: string): boolean {
  * RFC 3848 (and RFC 6531 §3.7.3 for UTF8*): the "with" protocol of the Received field:
  * SMTP, ESMTP, LMTP plus S for TLS and A for authentication.
  */
-export function withProtocol(s: { mode: string; esmtp: boolean; tls: boolean; auth: unknown }, utf8: boolean): string {
+export function withProtocol(
+  s: { mode: string; esmtp: boolean; tls: boolean; auth: unknown },
+  utf8: boolean,
+): string {
   if (s.mode !== "lmtp" && !s.esmtp) return "SMTP";
   let w = s.mode === "lmtp" ? "LMTP" : "ESMTP";
   if (utf8) w = s.mode === "lmtp" ? "UTF8LMTP" : "UTF8SMTP";
@@ -69,7 +72,12 @@ export function completeSubmission(message: Buffer, hostname: string, now: numbe
 }
 
 function hookRecipients(txn: Transaction): HookRecipient[] {
-  return txn.recipients.map((r) => ({ address: r.address, normalized: r.normalized, params: r.params, local: r.local }));
+  return txn.recipients.map((r) => ({
+    address: r.address,
+    normalized: r.normalized,
+    params: r.params,
+    local: r.local,
+  }));
 }
 
 /** Answers every accepted recipient the same (LMTP), or once (SMTP). */

@@ -105,7 +105,11 @@ export function quotaVerdict(account: Account, size: number): Verdict {
 }
 
 /** RCPT-time checks of the accounts: disabled, or over quota for the declared SIZE. */
-export async function checkAccounts(s: SmtpSession, accountIds: readonly string[], size: number): Promise<Verdict> {
+export async function checkAccounts(
+  s: SmtpSession,
+  accountIds: readonly string[],
+  size: number,
+): Promise<Verdict> {
   for (const id of accountIds) {
     const account = await s.ctx.store.getAccount(id);
     if (account === null) return { action: "reject", reason: "unknown-user" };

@@ -91,7 +91,13 @@ export class SmtpSession implements HookSession {
   #shuttingDown = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(ctx: ServerContext, socket: Socket, info: ConnectionInfo, mode: SmtpMode, opts: SmtpServiceOptions) {
+  constructor(
+    ctx: ServerContext,
+    socket: Socket,
+    info: ConnectionInfo,
+    mode: SmtpMode,
+    opts: SmtpServiceOptions,
+  ) {
     this.ctx = ctx;
     this.socket = socket;
     this.info = info;
@@ -137,7 +143,9 @@ export class SmtpSession implements HookSession {
     const r = verdictReply(v);
     if (r !== null) {
       // RFC 5321 §3.1: a server refusing service answers 554 (or 421) and closes after QUIT.
-      this.close(r.code >= 500 ? reply("SERVICE_REFUSED", typeof r.text === "string" ? r.text : undefined) : r);
+      this.close(
+        r.code >= 500 ? reply("SERVICE_REFUSED", typeof r.text === "string" ? r.text : undefined) : r,
+      );
       return;
     }
     const proto = this.mode === "lmtp" ? "LMTP" : "ESMTP";
@@ -377,13 +385,17 @@ export class SmtpSession implements HookSession {
       switch (q) {
         case "hello":
           if (this.helo === null)
-            return reply("BAD_SEQUENCE", this.mode === "lmtp" ? "Send LHLO first" : "Send EHLO or HELO first");
+            return reply(
+              "BAD_SEQUENCE",
+              this.mode === "lmtp" ? "Send LHLO first" : "Send EHLO or HELO first",
+            );
           break;
         case "ehlo":
           if (this.helo === null || !this.esmtp) return reply("BAD_SEQUENCE", "Send EHLO first");
           break;
         case "no-transaction":
-          if (this.txn !== null) return reply("BAD_SEQUENCE", `${cmd.verb} not allowed in a mail transaction`);
+          if (this.txn !== null)
+            return reply("BAD_SEQUENCE", `${cmd.verb} not allowed in a mail transaction`);
           break;
         case "transaction":
           if (this.txn === null) return reply("BAD_SEQUENCE", "Send MAIL first");

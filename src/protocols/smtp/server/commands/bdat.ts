@@ -26,7 +26,8 @@ export const BDAT: CommandDescriptor = {
     }
     const max = s.limits().maxMessageSize;
     txn.bdat ??= new BdatReader({ maxSize: max });
-    if (txn.bdatError === undefined && txn.bdat.size + cmd.size > max) txn.bdatError = reply("MESSAGE_TOO_BIG");
+    if (txn.bdatError === undefined && txn.bdat.size + cmd.size > max)
+      txn.bdatError = reply("MESSAGE_TOO_BIG");
     if (txn.bdatError !== undefined) {
       s.readRefusedChunk(cmd.size, cmd.last, txn.bdatError);
       return;
