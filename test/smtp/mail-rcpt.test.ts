@@ -92,3 +92,29 @@ void describe("MAIL and RCPT", () => {
     await c.close();
   });
 });
+
+void test("SMTPUTF8: a UTF-8 mailbox gets the message with UTF-8 trace headers", async () => {
+  const t = await startSmtp();
+  try {
+    const acc = await t.store.createAccount({ name: "jörg@example.org" });
+    const c = await RawClient.connect(t.port("smtp"));
+    await c.reply();
+    await c.cmd("EHLO client.example");
+    assert.match(await c.cmd("MAIL FROM:<a@b.example>"), /^250/);
+    assert.match(await c.cmd("RCPT TO:<jörg@example.org>"), /^553 5\.6\.7/);
+    assert.match(await c.cmd("RSET"), /^250/);
+    assert.match(await c.cmd("MAIL FROM:<a@b.example> SMTPUTF8"), /^250/);
+    assert.match(await c.cmd("RCPT TO:<jörg@example.org>"), /^250/);
+    c.write("BDAT 24 LAST\r\nSubject: grüße\r\n\r\nhi\r\n");
+    assert.match((await c.replies(1))[0] ?? "", /^250/);
+    const m = (await t.inbox(acc)).at(-1)?.toString("utf8") ?? "";
+    assert.match(
+      m,
+      /^Return-Path: <a@b\.example>\r\nDelivered-To: jörg@example\.org\r\nReceived: [^]* with UTF8SMTP id \S+\r\n\tfor <jörg@example\.org>;/,
+    );
+    assert.ok(m.endsWith("Subject: grüße\r\n\r\nhi\r\n"));
+    await c.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -129,7 +129,7 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
   const now = s.ctx.clock.now();
   const content = s.mode === "submission" ? completeSubmission(body, s.hostname, now) : body;
   const id = `${s.id}.${s.transactions}`;
-  const message = Buffer.concat([Buffer.from(receivedHeader(s, txn, id), "latin1"), content]);
+  const message = Buffer.concat([Buffer.from(receivedHeader(s, txn, id), "utf8"), content]);
   const qv = await runHooks(s.hooks, "queue", s, message, recipients);
   const qr = verdictReply(qv);
   if (qr !== null) {
