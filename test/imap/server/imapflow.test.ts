@@ -18,6 +18,7 @@ describe("IMAP with imapflow", () => {
     assert.deepEqual(boxes.map((b) => b.path).sort(), ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
     assert.equal(boxes.find((b) => b.path === "Sent")?.specialUse, "\\Sent");
     const st = await c.status("INBOX", { messages: true, unseen: true, uidNext: true });
+    assert.ok(st !== false);
     assert.equal(st.messages, 3);
     const lock = await c.getMailboxLock("INBOX");
     try {

@@ -44,6 +44,8 @@ describe("IMAP STORE and SEARCH", () => {
     assert.match(await c.cmd("UID SEARCH RETURN () ALL"), /^\* ESEARCH \(TAG "A\d+"\) UID ALL 1:5\r\n/);
     assert.match(await c.cmd("SEARCH KEYWORD $Nothing"), /^\* SEARCH\r\n/);
     assert.match(await c.cmd("SEARCH SINCE 1-Jan-2000 SENTBEFORE 2-Jan-2024"), /^\* SEARCH 1 2 3 4 5\r\n/);
+    assert.match(await c.cmd("SEARCH CHARSET X-NOPE SUBJECT x"), /^A\d+ NO \[BADCHARSET \(US-ASCII UTF-8\)\]/);
+    assert.match(await c.cmd("SEARCH CHARSET ISO-8859-1 BODY even"), /^\* SEARCH 2 4\r\n/);
     c.close();
     const d = await f.raw();
     await d.cmd("ENABLE IMAP4rev2");

@@ -55,6 +55,7 @@ export class ImapSession {
   #closed = false;
   #stopping = false;
   #waiter: (() => void) | null = null;
+  #signalled = false;
   #waitingForCommand = false;
   #paused = false;
   #unsubscribe: (() => void) | null = null;
@@ -285,10 +286,16 @@ export class ImapSession {
   #signal(): void {
     const w = this.#waiter;
     this.#waiter = null;
-    w?.();
+    // no one waiting: remember it, so a wake-up between a check and the wait is not lost
+    if (w === undefined || w === null) this.#signalled = true;
+    else w();
   }
 
   #wait(): Promise<void> {
+    if (this.#signalled) {
+      this.#signalled = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       this.#waiter = resolve;
     });

@@ -4,12 +4,14 @@
 // EMAILID/THREADID (RFC 8474 §6) and SAVEDBEFORE/ON/SINCE (RFC 8514 §4.3). A rev2 session
 // gets ESEARCH for a plain SEARCH (RFC 9051 §6.4.4); a rev1 session "* SEARCH". Dates compare
 // the day in UTC (RFC 9051 §6.4.4: disregarding time and timezone).
+import iconv from "iconv-lite";
+import { normalizeCharset } from "../../../../mail/charset.ts";
 import type { SearchQuery } from "../../../../store/types.ts";
 import type { ImapDay, SearchArgs, SearchKey } from "../../wire/index.ts";
 import { esearchResponse, searchResponse } from "../../wire/index.ts";
 import type { EsearchData } from "../../wire/index.ts";
 import { command, SELECTED } from "../command.ts";
-import { bad } from "../errors.ts";
+import { bad, no } from "../errors.ts";
 import type { ImapSession } from "../session.ts";
 import type { SelectedMailbox } from "../selected.ts";
 
@@ -138,9 +140,22 @@ function toQuery(k: SearchKey, c: Ctx): SearchQuery {
   }
 }
 
+/** RFC 9051 §6.4.4: a CHARSET we can decode; others are NO [BADCHARSET]. */
+function knownCharset(label: string): boolean {
+  const c = normalizeCharset(label);
+  if (c === "utf-8" || c === "us-ascii" || iconv.encodingExists(c)) return true;
+  try {
+    new TextDecoder(c);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise<void> {
   const view = s.selected;
   if (view === null) throw bad("No mailbox selected");
+  if (args.charset !== null && !knownCharset(args.charset)) throw no("BADCHARSET (US-ASCII UTF-8)", `Unknown charset ${args.charset}`);
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
   if (c.usesModseq) s.condstoreActive = true;
