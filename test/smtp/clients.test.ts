@@ -3,7 +3,7 @@
 // and Python's smtplib (STARTTLS, login, SMTPUTF8 sender, DSN parameters).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import nodemailer from "nodemailer";
 import { systemClock } from "../../src/core/clock.ts";
@@ -12,6 +12,7 @@ import { PASSWORDS, startSmtp, type TestServer } from "./helpers.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SWAKS = "/usr/bin/swaks";
+const HAVE_GSASL = spawnSync("gsasl", ["--version"]).status === 0;
 
 function run(cmd: string, args: string[], stdin = ""): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
@@ -167,6 +168,33 @@ print("ok")
       const utf8 = (await has("py utf8")) ?? "";
       assert.match(utf8, /^Return-Path: <jöran@bücher\.example>\r\n/);
       assert.match(utf8, /with UTF8SMTP id/);
+    },
+  );
+
+  void test(
+    "GNU SASL client: SCRAM-SHA-256-PLUS (tls-exporter) and SCRAM-SHA-256 over STARTTLS, 334 steps, 235",
+    { skip: HAVE_GSASL ? false : "gsasl not installed" },
+    async () => {
+      for (const [mech, extra] of [
+        ["SCRAM-SHA-256-PLUS", []],
+        ["SCRAM-SHA-256", ["--no-cb"]],
+      ] as const) {
+        const r = await run("gsasl", [
+          "--smtp",
+          `--connect=127.0.0.1:${t.port("submission")}`,
+          "--x509-ca-file=",
+          "--hostname=localhost",
+          "-a",
+          "alice@example.org",
+          "-m",
+          mech,
+          "-p",
+          PASSWORDS.alice,
+          ...extra,
+        ]);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, new RegExp(`AUTH ${mech}\\r?\\n334 [^]*235 2\\.7\\.0`));
+      }
     },
   );
 });
