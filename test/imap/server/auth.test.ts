@@ -64,6 +64,18 @@ describe("IMAP authentication and states", () => {
     await once(c.socket, "close");
   });
 
+  test("UNAUTHENTICATE returns to the not authenticated state", async () => {
+    const c = await f.raw();
+    await c.cmd("ENABLE UTF8=ACCEPT");
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("UNAUTHENTICATE"), /^A4 OK/);
+    assert.match(await c.cmd("SELECT INBOX"), /^A5 BAD/);
+    assert.match(await c.cmd("CAPABILITY"), /AUTH=PLAIN/);
+    assert.match(await c.cmd(`LOGIN ${f.user} "${PASSWORD}"`), /^A7 OK/);
+    assert.match(await c.cmd("ENABLE UTF8=ACCEPT"), /\* ENABLED UTF8=ACCEPT\r\n/);
+    c.close();
+  });
+
   test("a garbage first line gets * BYE", async () => {
     const c = await RawImap.connect(f.port);
     await c.greeting();

@@ -6,7 +6,7 @@ import { append } from "./commands/append.ts";
 import { authenticate, login } from "./commands/auth.ts";
 import { capability } from "./commands/capability.ts";
 import { copy, move, uidCopy, uidMove } from "./commands/copy-move.ts";
-import { create, del, rename, subscribe, unsubscribe } from "./commands/create-delete-rename.ts";
+import { create, del, rename } from "./commands/create-delete-rename.ts";
 import { enable } from "./commands/enable.ts";
 import { expunge, uidExpunge } from "./commands/expunge.ts";
 import { fetch, uidFetch } from "./commands/fetch.ts";
@@ -20,6 +20,8 @@ import { close, examine, select, unselect } from "./commands/select.ts";
 import { starttls } from "./commands/starttls.ts";
 import { status } from "./commands/status.ts";
 import { store, uidStore } from "./commands/store.ts";
+import { subscribe, unsubscribe } from "./commands/subscribe.ts";
+import { unauthenticate } from "./commands/unauthenticate.ts";
 
 const COMMANDS: readonly AnyCommand[] = [
   capability,
@@ -29,6 +31,7 @@ const COMMANDS: readonly AnyCommand[] = [
   starttls,
   login,
   authenticate,
+  unauthenticate,
   enable,
   id,
   namespace,

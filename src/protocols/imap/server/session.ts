@@ -199,6 +199,18 @@ export class ImapSession {
     });
   }
 
+  /** RFC 8437 UNAUTHENTICATE: forget the identity, the bus subscription and ENABLEd extensions. */
+  unauthenticated(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    this.selected = null;
+    this.identity = null;
+    this.enabled.clear();
+    this.condstoreActive = false;
+    this.state = "notauth";
+    this.log = this.ctx.logger.child({ proto: "imap", ip: this.info.remoteAddress, port: this.info.remotePort });
+  }
+
   /** Opens a mailbox view (SELECT/EXAMINE). */
   async openView(mailbox: Mailbox, readOnly: boolean): Promise<SelectedMailbox> {
     return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, { readOnly, claims: this.shared.recentClaims, rev1: !this.rev2 });

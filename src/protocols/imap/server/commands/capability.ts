@@ -22,6 +22,7 @@ export function capabilityList(s: ImapSession): string[] {
     "ID",
     "NAMESPACE",
     "UNSELECT",
+    "UNAUTHENTICATE",
     "UIDPLUS",
     "MOVE",
     "CHILDREN",

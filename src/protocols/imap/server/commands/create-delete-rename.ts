@@ -3,7 +3,7 @@
 // UIDs and UIDVALIDITY kept; RENAME INBOX moves its messages to a new mailbox and leaves INBOX
 // empty, since the store does not rename INBOX).
 import type { Mailbox, MailboxRole } from "../../../../store/types.ts";
-import type { CreateArgs, DeleteArgs, RenameArgs, SubscribeArgs } from "../../wire/index.ts";
+import type { CreateArgs, DeleteArgs, RenameArgs } from "../../wire/index.ts";
 import { mailboxIdCode } from "../../wire/index.ts";
 import { command, AUTHED } from "../command.ts";
 import { no } from "../errors.ts";
@@ -97,27 +97,3 @@ export const rename = command<RenameArgs>({
     await store.updateMailbox(s.accountId, src.id, { name: leaf(to), parentId: parent?.id ?? null });
   },
 });
-
-export const subscribe = command<SubscribeArgs>({
-  name: "SUBSCRIBE",
-  states: AUTHED,
-  async handle(s, args) {
-    await setSubscribed(s, args.mailbox, true);
-  },
-});
-
-export const unsubscribe = command<SubscribeArgs>({
-  name: "UNSUBSCRIBE",
-  states: AUTHED,
-  async handle(s, args) {
-    await setSubscribed(s, args.mailbox, false);
-  },
-});
-
-// RFC 9051 §6.3.7/§6.3.8 SUBSCRIBE/UNSUBSCRIBE: kept on the mailbox (subscriptions to names
-// that do not exist are refused)
-async function setSubscribed(s: ImapSession, name: string, on: boolean): Promise<void> {
-  const mb = await s.ctx.store.getMailboxByPath(s.accountId, normalizePath(name));
-  if (mb === null) throw no("NONEXISTENT", "No such mailbox");
-  if (mb.subscribed !== on) await s.ctx.store.updateMailbox(s.accountId, mb.id, { subscribed: on });
-}
