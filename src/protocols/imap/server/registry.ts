@@ -5,6 +5,7 @@ import type { AnyCommand } from "./command.ts";
 import { append } from "./commands/append.ts";
 import { authenticate, login } from "./commands/auth.ts";
 import { capability } from "./commands/capability.ts";
+import { compress } from "./commands/compress.ts";
 import { copy, move, uidCopy, uidMove } from "./commands/copy-move.ts";
 import { create, del, rename } from "./commands/create-delete-rename.ts";
 import { enable } from "./commands/enable.ts";
@@ -61,6 +62,7 @@ const COMMANDS: readonly AnyCommand[] = [
   uidExpunge,
   append,
   idle,
+  compress,
   getquota,
   getquotaroot,
 ];

@@ -6,6 +6,8 @@
 // graceful stop with "* BYE" (RFC 9051 §7.1.5).
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
+import { constants as zconst, createDeflateRaw, createInflateRaw } from "node:zlib";
+import type { DeflateRaw } from "node:zlib";
 import type { ServerContext } from "../../../core/context.ts";
 import type { Logger } from "../../../core/logger.ts";
 import type { AuthResult } from "../../../auth/types.ts";
@@ -52,6 +54,8 @@ export class ImapSession {
   selected: SelectedMailbox | null = null;
 
   #socket: Socket;
+  /** RFC 4978 COMPRESS=DEFLATE: the compressor the output goes through, once active. */
+  #deflate: DeflateRaw | null = null;
   #closed = false;
   #stopping = false;
   #waiter: (() => void) | null = null;
@@ -154,13 +158,43 @@ export class ImapSession {
 
   send(data: string | readonly Chunk[]): void {
     if (this.#closed || this.#socket.destroyed) return;
-    if (typeof data === "string") this.#socket.write(data);
-    else for (const c of data) this.#socket.write(c);
+    const out = this.#deflate ?? this.#socket;
+    if (typeof data === "string") out.write(data);
+    else for (const c of data) out.write(c);
+    // RFC 4978 §4: each response is flushed so the client can read it at once
+    this.#deflate?.flush(zconst.Z_SYNC_FLUSH);
+  }
+
+  get compressed(): boolean {
+    return this.#deflate !== null;
+  }
+
+  /**
+   * RFC 4978 §3: after the tagged OK of COMPRESS DEFLATE, both directions are raw DEFLATE
+   * (RFC 1951). Input the reader holds that was not consumed is already compressed.
+   */
+  startCompression(): void {
+    const sock = this.#socket;
+    sock.off("data", this.#onData);
+    const leftover = this.reader.takeBuffered();
+    const inflate = createInflateRaw();
+    const deflate = createDeflateRaw();
+    const fail = (e: Error): void => {
+      this.log.debug({ err: e.message }, "IMAP compression failed");
+      this.#destroy();
+    };
+    inflate.on("data", this.#onData);
+    inflate.on("error", fail);
+    deflate.on("error", fail);
+    sock.on("data", (d: Buffer) => inflate.write(d));
+    deflate.pipe(sock);
+    this.#deflate = deflate;
+    for (const b of leftover) inflate.write(b);
   }
 
   /** Waits until the socket has room again (big FETCH responses). */
   async drain(): Promise<void> {
-    const s = this.#socket;
+    const s = this.#deflate ?? this.#socket;
     if (this.#closed || s.destroyed || !s.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -270,7 +304,9 @@ export class ImapSession {
     if (this.#closed) return;
     this.#closed = true;
     this.state = "logout";
-    this.#socket.end();
+    // a compressor ends the socket when it ends (pipe)
+    if (this.#deflate !== null) this.#deflate.end();
+    else this.#socket.end();
     this.#cleanup();
     this.#signal();
   }

@@ -23,6 +23,7 @@ export function capabilityList(s: ImapSession): string[] {
     "NAMESPACE",
     "UNSELECT",
     "UNAUTHENTICATE",
+    "COMPRESS=DEFLATE",
     "UIDPLUS",
     "MOVE",
     "CHILDREN",
