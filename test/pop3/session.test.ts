@@ -308,6 +308,23 @@ void describe("POP3 without plaintext before TLS", () => {
   });
 });
 
+void describe("POP3 error limit", () => {
+  void test("the connection closes after maxErrors bad commands", async () => {
+    const f = await startPop3({ pop3: { maxErrors: 3 } });
+    try {
+      const c = await RawPop3.connect(f.pop3Port);
+      await c.line();
+      assert.match(await c.cmd("BAD1"), /^-ERR unknown command/);
+      assert.match(await c.cmd("STAT"), /^-ERR /);
+      assert.match(await c.cmd("RETR"), /^-ERR /);
+      assert.match((await c.line()) ?? "", /^-ERR too many errors/);
+      await c.closed();
+    } finally {
+      await f.stop();
+    }
+  });
+});
+
 void describe("POP3 timeouts and shutdown", () => {
   void test("idle autologout deletes nothing; shutdown says [SYS/TEMP]", async () => {
     const f = await startPop3({ pop3: { idleTimeoutMs: 300 } });
