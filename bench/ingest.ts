@@ -3,7 +3,8 @@
 // every message counts only once its transaction has committed (synchronous=FULL on SQLite).
 //
 //   node bench/ingest.ts [--count 5000] [--size 20480] [--concurrency 100] [--runs 3]
-//                        [--backend sqlite|postgres] [--fts true|false] [--time-limit 300]
+//                        [--backend sqlite|postgres] [--fts true|false] [--blobs auto|fs|db]
+//                        [--time-limit 300]
 //
 // Prints one JSON line per run and a summary line with the median.
 import "../src/core/threadpool.ts";
@@ -21,6 +22,7 @@ const o = args({
   runs: 3,
   backend: "sqlite",
   fts: true,
+  blobs: "auto",
   timeLimit: 300,
 });
 timeLimit(o.timeLimit);
@@ -30,7 +32,7 @@ const totalBytes = msgs.reduce((n, m) => n + m.raw.length, 0);
 const rates: number[] = [];
 
 for (let run = 0; run < o.runs; run++) {
-  const b = await benchStore({ backend: o.backend, fts: o.fts });
+  const b = await benchStore({ backend: o.backend, fts: o.fts, blobs: o.blobs as "auto" | "fs" | "db" });
   try {
     await b.store.createDomain("bench.test");
     const acc = await b.store.createAccount({ name: "bench1@bench.test" });
@@ -61,6 +63,7 @@ for (let run = 0; run < o.runs; run++) {
         workload: "store-ingest",
         backend: o.backend,
         fts: o.fts,
+        blobs: o.blobs,
         run,
         count: o.count,
         stored: check?.usedMessages,
@@ -77,5 +80,5 @@ for (let run = 0; run < o.runs; run++) {
   }
 }
 console.log(
-  `store-ingest ${o.backend} fts=${o.fts} size=${o.size} c=${o.concurrency}: median ${Math.round(median(rates))} msgs/s over ${o.runs} runs`,
+  `store-ingest ${o.backend} fts=${o.fts} blobs=${o.blobs} size=${o.size} c=${o.concurrency}: median ${Math.round(median(rates))} msgs/s over ${o.runs} runs`,
 );

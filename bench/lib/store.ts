@@ -14,7 +14,12 @@ export interface BenchStore {
   cleanup(): Promise<void>;
 }
 
-export async function benchStore(opts: { backend: string; fts: boolean; dir?: string }): Promise<BenchStore> {
+export async function benchStore(opts: {
+  backend: string;
+  fts: boolean;
+  dir?: string;
+  blobs?: "auto" | "fs" | "db";
+}): Promise<BenchStore> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "mailroom-bench-")));
   const schema = `bench_${process.pid}_${Date.now()}`;
   const store = await openStore({
@@ -22,7 +27,7 @@ export async function benchStore(opts: { backend: string; fts: boolean; dir?: st
     sqlitePath: join(dir, "mailroom.sqlite"),
     postgresUrl: process.env["BENCH_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test",
     postgresSchema: schema,
-    blobs: "fs",
+    blobs: opts.blobs ?? "auto",
     blobDir: join(dir, "blobs"),
     search: opts.fts,
     clock: systemClock,

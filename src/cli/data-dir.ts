@@ -129,6 +129,7 @@ export async function openDataStore(
     sqlitePath: paths.sqlite,
     postgresUrl: config.store.url,
     blobs: config.store.blobs,
+    inlineBlobMax: config.store.inlineBlobMax,
     blobDir: paths.blobDir,
     clock: systemClock,
     logger,

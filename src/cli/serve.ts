@@ -80,6 +80,7 @@ export async function serve(
   gc.unref();
   const bound = Object.values(server.ports()).sort((a, b) => a.port - b.port);
   for (const l of bound) out.write(`listening ${l.service} ${l.host}:${l.port}\n`);
+  out.write(`ready (pid ${process.pid}; Ctrl-C stops)\n`);
   let done!: () => void;
   const stopped = new Promise<void>((r) => (done = r));
   const origStop = server.stop.bind(server);

@@ -79,7 +79,9 @@ export function tomlValue(v: unknown): string {
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return `[${v.map(tomlValue).join(", ")}]`;
   if (v !== null && typeof v === "object") {
-    return `{ ${Object.entries(v).map(([k, x]) => `${k} = ${tomlValue(x)}`).join(", ")} }`;
+    return `{ ${Object.entries(v)
+      .map(([k, x]) => `${k} = ${tomlValue(x)}`)
+      .join(", ")} }`;
   }
   return String(v);
 }
@@ -120,7 +122,8 @@ export function describeConfig(): SectionDoc[] {
       for (const [f, fs] of Object.entries(sec.properties ?? {})) {
         add(`${name}.${f}`, fs);
         if (fs.type === "array" && fs.items?.type === "object") {
-          for (const [sf, ss] of Object.entries(fs.items.properties ?? {})) add(`${name}.${f}[].${sf}`, ss, "(required)");
+          for (const [sf, ss] of Object.entries(fs.items.properties ?? {}))
+            add(`${name}.${f}[].${sf}`, ss, "(required)");
         }
       }
     }
@@ -161,10 +164,16 @@ export function renderReference(): string {
     "",
   ];
   for (const s of sections) {
-    lines.push(`## [${s.name}]`, "", `${s.description} ${s.reload === "static" ? "**Static**: restart needed." : "**Dynamic**: hot-reloaded."}`, "");
+    lines.push(
+      `## [${s.name}]`,
+      "",
+      `${s.description} ${s.reload === "static" ? "**Static**: restart needed." : "**Dynamic**: hot-reloaded."}`,
+      "",
+    );
     if (s.name === "listeners") {
       lines.push("Default listeners:", "", "| name | service | port | tls |", "|---|---|---|---|");
-      for (const [svc, d] of Object.entries(SERVICE_DEFAULTS)) lines.push(`| ${svc} | ${svc} | ${d.port} | ${d.tls} |`);
+      for (const [svc, d] of Object.entries(SERVICE_DEFAULTS))
+        lines.push(`| ${svc} | ${svc} | ${d.port} | ${d.tls} |`);
       lines.push("");
     }
     lines.push("| Field | Type | Default | Reload | Description |", "|---|---|---|---|---|");
@@ -203,7 +212,11 @@ export function renderExample(): string {
   ];
   for (const s of sections) {
     lines.push(`# ${"-".repeat(97)}`);
-    lines.push(...wrapComment(`[${s.name}] ${s.description} (${s.reload === "static" ? "static: restart needed" : "dynamic: reloaded on SIGHUP"})`));
+    lines.push(
+      ...wrapComment(
+        `[${s.name}] ${s.description} (${s.reload === "static" ? "static: restart needed" : "dynamic: reloaded on SIGHUP"})`,
+      ),
+    );
     lines.push("");
     const values = defaults[s.name as keyof Config] as Record<string, unknown>;
     if (s.name === "listeners") {
@@ -215,7 +228,8 @@ export function renderExample(): string {
       lines.push("");
       for (const [name, l] of Object.entries(values)) {
         lines.push(`[listeners.${name}]`);
-        for (const [k, v] of Object.entries(l as Record<string, unknown>)) lines.push(`${k} = ${tomlValue(v)}`);
+        for (const [k, v] of Object.entries(l as Record<string, unknown>))
+          lines.push(`${k} = ${tomlValue(v)}`);
         lines.push("");
       }
       continue;
@@ -233,7 +247,9 @@ export function renderExample(): string {
         lines.push(`# [[${s.name}.${key}]]`);
         for (const sub of subs) {
           const sk = sub.path.slice(f.path.length + 3);
-          lines.push(`# ${sk} = ${sk === "names" ? '["mail.example.org", "*.example.org"]' : `"/etc/mailroom/${sk === "certFile" ? "example.crt" : "example.key"}"`}  # ${sub.description}`);
+          lines.push(
+            `# ${sk} = ${sk === "names" ? '["mail.example.org", "*.example.org"]' : `"/etc/mailroom/${sk === "certFile" ? "example.crt" : "example.key"}"`}  # ${sub.description}`,
+          );
         }
       } else {
         lines.push(`${key} = ${tomlValue(v)}`);

@@ -59,7 +59,10 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replaceAll(".[", "[");
+  return path
+    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+    .join(".")
+    .replaceAll(".[", "[");
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -79,7 +82,8 @@ function applyEnv(raw: unknown, env: ConfigEnv | undefined): unknown {
   const dns = env?.MAILROOM_DNS?.trim();
   if (dns === undefined || dns === "" || typeof raw !== "object" || raw === null) return raw;
   const obj = raw as Record<string, unknown>;
-  const section = typeof obj["dns"] === "object" && obj["dns"] !== null ? (obj["dns"] as Record<string, unknown>) : {};
+  const section =
+    typeof obj["dns"] === "object" && obj["dns"] !== null ? (obj["dns"] as Record<string, unknown>) : {};
   return { ...obj, dns: { ...section, resolver: dns.split(/[\s,]+/).filter((s) => s !== "") } };
 }
 
@@ -104,7 +108,9 @@ export function parseConfigText(text: string, opts: ParseOptions = {}): Config {
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0] ?? e.message;
-      throw new ConfigError(source, [{ path: "", message: `TOML syntax error at line ${e.line}, column ${e.column}: ${first}` }]);
+      throw new ConfigError(source, [
+        { path: "", message: `TOML syntax error at line ${e.line}, column ${e.column}: ${first}` },
+      ]);
     }
     throw e;
   }
@@ -128,7 +134,9 @@ export async function loadConfig(
     text = await readFile(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new ConfigError(path, [{ path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code})` }]);
+    throw new ConfigError(path, [
+      { path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code})` },
+    ]);
   }
   return parseConfigText(text, { source: path, env, overrides });
 }

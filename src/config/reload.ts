@@ -45,7 +45,8 @@ function stableJson(v: unknown): string {
 
 /** The dotted paths where two values differ (leaves, or whole arrays). */
 function diffPaths(a: unknown, b: unknown, prefix: string, out: string[]): void {
-  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
+  const isObj = (x: unknown): x is Record<string, unknown> =>
+    x !== null && typeof x === "object" && !Array.isArray(x);
   if (isObj(a) && isObj(b)) {
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       diffPaths(a[k], b[k], prefix === "" ? k : `${prefix}.${k}`, out);
@@ -82,7 +83,10 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
    * Load `path` (or the defaults when undefined) and manage it; the environment (MAILROOM_DNS)
    * is process.env unless `env` is given. Throws ConfigError.
    */
-  static async fromFile(path: string | undefined, opts: Omit<ConfigManagerOptions, "path"> = {}): Promise<ConfigManager> {
+  static async fromFile(
+    path: string | undefined,
+    opts: Omit<ConfigManagerOptions, "path"> = {},
+  ): Promise<ConfigManager> {
     const env = opts.env ?? process.env;
     const config = await loadConfig(path, { env, overrides: opts.overrides });
     return new ConfigManager(config, { ...opts, env, path });
@@ -90,7 +94,10 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
 
   /** Validate a plain object (tests, embedding) and manage it. Throws ConfigError. */
   static fromObject(raw: unknown, opts: Omit<ConfigManagerOptions, "path"> = {}): ConfigManager {
-    return new ConfigManager(parseConfig(raw, { source: "configuration", env: opts.env, overrides: opts.overrides }), opts);
+    return new ConfigManager(
+      parseConfig(raw, { source: "configuration", env: opts.env, overrides: opts.overrides }),
+      opts,
+    );
   }
 
   /** The file this manager reloads from, if any. */
@@ -161,6 +168,8 @@ export class ConfigManager extends EventEmitter<ConfigManagerEvents> {
 
   /** Validate a plain object and apply it as a reload (tests). Throws ConfigError or ReloadError. */
   applyObject(raw: unknown): Config {
-    return this.apply(parseConfig(raw, { source: "configuration", env: this.#env, overrides: this.#overrides }));
+    return this.apply(
+      parseConfig(raw, { source: "configuration", env: this.#env, overrides: this.#overrides }),
+    );
   }
 }

@@ -68,7 +68,9 @@ const serverSchema = z
       .string()
       .min(1)
       .default("./data")
-      .describe("Folder for all state: database, blobs, generated certificates. Relative to the working directory."),
+      .describe(
+        "Folder for all state: database, blobs, generated certificates. Relative to the working directory.",
+      ),
     portOffset: z
       .number()
       .int()
@@ -88,7 +90,9 @@ const listenerInputSchema = z
     service: z
       .enum(SERVICES)
       .optional()
-      .describe("Protocol spoken on this listener. Defaults to the listener name when that is a service name."),
+      .describe(
+        "Protocol spoken on this listener. Defaults to the listener name when that is a service name.",
+      ),
     enabled: z.boolean().default(true).describe("Whether this listener is started."),
     bind: z
       .string()
@@ -97,14 +101,21 @@ const listenerInputSchema = z
       .describe(
         'Address to bind: "0.0.0.0" for all IPv4, "::" for all IPv6 (and IPv4 on most systems), "127.0.0.1" for local only. Defaults to "0.0.0.0", and to "127.0.0.1" for lmtp (it accepts mail without authentication).',
       ),
-    port: port.optional().describe("TCP port. Defaults to the standard port of the service; 0 picks a free port."),
+    port: port
+      .optional()
+      .describe("TCP port. Defaults to the standard port of the service; 0 picks a free port."),
     tls: z
       .enum(TLS_MODES)
       .optional()
       .describe(
         'TLS on this listener: "none", "starttls" (offered by the protocol command, RFC 3207/2595) or "implicit" (TLS from the first byte, RFC 8314). Defaults to the usual mode of the service.',
       ),
-    maxConnections: z.number().int().min(1).default(1000).describe("Maximum simultaneous connections on this listener."),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe("Maximum simultaneous connections on this listener."),
     maxConnectionsPerIp: z
       .number()
       .int()
@@ -142,7 +153,10 @@ function isService(name: string): name is Service {
 }
 
 const listenersSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "listener names use letters, digits, - and _"), listenerInputSchema)
+  .record(
+    z.string().regex(/^[A-Za-z0-9_-]+$/, "listener names use letters, digits, - and _"),
+    listenerInputSchema,
+  )
   .default({})
   .transform((given, zctx): Record<string, ListenerConfig> => {
     // Every standard listener exists unless disabled; a table in the file overrides fields of
@@ -206,8 +220,13 @@ const tlsSchema = z
     minVersion: z
       .enum(["TLSv1.2", "TLSv1.3"])
       .default("TLSv1.2")
-      .describe("Oldest TLS version accepted. RFC 8996 forbids TLS 1.0 and 1.1; RFC 8997 applies it to mail."),
-    watch: z.boolean().default(true).describe("Reload certificate files when they change on disk (e.g. after renewal)."),
+      .describe(
+        "Oldest TLS version accepted. RFC 8996 forbids TLS 1.0 and 1.1; RFC 8997 applies it to mail.",
+      ),
+    watch: z
+      .boolean()
+      .default(true)
+      .describe("Reload certificate files when they change on disk (e.g. after renewal)."),
   })
   .prefault({})
   .describe("Certificates and TLS settings for every listener.");
@@ -218,19 +237,29 @@ const storeSchema = z
       .enum(["sqlite", "postgres"])
       .default("sqlite")
       .describe('Where mail is stored: "sqlite" (embedded, one file) or "postgres" (for clusters).'),
-    path: z
-      .string()
-      .default("")
-      .describe("SQLite database file. Empty: <dataDir>/mailroom.sqlite."),
+    path: z.string().default("").describe("SQLite database file. Empty: <dataDir>/mailroom.sqlite."),
     url: z
       .string()
       .default("")
-      .describe('PostgreSQL connection URL, e.g. "postgres://mailroom@localhost/mailroom" (backend = "postgres").'),
+      .describe(
+        'PostgreSQL connection URL, e.g. "postgres://mailroom@localhost/mailroom" (backend = "postgres").',
+      ),
     blobs: z
-      .enum(["fs", "db"])
-      .default("fs")
-      .describe('Where message bodies and other blobs go: "fs" (files under blobDir) or "db" (inside the database).'),
-    blobDir: z.string().default("").describe('Folder for blobs when blobs = "fs". Empty: <dataDir>/blobs.'),
+      .enum(["auto", "fs", "db"])
+      .default("auto")
+      .describe(
+        'Where message bodies and other blobs go: "auto" (up to inlineBlobMax bytes inside the database, durable with the same commit as the message; larger ones as files under blobDir), "fs" (all as files) or "db" (all inside the database).',
+      ),
+    inlineBlobMax: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024)
+      .describe('With blobs = "auto": the largest blob kept inside the database, in bytes.'),
+    blobDir: z
+      .string()
+      .default("")
+      .describe('Folder for blob files (blobs = "auto" or "fs"). Empty: <dataDir>/blobs.'),
   })
   .prefault({})
   .describe("The mail store.");
@@ -244,7 +273,9 @@ const loggingSchema = z
     unredacted: z
       .boolean()
       .default(false)
-      .describe("Write credentials and message bodies in trace logs. For debugging only: never in production."),
+      .describe(
+        "Write credentials and message bodies in trace logs. For debugging only: never in production.",
+      ),
   })
   .prefault({})
   .describe("Logging (JSON lines on standard output).");
@@ -254,7 +285,9 @@ const httpSchema = z
     publicUrl: z
       .string()
       .default("")
-      .describe('The URL clients reach the web services at (JMAP session, autoconfig). Empty: "https://<hostname>".'),
+      .describe(
+        'The URL clients reach the web services at (JMAP session, autoconfig). Empty: "https://<hostname>".',
+      ),
     trustProxy: z
       .boolean()
       .default(false)
@@ -271,7 +304,10 @@ const httpSchema = z
 
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|[0-9A-Fa-f:]+)(:[0-9]{1,5})?$/, 'expected "host:port" with an IP address, e.g. "127.0.0.1:53" or "[::1]:53"');
+  .regex(
+    /^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|[0-9A-Fa-f:]+)(:[0-9]{1,5})?$/,
+    'expected "host:port" with an IP address, e.g. "127.0.0.1:53" or "[::1]:53"',
+  );
 
 const dnsSchema = z
   .strictObject({
@@ -281,7 +317,12 @@ const dnsSchema = z
       .describe(
         'Nameservers: "system" (those of the operating system) or a list of "ip:port". The environment variable MAILROOM_DNS=ip:port overrides it.',
       ),
-    timeoutMs: z.number().int().min(100).default(5000).describe("Time allowed for one DNS query, in milliseconds."),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe("Time allowed for one DNS query, in milliseconds."),
     tries: z.number().int().min(1).max(10).default(2).describe("Attempts per DNS query and nameserver."),
   })
   .prefault({})
@@ -320,7 +361,9 @@ const limitsSchema = z
       .int()
       .min(1)
       .default(20)
-      .describe("Failed authentications from one IP address within authFailureWindowSeconds before it is refused."),
+      .describe(
+        "Failed authentications from one IP address within authFailureWindowSeconds before it is refused.",
+      ),
     authFailureWindowSeconds: z
       .number()
       .int()
@@ -344,7 +387,9 @@ const limitsSchema = z
       .int()
       .min(8192)
       .default(65536)
-      .describe("Longest IMAP command line, literals excluded, in bytes. RFC 7162 §4 asks for at least 8192."),
+      .describe(
+        "Longest IMAP command line, literals excluded, in bytes. RFC 7162 §4 asks for at least 8192.",
+      ),
     smtpMaxCommandLength: z
       .number()
       .int()
@@ -356,7 +401,9 @@ const limitsSchema = z
       .int()
       .min(1000)
       .default(8192)
-      .describe("Longest line of message text over SMTP, in bytes. RFC 5321 §4.5.3.1.6 requires at least 1000."),
+      .describe(
+        "Longest line of message text over SMTP, in bytes. RFC 5321 §4.5.3.1.6 requires at least 1000.",
+      ),
     commandsPerMinute: z
       .number()
       .int()
@@ -368,7 +415,9 @@ const limitsSchema = z
       .int()
       .min(30)
       .default(300)
-      .describe("Idle time before an SMTP connection is closed. RFC 5321 §4.5.3.2.7 asks for at least 5 minutes."),
+      .describe(
+        "Idle time before an SMTP connection is closed. RFC 5321 §4.5.3.2.7 asks for at least 5 minutes.",
+      ),
     imapIdleTimeoutSeconds: z
       .number()
       .int()
@@ -384,7 +433,9 @@ const authSchema = z
     allowCramMd5: z
       .boolean()
       .default(false)
-      .describe("Offer CRAM-MD5 (RFC 2195). Needs passwords stored in a recoverable form; prefer SCRAM-SHA-256."),
+      .describe(
+        "Offer CRAM-MD5 (RFC 2195). Needs passwords stored in a recoverable form; prefer SCRAM-SHA-256.",
+      ),
     allowPlaintextWithoutTls: z
       .boolean()
       .default(false)

@@ -135,7 +135,11 @@ export function systemResolver(nameservers?: readonly string[], opts: SystemReso
 }
 
 /** The resolver the configuration asks for (dns section; MAILROOM_DNS is applied at load). */
-export function resolverFromConfig(dns: { resolver: "system" | string[]; timeoutMs: number; tries: number }): Resolver {
+export function resolverFromConfig(dns: {
+  resolver: "system" | string[];
+  timeoutMs: number;
+  tries: number;
+}): Resolver {
   return systemResolver(dns.resolver === "system" ? undefined : dns.resolver, {
     timeoutMs: dns.timeoutMs,
     tries: dns.tries,

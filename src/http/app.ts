@@ -41,7 +41,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
     deps.metrics.commandsTotal.inc({ service: "http", command: c.req.method, status: String(c.res.status) });
   });
   if (deps.maxBodySize !== undefined) {
-    app.use("*", bodyLimit({ maxSize: deps.maxBodySize, onError: (c) => c.text("request body too large", 413) }));
+    app.use(
+      "*",
+      bodyLimit({ maxSize: deps.maxBodySize, onError: (c) => c.text("request body too large", 413) }),
+    );
   }
 
   // Liveness and readiness for load balancers and orchestrators.

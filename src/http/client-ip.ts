@@ -10,7 +10,11 @@ export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const xff = c.req.header("x-forwarded-for");
     // The last entry is the one our proxy added; earlier ones are client-supplied.
-    const last = xff?.split(",").map((s) => s.trim()).filter((s) => s !== "").pop();
+    const last = xff
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "")
+      .pop();
     if (last !== undefined && isIP(last) !== 0) return normalizeIp(last);
   }
   return normalizeIp(getConnInfo(c).remote.address);

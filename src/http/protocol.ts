@@ -40,7 +40,8 @@ export function httpProtocol(app: Hono, opts: HttpProtocolOptions): ProtocolHand
   });
   server.on("clientError", (err: Error, socket) => {
     opts.logger.debug({ err: err.message }, "http client error");
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    if (socket.writable)
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     else socket.destroy();
   });
 
@@ -53,6 +54,7 @@ export function httpProtocol(app: Hono, opts: HttpProtocolOptions): ProtocolHand
       server.emit("connection", socket);
     },
     // RFC 9110 §15.6.4: 503, the server is overloaded.
-    tooManyConnections: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 10\r\n\r\n",
+    tooManyConnections:
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 10\r\n\r\n",
   };
 }

@@ -121,7 +121,8 @@ export class ListenerManager {
         const reg = config === undefined ? undefined : this.#opts.protocols[config.service];
         if (config === undefined || reg === undefined) continue;
         const port = config.port === 0 ? 0 : config.port + offset;
-        if (port > 65535) throw new Error(`listener ${name}: port ${config.port} + portOffset ${offset} is above 65535`);
+        if (port > 65535)
+          throw new Error(`listener ${name}: port ${config.port} + portOffset ${offset} is above 65535`);
         const r: Running = {
           name,
           config,
@@ -131,10 +132,18 @@ export class ListenerManager {
           perIp: new Map(),
         };
         r.server.on("connection", (socket: Socket) => this.#accept(r, socket));
-        r.server.on("error", (e) => this.#opts.logger.error({ listener: name, err: e.message }, "listener error"));
+        r.server.on("error", (e) =>
+          this.#opts.logger.error({ listener: name, err: e.message }, "listener error"),
+        );
         this.#running.push(r);
         await new Promise<void>((resolve, reject) => {
-          const onError = (e: Error): void => reject(new Error(`listener ${name} (${config.service}) cannot bind ${config.bind}:${port}: ${e.message}`, { cause: e }));
+          const onError = (e: Error): void =>
+            reject(
+              new Error(
+                `listener ${name} (${config.service}) cannot bind ${config.bind}:${port}: ${e.message}`,
+                { cause: e },
+              ),
+            );
           r.server.once("error", onError);
           r.server.listen({ host: config.bind, port, backlog: 511 }, () => {
             r.server.off("error", onError);
@@ -186,7 +195,11 @@ export class ListenerManager {
     };
     const ipCount = r.perIp.get(ip) ?? 0;
     const over =
-      r.live.size >= r.config.maxConnections ? "listener_limit" : ipCount >= r.config.maxConnectionsPerIp ? "ip_limit" : undefined;
+      r.live.size >= r.config.maxConnections
+        ? "listener_limit"
+        : ipCount >= r.config.maxConnectionsPerIp
+          ? "ip_limit"
+          : undefined;
     if (over !== undefined) {
       metrics?.connectionsRefused.inc({ service, reason: over });
       logger.info({ listener: r.name, ip, reason: over }, "connection refused over limit");
@@ -211,7 +224,10 @@ export class ListenerManager {
       try {
         r.protocol.handle(s, info);
       } catch (e) {
-        logger.error({ listener: r.name, err: e instanceof Error ? e.stack : String(e) }, "connection handler failed");
+        logger.error(
+          { listener: r.name, err: e instanceof Error ? e.stack : String(e) },
+          "connection handler failed",
+        );
         s.destroy();
       }
     };
@@ -219,10 +235,13 @@ export class ListenerManager {
       start(socket);
       return;
     }
-    upgradeToTls(socket, this.#opts, { timeoutMs: this.#opts.handshakeTimeoutMs ?? 30_000 }).then(start, (e: unknown) => {
-      metrics?.tlsHandshakeFailures.inc({ service });
-      logger.debug({ listener: r.name, ip, err: (e as Error).message }, "TLS handshake failed");
-    });
+    upgradeToTls(socket, this.#opts, { timeoutMs: this.#opts.handshakeTimeoutMs ?? 30_000 }).then(
+      start,
+      (e: unknown) => {
+        metrics?.tlsHandshakeFailures.inc({ service });
+        logger.debug({ listener: r.name, ip, err: (e as Error).message }, "TLS handshake failed");
+      },
+    );
   }
 
   #refuse(r: Running, socket: Socket, info: Omit<ConnectionInfo, "onShutdown">): void {
@@ -280,7 +299,9 @@ export class ListenerManager {
       }
     }
     const allClosed = Promise.all(
-      all.map((c) => (c.socket.closed ? Promise.resolve() : new Promise<void>((res) => c.socket.once("close", () => res())))),
+      all.map((c) =>
+        c.socket.closed ? Promise.resolve() : new Promise<void>((res) => c.socket.once("close", () => res())),
+      ),
     );
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((res) => {
@@ -290,7 +311,8 @@ export class ListenerManager {
     clearTimeout(timer);
     if (outcome === "timeout") {
       const left = all.filter((c) => !c.socket.closed);
-      if (left.length > 0) this.#opts.logger.info({ connections: left.length }, "grace time over, closing connections");
+      if (left.length > 0)
+        this.#opts.logger.info({ connections: left.length }, "grace time over, closing connections");
       for (const c of left) c.socket.destroy();
       await allClosed;
     }

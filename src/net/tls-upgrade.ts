@@ -40,7 +40,11 @@ function writeAndFlush(socket: Socket, data: string): Promise<void> {
  * §3.1, and the STARTTLS command injection flaw (CVE-2011-0411). Any byte still unread in the
  * socket's own buffer is dropped here as well.
  */
-export async function upgradeToTls(socket: Socket, ctx: { tls: TlsProvider }, opts: UpgradeOptions = {}): Promise<TLSSocket> {
+export async function upgradeToTls(
+  socket: Socket,
+  ctx: { tls: TlsProvider },
+  opts: UpgradeOptions = {},
+): Promise<TLSSocket> {
   if (opts.reply !== undefined) await writeAndFlush(socket, opts.reply);
   // RFC 3207 §4.2: drop plaintext that arrived after the command and was not read yet.
   if (!socket.readableFlowing) while (socket.read() !== null) continue;

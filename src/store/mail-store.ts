@@ -8,6 +8,7 @@ import { StoreError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Envelope, ParsedMessage } from "../mail/types.ts";
 import { appendEmails } from "./append.ts";
+import { HybridBlobStore } from "./blob/hybrid.ts";
 import { DbBlobStore } from "./blob/db.ts";
 import { FsBlobStore, type ListableBlobStore } from "./blob/fs.ts";
 import { changesSince, compactChanges, currentModSeq } from "./changes.ts";
@@ -311,18 +312,29 @@ class SqlMailStore implements MaintainedMailStore {
     const db = this.#ctx.driver;
     let deleted = 0;
     if (blobs instanceof FsBlobStore) await blobs.sweepTemp(now - grace);
+    if (blobs instanceof HybridBlobStore) await blobs.fs.sweepTemp(now - grace);
     for await (const id of blobs.list()) {
-      const used = await db.get<{ n: number }>("SELECT 1 AS n FROM emails WHERE blob_id = ? LIMIT 1", [id]);
+      // A blob is in use while an email or a queued outbound message refers to it.
+      const used = await db.get<{ n: number }>(
+        `SELECT 1 AS n FROM emails WHERE blob_id = ?
+         UNION ALL SELECT 1 AS n FROM outbound_queue WHERE blob_id = ? LIMIT 1`,
+        [id, id],
+      );
       if (used) continue;
       const t = await blobs.touchedAt(id);
       if (t === null || now - t < grace) continue;
-      if (blobs instanceof DbBlobStore) {
+      if (blobs instanceof DbBlobStore || blobs instanceof HybridBlobStore) {
         // One statement: an append committing the same blob meanwhile keeps it.
         const r = await db.run(
-          "DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM emails WHERE blob_id = ?)",
-          [id, id],
+          `DELETE FROM blobs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM emails WHERE blob_id = ?)
+           AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE blob_id = ?)`,
+          [id, id, id],
         );
         deleted += r.changes;
+        if (r.changes === 0 && blobs instanceof HybridBlobStore && (await blobs.fs.has(id))) {
+          await blobs.fs.delete(id); // a large blob of the hybrid store: a file
+          deleted++;
+        }
         continue;
       }
       await blobs.delete(id);

@@ -8,6 +8,7 @@ import type { Logger } from "../core/logger.ts";
 import { openSqlite } from "./backends/sqlite/driver.ts";
 import { DbBlobStore } from "./blob/db.ts";
 import { openFsBlobStore } from "./blob/fs.ts";
+import { HybridBlobStore } from "./blob/hybrid.ts";
 import { LocalChangeBus } from "./bus/local.ts";
 import type { MaintainedMailStore } from "./mail-store.ts";
 import { createMailStore } from "./mail-store.ts";
@@ -23,7 +24,13 @@ export interface OpenStoreOptions {
   postgresUrl?: string;
   /** Work in this PostgreSQL schema (created when missing); tests and benchmarks use their own. */
   postgresSchema?: string;
-  blobs: "fs" | "db";
+  /**
+   * "auto": blobs up to `inlineBlobMax` in the database (durable with the append's own
+   * commit), larger ones as files; "fs": all files; "db": all in the database.
+   */
+  blobs: "auto" | "fs" | "db";
+  /** Largest blob kept in the database with blobs "auto". Default 256 KiB. */
+  inlineBlobMax?: number;
   /** Directory of the file blob store; default: "blobs" next to the SQLite file. */
   blobDir?: string;
   /** Default "FULL"; see backends/sqlite/driver.ts. */
@@ -90,7 +97,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
     else {
       const dir = opts.blobDir ?? (opts.sqlitePath ? join(opts.sqlitePath, "..", "blobs") : undefined);
       if (!dir) throw new Error("store: blobDir is required for file blobs");
-      blobs = await openFsBlobStore(dir);
+      const files = await openFsBlobStore(dir);
+      blobs =
+        opts.blobs === "auto"
+          ? new HybridBlobStore(new DbBlobStore(driver), files, opts.inlineBlobMax)
+          : files;
     }
     const search =
       opts.search === "scan" || opts.search === false

@@ -93,14 +93,22 @@ export class TlsProvider {
   }
 
   /** A provider from PEM strings (tests, embedding). */
-  static fromPem(pem: PemPair, opts: { minVersion?: SecureVersion; sni?: { names: string[]; cert: string; key: string }[] } = {}): TlsProvider {
+  static fromPem(
+    pem: PemPair,
+    opts: { minVersion?: SecureVersion; sni?: { names: string[]; cert: string; key: string }[] } = {},
+  ): TlsProvider {
     const min = opts.minVersion ?? "TLSv1.2";
     const def = TlsProvider.#entry(pem, ["*"], "pem", min);
     const sni = (opts.sni ?? []).map((s) => TlsProvider.#entry(s, s.names, "pem", min));
     return new TlsProvider(min, def, sni);
   }
 
-  static #entry(pem: PemPair, names: string[], source: CertificateInfo["source"], minVersion: SecureVersion): Entry {
+  static #entry(
+    pem: PemPair,
+    names: string[],
+    source: CertificateInfo["source"],
+    minVersion: SecureVersion,
+  ): Entry {
     // createSecureContext checks that the key matches the certificate.
     const ctx = createSecureContext({ cert: pem.cert, key: pem.key, minVersion });
     return { names, ctx, info: describe(pem, names, source) };
@@ -110,7 +118,9 @@ export class TlsProvider {
     try {
       return { cert: await readFile(certFile, "utf8"), key: await readFile(keyFile, "utf8") };
     } catch (e) {
-      throw new Error(`cannot read certificate ${certFile} / key ${keyFile}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`cannot read certificate ${certFile} / key ${keyFile}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -126,11 +136,16 @@ export class TlsProvider {
     };
     let def: Entry;
     if (s.certFile !== "" || s.keyFile !== "") {
-      if (s.certFile === "" || s.keyFile === "") throw new Error("tls.certFile and tls.keyFile must be set together");
+      if (s.certFile === "" || s.keyFile === "")
+        throw new Error("tls.certFile and tls.keyFile must be set together");
       def = build(await TlsProvider.#readPair(s.certFile, s.keyFile), ["*"], "file", s.certFile);
     } else {
       const pem = await loadOrCreateSelfSigned(opts.tlsDir, opts.hostname);
-      if (pem.created) opts.logger?.info({ dir: opts.tlsDir, hostname: opts.hostname }, "generated a self-signed certificate");
+      if (pem.created)
+        opts.logger?.info(
+          { dir: opts.tlsDir, hostname: opts.hostname },
+          "generated a self-signed certificate",
+        );
       def = build(pem, ["*"], "self-signed", opts.tlsDir);
     }
     const sni: Entry[] = [];
@@ -146,13 +161,18 @@ export class TlsProvider {
     const { def, sni } = await TlsProvider.#load(this.#opts);
     this.#default = def;
     this.#sni = sni;
-    this.#opts.logger?.info({ certificates: this.certificates().map((c) => c.names.join(",")) }, "certificates reloaded");
+    this.#opts.logger?.info(
+      { certificates: this.certificates().map((c) => c.names.join(",")) },
+      "certificates reloaded",
+    );
   }
 
   /** The context for a server name: an exact name first, then a wildcard, then the default. */
   contextFor(servername: string | undefined): SecureContext {
     if (servername !== undefined && servername !== "") {
-      const exact = this.#sni.find((e) => e.names.some((n) => !n.startsWith("*.") && matchServerName(n, servername)));
+      const exact = this.#sni.find((e) =>
+        e.names.some((n) => !n.startsWith("*.") && matchServerName(n, servername)),
+      );
       if (exact !== undefined) return exact.ctx;
       const wild = this.#sni.find((e) => e.names.some((n) => matchServerName(n, servername)));
       if (wild !== undefined) return wild.ctx;
@@ -183,7 +203,9 @@ export class TlsProvider {
     const opts = this.#opts;
     if (opts === undefined) return;
     const s = opts.settings;
-    const files = [s.certFile, s.keyFile, ...s.certificates.flatMap((c) => [c.certFile, c.keyFile])].filter((f) => f !== "");
+    const files = [s.certFile, s.keyFile, ...s.certificates.flatMap((c) => [c.certFile, c.keyFile])].filter(
+      (f) => f !== "",
+    );
     // Watch the folders, not the files: renewal tools replace files by renaming.
     const byDir = new Map<string, Set<string>>();
     for (const f of files) {
@@ -211,7 +233,10 @@ export class TlsProvider {
     this.#reloadTimer = setTimeout(() => {
       this.#reloadTimer = undefined;
       this.reload().catch((e: unknown) =>
-        this.#opts?.logger?.error({ err: (e as Error).message }, "certificate reload failed, keeping the current ones"),
+        this.#opts?.logger?.error(
+          { err: (e as Error).message },
+          "certificate reload failed, keeping the current ones",
+        ),
       );
     }, 300);
     this.#reloadTimer.unref();

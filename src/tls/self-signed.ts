@@ -23,7 +23,8 @@ const VALIDITY_YEARS = 10;
 function usable(pem: PemPair, hostname: string, now: number): boolean {
   try {
     const x = new X509Certificate(pem.cert);
-    const fits = isIP(hostname) !== 0 ? x.checkIP(hostname) !== undefined : x.checkHost(hostname) !== undefined;
+    const fits =
+      isIP(hostname) !== 0 ? x.checkIP(hostname) !== undefined : x.checkHost(hostname) !== undefined;
     return fits && Date.parse(x.validTo) > now + 30 * DAY;
   } catch {
     return false;
@@ -55,7 +56,11 @@ export async function generateSelfSigned(hostname: string, now = Date.now()): Pr
 }
 
 /** The self-signed certificate under `tlsDir`, generated and saved if missing or unfit. */
-export async function loadOrCreateSelfSigned(tlsDir: string, hostname: string, now = Date.now()): Promise<PemPair & { created: boolean }> {
+export async function loadOrCreateSelfSigned(
+  tlsDir: string,
+  hostname: string,
+  now = Date.now(),
+): Promise<PemPair & { created: boolean }> {
   const certPath = join(tlsDir, SELF_SIGNED_CERT);
   const keyPath = join(tlsDir, SELF_SIGNED_KEY);
   try {

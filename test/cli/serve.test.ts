@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { writeFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { SERVICES } from "../../src/config/schema.ts";
 import { runCli, startCli, tempDir } from "../helpers/cli.ts";
 
 /** A data folder whose web listeners take free ports, so tests never collide. */
@@ -14,7 +15,7 @@ async function dataDir(): Promise<{ data: string; cleanup: () => Promise<void> }
   await mkdir(data);
   await writeFile(
     join(data, "mailroom.toml"),
-    `[server]\nhostname = "localhost"\n[listeners.http]\nport = 0\n[listeners.https]\nport = 0\n`,
+    `[server]\nhostname = "localhost"\n` + SERVICES.map((svc) => `[listeners.${svc}]\nport = 0\n`).join(""),
   );
   return { data, cleanup: t.cleanup };
 }
@@ -24,12 +25,26 @@ void test("serve creates the data folder, prints credentials and listeners, and 
   try {
     const srv = await startCli(
       ["serve", "--data", data, "--host", "127.0.0.1", "--port-offset", "0"],
-      /listening https .*\n/,
+      /ready \(pid/,
     );
     const out = srv.stdout();
     assert.match(out, /admin account: admin@localhost/);
     const password = /admin password: (\S+)/.exec(out)?.[1];
     assert.ok(password && password.length >= 12, "an admin password is printed");
+    for (const svc of [
+      "smtp",
+      "submission",
+      "submissions",
+      "lmtp",
+      "imap",
+      "imaps",
+      "pop3",
+      "pop3s",
+      "http",
+      "https",
+    ]) {
+      assert.match(out, new RegExp(`listening ${svc} 127\\.0\\.0\\.1:\\d+`), svc);
+    }
     const http = /listening http 127\.0\.0\.1:(\d+)/.exec(out);
     assert.ok(http, out);
     const res = await fetch(`http://127.0.0.1:${http[1]}/healthz`);
@@ -61,7 +76,7 @@ void test("serve creates the data folder, prints credentials and listeners, and 
     const cert = await readFile(join(data, "tls", "selfsigned.crt"), "utf8");
     const again = await startCli(
       ["serve", "--data", data, "--host", "127.0.0.1", "--port-offset", "0"],
-      /listening https .*\n/,
+      /ready \(pid/,
     );
     assert.doesNotMatch(again.stdout(), /admin password/);
     assert.equal(await readFile(join(data, "tls", "selfsigned.crt"), "utf8"), cert);

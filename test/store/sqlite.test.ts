@@ -1,5 +1,7 @@
 // The store contract on SQLite files (file blobs and database blobs), plus SQLite-only
 // checks: the listing fast path, garbage collection, and a second process-like connection.
+import { createHash } from "node:crypto";
+import { QueueStore } from "../../src/queue/queue-store.ts";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,19 +21,21 @@ import type { ChangeEvent } from "../../src/store/types.ts";
 import { runContract } from "./contract.ts";
 import { append, checkInvariants, inbox, input, rawMessage } from "./helpers.ts";
 
-async function open(dir: string, blobs: "fs" | "db"): Promise<MaintainedMailStore> {
+async function open(dir: string, blobs: "fs" | "db" | "auto"): Promise<MaintainedMailStore> {
   return openStore({
     backend: "sqlite",
     sqlitePath: join(dir, "mail.sqlite"),
     blobs,
     blobDir: join(dir, "blobs"),
+    // "auto" with a tiny threshold: the contract's messages go both ways.
+    ...(blobs === "auto" ? { inlineBlobMax: 300 } : {}),
     search: "scan",
     clock: systemClock,
     logger: silentLogger(),
   });
 }
 
-for (const blobs of ["fs", "db"] as const) {
+for (const blobs of ["fs", "db", "auto"] as const) {
   runContract(`sqlite, ${blobs} blobs`, async () => {
     const dir = await mkdtemp(join(tmpdir(), "mailroom-store-"));
     let store = await open(dir, blobs);
@@ -100,6 +104,14 @@ void test("sqlite: collectGarbage deletes unreferenced blobs after the grace per
     const keep = await append(store, a.id, [box]);
     const drop = await append(store, a.id, [box]);
     const stray = await blobs.put(Buffer.from("not referenced"));
+    // A message waiting in the outbound queue keeps its blob.
+    const queue = new QueueStore({ driver, blobs, clock });
+    await queue.enqueue({
+      from: "gc@example.org",
+      message: Buffer.from("queued for later"),
+      recipients: [{ address: "x@example.net" }],
+    });
+    const queuedBlob = createHash("sha256").update("queued for later").digest("hex");
     await store.destroyEmails(a.id, [drop.emailId]);
     assert.equal(await store.collectGarbage(), 0, "inside the grace period");
     clock.advance(2 * 3_600_000);
@@ -107,6 +119,7 @@ void test("sqlite: collectGarbage deletes unreferenced blobs after the grace per
     assert.equal(await blobs.has(keep.blobId), true);
     assert.equal(await blobs.has(drop.blobId), false);
     assert.equal(await blobs.has(stray), false);
+    assert.equal(await blobs.has(queuedBlob), true, "the queued message's blob stays");
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

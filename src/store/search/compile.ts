@@ -53,6 +53,11 @@ export interface SqlFlavor {
    * non-empty) in one of `columns`.
    */
   textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string;
+  /**
+   * search_headers is keyed by email (no index by field name): HEADER tests look up the
+   * rows of each email instead of collecting the emails that have a field.
+   */
+  readonly headerRowsByEmail?: boolean;
   /** A predicate: `haystack` (SQL) contains the string parameter `needle` (SQL). */
   contains(haystack: string, needle: string): string;
   /**
@@ -146,6 +151,11 @@ function headerPredicate(ctx: Ctx, field: string, text: string): string {
   const column = FIELD_COLUMNS.get(name);
   if (column && needle !== "") return ctx.f.textMatch([column], needle, ctx.p, ctx.num);
   // RFC 9051 §6.4.4 HEADER: an empty string matches every message that has the field.
+  if (ctx.f.headerRowsByEmail) {
+    const n = ctx.p.add(name);
+    const value = needle === "" ? "" : ` AND ${ctx.f.contains("h.value", ctx.p.add(needle))}`;
+    return `EXISTS (SELECT 1 FROM search_headers h WHERE h.email_num = ${ctx.num} AND h.name = ${n}${value})`;
+  }
   const acct = ctx.p.add(ctx.accountNum);
   const n = ctx.p.add(name);
   const value = needle === "" ? "" : ` AND ${ctx.f.contains("h.value", ctx.p.add(needle))}`;
