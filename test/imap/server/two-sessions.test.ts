@@ -107,3 +107,23 @@ describe("IMAP two sessions", () => {
     b.close();
   });
 });
+
+describe("IMAP graceful stop", () => {
+  test("a session in IDLE and one between commands both get * BYE", async () => {
+    const f = await startImap();
+    try {
+      const a = await f.raw();
+      await a.cmd("SELECT INBOX");
+      const tag = a.takeTag();
+      a.write(`${tag} IDLE\r\n`);
+      await a.waitFor(/^\+ idling/);
+      const b = await f.raw();
+      const stopped = f.server.stop({ graceMs: 2000 });
+      assert.match(await a.waitFor(/BYE/), /\* BYE Server shutting down\r\n$/);
+      assert.match(await b.waitFor(/BYE/), /^\* BYE Server shutting down/);
+      await stopped;
+    } finally {
+      await f.stop();
+    }
+  });
+});

@@ -43,9 +43,15 @@ const STORE_CODES: Record<StoreErrorCode, string> = {
 };
 
 /** The reply for a failure: `{ status, code, text, log }`; `log` says whether it is a server fault. */
-export function mapFailure(e: unknown): { status: "NO" | "BAD"; code: string | null; text: string; serverFault: boolean } {
+export function mapFailure(e: unknown): {
+  status: "NO" | "BAD";
+  code: string | null;
+  text: string;
+  serverFault: boolean;
+} {
   if (e instanceof ImapError) return { status: e.status, code: e.code, text: e.message, serverFault: false };
-  if (isStoreError(e)) return { status: "NO", code: STORE_CODES[e.code], text: e.message, serverFault: false };
+  if (isStoreError(e))
+    return { status: "NO", code: STORE_CODES[e.code], text: e.message, serverFault: false };
   // RFC 5530 §3 SERVERBUG: our fault; the text stays generic, the stack goes to the log
   return { status: "NO", code: "SERVERBUG", text: "Internal error, try again later", serverFault: true };
 }

@@ -16,12 +16,15 @@ export async function namedMailboxes(store: MailStore, accountId: string): Promi
   const byId = new Map(all.map((m) => [m.id, m]));
   const pathOf = (m: Mailbox, depth = 0): string => {
     const parent = m.parentId === null ? undefined : byId.get(m.parentId);
-    if (parent === undefined || depth > 100) return m.role === "inbox" && m.parentId === null ? "INBOX" : m.name;
+    if (parent === undefined || depth > 100)
+      return m.role === "inbox" && m.parentId === null ? "INBOX" : m.name;
     return pathOf(parent, depth + 1) + DELIMITER + m.name;
   };
   return all
     .map((m) => ({ mailbox: m, path: pathOf(m) }))
-    .sort((a, b) => (a.path === "INBOX" ? -1 : b.path === "INBOX" ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort((a, b) =>
+      a.path === "INBOX" ? -1 : b.path === "INBOX" ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+    );
 }
 
 const SPECIAL_USE: Partial<Record<MailboxRole, string>> = {
@@ -43,7 +46,8 @@ export function specialUse(role: MailboxRole | null): string | null {
 /** The role a CREATE-SPECIAL-USE attribute asks for (RFC 6154 §3), or undefined when unknown. */
 export function roleOfAttribute(attr: string): MailboxRole | undefined {
   const a = attr.toLowerCase();
-  for (const [role, name] of Object.entries(SPECIAL_USE)) if (name.toLowerCase() === a) return role as MailboxRole;
+  for (const [role, name] of Object.entries(SPECIAL_USE))
+    if (name.toLowerCase() === a) return role as MailboxRole;
   return undefined;
 }
 
@@ -72,7 +76,10 @@ export function patternRegExp(pattern: string): RegExp {
 /** True when `path` matches `pattern` (INBOX case-insensitively). */
 export function matchesPattern(path: string, pattern: string): boolean {
   if (path === "INBOX" || path.startsWith("INBOX/")) {
-    const up = pattern.length >= 5 && pattern.slice(0, 5).toUpperCase() === "INBOX" ? "INBOX" + pattern.slice(5) : pattern;
+    const up =
+      pattern.length >= 5 && pattern.slice(0, 5).toUpperCase() === "INBOX"
+        ? "INBOX" + pattern.slice(5)
+        : pattern;
     return patternRegExp(up).test(path);
   }
   return patternRegExp(pattern).test(path);

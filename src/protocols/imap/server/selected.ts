@@ -7,7 +7,15 @@
 // with FETCH FLAGS (RFC 7162 §3.2.4 with UID when QRESYNC is on, MODSEQ with CONDSTORE).
 import type { Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
 import type { SequenceSet } from "../wire/index.ts";
-import { countResponse, fetchFlags, fetchModseq, fetchNumber, fetchResponse, resolveSequenceSet, vanishedResponse } from "../wire/index.ts";
+import {
+  countResponse,
+  fetchFlags,
+  fetchModseq,
+  fetchNumber,
+  fetchResponse,
+  resolveSequenceSet,
+  vanishedResponse,
+} from "../wire/index.ts";
 import type { Chunk, FetchDatum, WriteOptions } from "../wire/index.ts";
 import { bad } from "./errors.ts";
 
@@ -42,6 +50,9 @@ export class SelectedMailbox {
   /** EXISTS last reported. */
   reportedExists = 0;
   reportedRecent = 0;
+  // todo RFC 9051 §7.3.5: send FLAGS (and PERMANENTFLAGS) again when a new keyword appears
+  // todo RFC 3501 §2.3.2: \Recent claims live in memory; after a restart the first rev1
+  // session sees the messages as recent again
   /** RFC 5182 SEARCHRES: the saved result as UIDs. */
   saved: number[] = [];
   /** Set when the bus told of a change in this mailbox that has not been read yet. */
@@ -49,7 +60,14 @@ export class SelectedMailbox {
   readonly #claims: RecentClaims;
   readonly #rev1: boolean;
 
-  private constructor(store: MailStore, accountId: string, mailbox: Mailbox, readOnly: boolean, claims: RecentClaims, rev1: boolean) {
+  private constructor(
+    store: MailStore,
+    accountId: string,
+    mailbox: Mailbox,
+    readOnly: boolean,
+    claims: RecentClaims,
+    rev1: boolean,
+  ) {
     this.store = store;
     this.accountId = accountId;
     this.mailbox = mailbox;
@@ -58,7 +76,12 @@ export class SelectedMailbox {
     this.#rev1 = rev1;
   }
 
-  static async open(store: MailStore, accountId: string, mailbox: Mailbox, opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean }): Promise<SelectedMailbox> {
+  static async open(
+    store: MailStore,
+    accountId: string,
+    mailbox: Mailbox,
+    opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean },
+  ): Promise<SelectedMailbox> {
     const v = new SelectedMailbox(store, accountId, mailbox, opts.readOnly, opts.claims, opts.rev1);
     // the modseq first: a change committed while we list is read again by the next sync
     const fresh = await store.getMailbox(accountId, mailbox.id);
@@ -124,10 +147,12 @@ export class SelectedMailbox {
     }
     if (!uid) {
       for (const r of set.ranges) {
-        for (const n of [r.start, r.end]) if (n !== "*" && n > this.exists) throw bad("Invalid message sequence number");
+        for (const n of [r.start, r.end])
+          if (n !== "*" && n > this.exists) throw bad("Invalid message sequence number");
       }
       const out: number[] = [];
-      for (const [lo, hi] of resolveSequenceSet(set, this.exists)) for (let s = lo; s <= hi; s++) out.push(this.uids[s - 1] ?? 0);
+      for (const [lo, hi] of resolveSequenceSet(set, this.exists))
+        for (let s = lo; s <= hi; s++) out.push(this.uids[s - 1] ?? 0);
       return out;
     }
     const max = this.uids[this.uids.length - 1] ?? 0;
@@ -174,7 +199,8 @@ export class SelectedMailbox {
       }
       if (this.pendingExpunge.has(r.uid)) continue;
       if (old.modseq !== r.modseq || old.keywords.join(" ") !== r.keywords.join(" ")) {
-        if (old.keywords.join(" ") !== r.keywords.join(" ") || old.modseq < r.modseq) this.pendingFlags.add(r.uid);
+        if (old.keywords.join(" ") !== r.keywords.join(" ") || old.modseq < r.modseq)
+          this.pendingFlags.add(r.uid);
         this.rows.set(r.uid, r);
       }
     }

@@ -16,7 +16,14 @@ import type { SaslConnection } from "../../../auth/sasl/types.ts";
 import type { ConnectionInfo } from "../../../net/listener.ts";
 import { upgradeToTls } from "../../../net/tls-upgrade.ts";
 import type { Chunk, RawCommand, ResponseCode, WriteOptions } from "../wire/index.ts";
-import { COMMAND_PARSERS, CommandReader, openCommand, runParser, tagged, untaggedStatus } from "../wire/index.ts";
+import {
+  COMMAND_PARSERS,
+  CommandReader,
+  openCommand,
+  runParser,
+  tagged,
+  untaggedStatus,
+} from "../wire/index.ts";
 import type { Mailbox } from "../../../store/types.ts";
 import { capabilityList } from "./commands/capability.ts";
 import { mapFailure } from "./errors.ts";
@@ -74,7 +81,13 @@ export class ImapSession {
     this.#signal();
   };
 
-  constructor(ctx: ServerContext, socket: Socket, info: ConnectionInfo, shared: ImapShared, options: ImapOptions = {}) {
+  constructor(
+    ctx: ServerContext,
+    socket: Socket,
+    info: ConnectionInfo,
+    shared: ImapShared,
+    options: ImapOptions = {},
+  ) {
     this.ctx = ctx;
     this.info = info;
     this.shared = shared;
@@ -82,7 +95,10 @@ export class ImapSession {
     this.log = ctx.logger.child({ proto: "imap", ip: info.remoteAddress, port: info.remotePort });
     this.#socket = socket;
     const limits = ctx.config.current().limits;
-    this.reader = new CommandReader({ maxLineLength: limits.imapMaxCommandLength, maxLiteralSize: limits.imapMaxLiteralSize });
+    this.reader = new CommandReader({
+      maxLineLength: limits.imapMaxCommandLength,
+      maxLiteralSize: limits.imapMaxLiteralSize,
+    });
     this.#tokens = this.#bucketSize();
     info.onShutdown(() => this.#shutdown());
   }
@@ -91,7 +107,12 @@ export class ImapSession {
   start(): void {
     this.#attach(this.#socket);
     // RFC 9051 §7.1.1: the greeting, with the capabilities (saves a round trip)
-    this.send(untaggedStatus("OK", `${this.options.implementation} IMAP server ready`, { code: "CAPABILITY", args: this.capabilities().join(" ") }));
+    this.send(
+      untaggedStatus("OK", `${this.options.implementation} IMAP server ready`, {
+        code: "CAPABILITY",
+        args: this.capabilities().join(" "),
+      }),
+    );
     this.#run().catch((e: unknown) => {
       this.log.error({ err: e instanceof Error ? e.stack : String(e) }, "IMAP session failed");
       this.#destroy();
@@ -136,7 +157,9 @@ export class ImapSession {
 
   /** RFC 9051 §6.2.3 LOGINDISABLED: plaintext logins only over TLS unless configured. */
   plaintextAllowed(): boolean {
-    return this.tls || this.info.allowPlaintextAuth || this.ctx.config.current().auth.allowPlaintextWithoutTls;
+    return (
+      this.tls || this.info.allowPlaintextAuth || this.ctx.config.current().auth.allowPlaintextWithoutTls
+    );
   }
 
   starttlsAvailable(): boolean {
@@ -144,9 +167,19 @@ export class ImapSession {
   }
 
   saslConnection(): SaslConnection {
-    const c: SaslConnection = { tls: this.tls, ip: this.info.remoteAddress, plaintextAllowed: this.plaintextAllowed() };
+    const c: SaslConnection = {
+      tls: this.tls,
+      ip: this.info.remoteAddress,
+      plaintextAllowed: this.plaintextAllowed(),
+    };
     if (this.#socket instanceof TLSSocket) c.channelBinding = tlsChannelBinding(this.#socket);
     return c;
+  }
+
+  /** RFC 7889 APPENDLIMIT: the largest message APPEND takes (literal limit and ingest limit). */
+  appendLimit(): number {
+    const limits = this.ctx.config.current().limits;
+    return Math.min(limits.imapMaxLiteralSize, limits.maxMessageSize);
   }
 
   /** What CAPABILITY lists now (capability.ts). */
@@ -242,12 +275,20 @@ export class ImapSession {
     this.enabled.clear();
     this.condstoreActive = false;
     this.state = "notauth";
-    this.log = this.ctx.logger.child({ proto: "imap", ip: this.info.remoteAddress, port: this.info.remotePort });
+    this.log = this.ctx.logger.child({
+      proto: "imap",
+      ip: this.info.remoteAddress,
+      port: this.info.remotePort,
+    });
   }
 
   /** Opens a mailbox view (SELECT/EXAMINE). */
   async openView(mailbox: Mailbox, readOnly: boolean): Promise<SelectedMailbox> {
-    return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, { readOnly, claims: this.shared.recentClaims, rev1: !this.rev2 });
+    return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, {
+      readOnly,
+      claims: this.shared.recentClaims,
+      rev1: !this.rev2,
+    });
   }
 
   // --- input during a command (AUTHENTICATE responses, IDLE's DONE) ---
@@ -383,7 +424,15 @@ export class ImapSession {
         case "line":
           break;
         case "error":
-          this.send(ev.tag === null ? untaggedStatus(ev.status === "NO" ? "NO" : "BAD", ev.text, ev.code === null ? null : { code: ev.code }) : tagged(ev.tag, ev.status, ev.text, ev.code === null ? null : { code: ev.code }));
+          this.send(
+            ev.tag === null
+              ? untaggedStatus(
+                  ev.status === "NO" ? "NO" : "BAD",
+                  ev.text,
+                  ev.code === null ? null : { code: ev.code },
+                )
+              : tagged(ev.tag, ev.status, ev.text, ev.code === null ? null : { code: ev.code }),
+          );
           if (ev.fatal) {
             this.send(untaggedStatus("BYE", "Too much invalid input"));
             this.close();
@@ -425,7 +474,11 @@ export class ImapSession {
     const opened = openCommand(raw, { utf8: this.utf8 });
     if (!opened.ok) {
       const code: ResponseCode | null = opened.error.code === null ? null : { code: opened.error.code };
-      this.send(opened.tag === null ? untaggedStatus("BAD", opened.error.message, code) : tagged(opened.tag, "BAD", opened.error.message, code));
+      this.send(
+        opened.tag === null
+          ? untaggedStatus("BAD", opened.error.message, code)
+          : tagged(opened.tag, "BAD", opened.error.message, code),
+      );
       return;
     }
     const { tag, name } = opened;
@@ -436,7 +489,9 @@ export class ImapSession {
     }
     if (!d.states.includes(this.state)) {
       // RFC 9051 §6: a command in the wrong state is a protocol error
-      this.send(tagged(tag, "BAD", `${name} is not allowed ${STATE_TEXT[this.state]}`, { code: "CLIENTBUG" }));
+      this.send(
+        tagged(tag, "BAD", `${name} is not allowed ${STATE_TEXT[this.state]}`, { code: "CLIENTBUG" }),
+      );
       return;
     }
     const parser = d.parse ?? COMMAND_PARSERS.get(name);
@@ -446,7 +501,14 @@ export class ImapSession {
     }
     const parsed = runParser(opened, parser);
     if (!parsed.ok) {
-      this.send(tagged(tag, "BAD", parsed.error.message, parsed.error.code === null ? null : { code: parsed.error.code }));
+      this.send(
+        tagged(
+          tag,
+          "BAD",
+          parsed.error.message,
+          parsed.error.code === null ? null : { code: parsed.error.code },
+        ),
+      );
       return;
     }
     const log = this.log.child({ tag, command: name });
@@ -514,4 +576,3 @@ const STATE_TEXT: Record<ImapState, string> = {
   selected: "with a mailbox selected",
   logout: "after LOGOUT",
 };
-

@@ -32,12 +32,25 @@ export const append = command<AppendArgs>({
       }
     } catch (e) {
       // RFC 3502 §6.3.11: MULTIAPPEND is all or nothing; take back what went in
-      if (done.length > 0) await s.ctx.store.expunge(s.accountId, mb.id, done.map((d) => d.uid)).catch(() => undefined);
+      if (done.length > 0)
+        await s.ctx.store
+          .expunge(
+            s.accountId,
+            mb.id,
+            done.map((d) => d.uid),
+          )
+          .catch(() => undefined);
       throw e;
     }
     if (s.selected?.mailbox.id === mb.id) s.selected.dirty = true;
     const first = done[0];
     if (first === undefined) return;
-    return { text: "APPEND completed", code: appendUidCode(first.uidValidity, done.map((d) => d.uid)) };
+    return {
+      text: "APPEND completed",
+      code: appendUidCode(
+        first.uidValidity,
+        done.map((d) => d.uid),
+      ),
+    };
   },
 });

@@ -27,11 +27,11 @@ function failure(reason: AuthFailureReason, message: string): ImapError {
   }
 }
 
-
 /** A failed attempt: the configured delay; too many close the connection. */
 async function failed(s: ImapSession, err: ImapError): Promise<never> {
   const limits = s.ctx.config.current().limits;
-  if (limits.authFailureDelayMs > 0) await new Promise((r) => setTimeout(r, limits.authFailureDelayMs).unref());
+  if (limits.authFailureDelayMs > 0)
+    await new Promise((r) => setTimeout(r, limits.authFailureDelayMs).unref());
   failures.set(s, (failures.get(s) ?? 0) + 1);
   if ((failures.get(s) ?? 0) >= limits.authFailuresBeforeDisconnect) s.state = "logout";
   throw err;
@@ -46,8 +46,12 @@ export const login = command<LoginArgs>({
   name: "LOGIN",
   states: NOTAUTH,
   async handle(s, args) {
-    if (!s.plaintextAllowed()) throw no("PRIVACYREQUIRED", "Plaintext login is disabled before TLS: use STARTTLS");
-    const out = await s.ctx.auth.verifyPlain(args.username, args.password, { ip: s.info.remoteAddress, mechanism: "LOGIN" });
+    if (!s.plaintextAllowed())
+      throw no("PRIVACYREQUIRED", "Plaintext login is disabled before TLS: use STARTTLS");
+    const out = await s.ctx.auth.verifyPlain(args.username, args.password, {
+      ip: s.info.remoteAddress,
+      mechanism: "LOGIN",
+    });
     if (!out.ok) return failed(s, failure(out.reason, out.message));
     s.authenticated(out.result);
     return success(s);

@@ -11,7 +11,8 @@ export function capabilityList(s: ImapSession): string[] {
     if (s.starttlsAvailable()) caps.push("STARTTLS");
     // RFC 9051 §6.2.3: LOGINDISABLED while plaintext logins are refused
     if (!s.plaintextAllowed()) caps.push("LOGINDISABLED");
-    for (const m of s.ctx.auth.mechanisms({ tls: s.tls, plaintextAllowed: s.plaintextAllowed() })) caps.push(`AUTH=${m}`);
+    for (const m of s.ctx.auth.mechanisms({ tls: s.tls, plaintextAllowed: s.plaintextAllowed() }))
+      caps.push(`AUTH=${m}`);
     caps.push("SASL-IR");
   }
   caps.push(
@@ -45,7 +46,7 @@ export function capabilityList(s: ImapSession): string[] {
     "QUOTA=RES-STORAGE",
     "QUOTA=RES-MESSAGE",
     "BINARY",
-    `APPENDLIMIT=${s.ctx.config.current().limits.imapMaxLiteralSize}`,
+    `APPENDLIMIT=${s.appendLimit()}`,
   );
   return caps;
 }

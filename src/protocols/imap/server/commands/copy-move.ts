@@ -14,7 +14,9 @@ async function run(s: ImapSession, args: CopyMoveArgs): Promise<Completion | voi
   if (view === null) throw bad("No mailbox selected");
   const target = await s.ctx.store.getMailboxByPath(s.accountId, normalizePath(args.mailbox));
   if (target === null) throw no("TRYCREATE", "No such mailbox");
-  const uids = view.resolve(args.set, args.uid).filter((u) => view.rows.has(u) && !view.pendingExpunge.has(u));
+  const uids = view
+    .resolve(args.set, args.uid)
+    .filter((u) => view.rows.has(u) && !view.pendingExpunge.has(u));
   if (uids.length === 0) {
     // RFC 9051 §6.4.8: UID forms with no existing message succeed doing nothing
     return { text: `${args.type.toUpperCase()} completed, no messages` };
@@ -26,13 +28,30 @@ async function run(s: ImapSession, args: CopyMoveArgs): Promise<Completion | voi
     const res = await s.ctx.store.copyEmails(s.accountId, ids, target.id);
     if (target.id === view.mailbox.id) view.dirty = true;
     const src = res.copied.map((c) => uidOf.get(c.fromEmailId) ?? 0);
-    return { text: "COPY completed", code: copyUidCode(res.uidValidity, src, res.copied.map((c) => c.uid)) };
+    return {
+      text: "COPY completed",
+      code: copyUidCode(
+        res.uidValidity,
+        src,
+        res.copied.map((c) => c.uid),
+      ),
+    };
   }
   if (target.id === view.mailbox.id) throw no("CANNOT", "Source and target mailbox are the same");
   const res = await s.ctx.store.moveEmails(s.accountId, view.mailbox.id, ids, target.id);
   const src = res.copy.copied.map((c) => uidOf.get(c.fromEmailId) ?? 0);
   // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK
-  s.send(untaggedStatus("OK", "Moved", copyUidCode(res.copy.uidValidity, src, res.copy.copied.map((c) => c.uid))));
+  s.send(
+    untaggedStatus(
+      "OK",
+      "Moved",
+      copyUidCode(
+        res.copy.uidValidity,
+        src,
+        res.copy.copied.map((c) => c.uid),
+      ),
+    ),
+  );
   view.removeNow(res.expunge.uids);
   view.dirty = true;
   return { text: "MOVE completed" };

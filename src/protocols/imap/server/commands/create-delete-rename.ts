@@ -35,7 +35,8 @@ function leaf(path: string): string {
 async function createPath(s: ImapSession, path: string, role: MailboxRole | null): Promise<Mailbox> {
   if (path === "" || path === "INBOX") throw no("ALREADYEXISTS", path === "" ? "Empty name" : "INBOX exists");
   if (leaf(path) === "") throw no("CANNOT", "Empty name component");
-  if ((await s.ctx.store.getMailboxByPath(s.accountId, path)) !== null) throw no("ALREADYEXISTS", "Mailbox exists");
+  if ((await s.ctx.store.getMailboxByPath(s.accountId, path)) !== null)
+    throw no("ALREADYEXISTS", "Mailbox exists");
   const parent = await ensureParent(s, path);
   return s.ctx.store.createMailbox(s.accountId, { name: leaf(path), parentId: parent?.id ?? null, role });
 }
@@ -67,7 +68,8 @@ export const del = command<DeleteArgs>({
     const mb = await s.ctx.store.getMailboxByPath(s.accountId, path);
     if (mb === null) throw no("NONEXISTENT", "No such mailbox");
     const all = await s.ctx.store.listMailboxes(s.accountId);
-    if (all.some((m) => m.parentId === mb.id)) throw no("HASCHILDREN", "Mailbox has children: delete them first");
+    if (all.some((m) => m.parentId === mb.id))
+      throw no("HASCHILDREN", "Mailbox has children: delete them first");
     await s.ctx.store.deleteMailbox(s.accountId, mb.id);
     if (s.selected?.mailbox.id === mb.id) s.selected.dirty = true;
   },
@@ -82,13 +84,19 @@ export const rename = command<RenameArgs>({
     const store = s.ctx.store;
     const src = await store.getMailboxByPath(s.accountId, from);
     if (src === null) throw no("NONEXISTENT", "No such mailbox");
-    if (to === "INBOX" || (await store.getMailboxByPath(s.accountId, to)) !== null) throw no("ALREADYEXISTS", "Target mailbox exists");
+    if (to === "INBOX" || (await store.getMailboxByPath(s.accountId, to)) !== null)
+      throw no("ALREADYEXISTS", "Target mailbox exists");
     if (from === "INBOX") {
       // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty
       const target = await createPath(s, to, null);
       const rows = await store.listMessages(s.accountId, src.id);
       for (let i = 0; i < rows.length; i += 500) {
-        await store.moveEmails(s.accountId, src.id, rows.slice(i, i + 500).map((r) => r.emailId), target.id);
+        await store.moveEmails(
+          s.accountId,
+          src.id,
+          rows.slice(i, i + 500).map((r) => r.emailId),
+          target.id,
+        );
       }
       return;
     }

@@ -12,7 +12,9 @@ async function run(s: ImapSession, only: number[] | null): Promise<void> {
   // take in flag changes made elsewhere first: \Deleted set by another session counts
   if (view.dirty) await view.poll();
   const set = only === null ? null : new Set(only);
-  const uids = view.uids.filter((u) => (set === null || set.has(u)) && view.rows.get(u)?.keywords.includes("\\Deleted") === true);
+  const uids = view.uids.filter(
+    (u) => (set === null || set.has(u)) && view.rows.get(u)?.keywords.includes("\\Deleted") === true,
+  );
   if (uids.length === 0) return;
   const res = await s.ctx.store.expunge(s.accountId, view.mailbox.id, uids);
   view.removeNow(res.uids);

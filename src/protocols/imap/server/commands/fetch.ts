@@ -45,7 +45,8 @@ function sectionBytes(raw: Buffer, root: MimePart, section: Section): Buffer | n
   let part: MimePart | null = root;
   if (section.part.length > 0) part = findSection(root, section.part.join("."));
   if (part === null) return null;
-  if (section.text === null) return section.part.length === 0 ? raw : raw.subarray(part.bodyStart, part.bodyEnd);
+  if (section.text === null)
+    return section.part.length === 0 ? raw : raw.subarray(part.bodyStart, part.bodyEnd);
   if (section.text === "MIME") {
     if (section.part.length === 0) return null;
     return raw.subarray(part.headerStart, part.headerEnd);
@@ -76,11 +77,17 @@ function binaryBytes(raw: Buffer, root: MimePart, part: readonly number[]): Buff
   if (p.parts !== undefined) return raw.subarray(p.bodyStart, p.bodyEnd);
   const enc = p.encoding.toLowerCase();
   // RFC 3516 §4.3: an encoding we cannot decode is [UNKNOWN-CTE]
-  if (!["7bit", "8bit", "binary", "base64", "quoted-printable"].includes(enc)) throw no("UNKNOWN-CTE", `Unknown Content-Transfer-Encoding ${enc}`);
+  if (!["7bit", "8bit", "binary", "base64", "quoted-printable"].includes(enc))
+    throw no("UNKNOWN-CTE", `Unknown Content-Transfer-Encoding ${enc}`);
   return decodePartBody(raw, p);
 }
 
-function needs(items: readonly FetchItem[]): { raw: boolean; parsed: boolean; envelope: boolean; seen: boolean } {
+function needs(items: readonly FetchItem[]): {
+  raw: boolean;
+  parsed: boolean;
+  envelope: boolean;
+  seen: boolean;
+} {
   const n = { raw: false, parsed: false, envelope: false, seen: false };
   for (const it of items) {
     if (it.kind === "body") {
@@ -108,7 +115,8 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   if (view === null) throw bad("No mailbox selected");
   const store = s.ctx.store;
   let uids = view.resolve(args.set, args.uid);
-  if (args.vanished && (!args.uid || !s.qresync || args.changedSince === null)) throw bad("VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
+  if (args.vanished && (!args.uid || !s.qresync || args.changedSince === null))
+    throw bad("VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
   if (args.changedSince !== null) {
     s.condstoreActive = true;
     const since = args.changedSince;
@@ -123,7 +131,8 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   }
   const items = args.items;
   const need = needs(items);
-  const wantsModseq = args.changedSince !== null || items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
+  const wantsModseq =
+    args.changedSince !== null || items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
   if (wantsModseq) s.condstoreActive = true;
   const hasFlags = items.some((i) => i.kind === "simple" && i.name === "FLAGS");
   for (let i = 0; i < uids.length; i += BATCH) {
@@ -138,13 +147,21 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
         seenNow = new Set(res.updated);
         for (const r of rows) {
           if (!seenNow.has(r.emailId)) continue;
-          const updated: MessageRow = { ...r, keywords: [...r.keywords, "\\Seen"].sort(), modseq: res.modseq };
+          const updated: MessageRow = {
+            ...r,
+            keywords: [...r.keywords, "\\Seen"].sort(),
+            modseq: res.modseq,
+          };
           view.rows.set(r.uid, updated);
         }
       }
     }
-    const envelopes: Map<string, Envelope> = need.envelope ? await store.getEnvelopes(s.accountId, ids) : new Map<string, Envelope>();
-    const parsed: Map<string, Parsed> = need.parsed ? await store.getParsed(s.accountId, ids) : new Map<string, Parsed>();
+    const envelopes: Map<string, Envelope> = need.envelope
+      ? await store.getEnvelopes(s.accountId, ids)
+      : new Map<string, Envelope>();
+    const parsed: Map<string, Parsed> = need.parsed
+      ? await store.getParsed(s.accountId, ids)
+      : new Map<string, Parsed>();
     for (const u of batch) {
       const row = view.rows.get(u);
       const seq = view.seqOf(u);
@@ -157,22 +174,36 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
       const p = parsed.get(row.emailId);
       const out: FetchDatum[] = [];
       // RFC 9051 §6.4.9: UID FETCH always returns UID
-      if (args.uid && !items.some((x) => x.kind === "simple" && x.name === "UID")) out.push(fetchNumber("UID", u));
-      for (const it of items) out.push(...datum(s, it, row, raw, p, envelopes.get(row.emailId), view.flagsOf(u)));
+      if (args.uid && !items.some((x) => x.kind === "simple" && x.name === "UID"))
+        out.push(fetchNumber("UID", u));
+      for (const it of items)
+        out.push(...datum(s, it, row, raw, p, envelopes.get(row.emailId), view.flagsOf(u)));
       if (seenNow.has(row.emailId) && !hasFlags) out.push(fetchFlags(view.flagsOf(u)));
-      if (wantsModseq && !items.some((x) => x.kind === "simple" && x.name === "MODSEQ")) out.push(fetchModseq(row.modseq));
+      if (wantsModseq && !items.some((x) => x.kind === "simple" && x.name === "MODSEQ"))
+        out.push(fetchModseq(row.modseq));
       s.send(fetchResponse(seq, out, s.writeOptions));
     }
     await s.drain();
   }
 }
 
-function datum(s: ImapSession, it: FetchItem, row: MessageRow, raw: Buffer | null, p: Parsed | undefined, env: Envelope | undefined, flags: string[]): FetchDatum[] {
+function datum(
+  s: ImapSession,
+  it: FetchItem,
+  row: MessageRow,
+  raw: Buffer | null,
+  p: Parsed | undefined,
+  env: Envelope | undefined,
+  flags: string[],
+): FetchDatum[] {
   const opts = s.writeOptions;
   switch (it.kind) {
     case "body": {
       if (raw === null) return [];
-      const data = p === undefined && (it.section.part.length > 0 || it.section.text !== null) ? null : sectionBytes(raw, p?.root ?? rootOf(raw), it.section);
+      const data =
+        p === undefined && (it.section.part.length > 0 || it.section.text !== null)
+          ? null
+          : sectionBytes(raw, p?.root ?? rootOf(raw), it.section);
       return [fetchBodySection(it.section, it.partial, slice(data ?? Buffer.alloc(0), it.partial))];
     }
     case "binary": {
@@ -215,9 +246,13 @@ function datum(s: ImapSession, it: FetchItem, row: MessageRow, raw: Buffer | nul
         case "RFC822":
           return raw === null ? [] : [fetchRfc822("RFC822", raw)];
         case "RFC822.HEADER":
-          return raw === null || p === undefined ? [] : [fetchRfc822("RFC822.HEADER", raw.subarray(p.root.headerStart, p.root.headerEnd))];
+          return raw === null || p === undefined
+            ? []
+            : [fetchRfc822("RFC822.HEADER", raw.subarray(p.root.headerStart, p.root.headerEnd))];
         case "RFC822.TEXT":
-          return raw === null || p === undefined ? [] : [fetchRfc822("RFC822.TEXT", raw.subarray(p.root.bodyStart, p.root.bodyEnd))];
+          return raw === null || p === undefined
+            ? []
+            : [fetchRfc822("RFC822.TEXT", raw.subarray(p.root.bodyStart, p.root.bodyEnd))];
       }
   }
   return [];
@@ -225,7 +260,22 @@ function datum(s: ImapSession, it: FetchItem, row: MessageRow, raw: Buffer | nul
 
 // BODY[] of the whole message needs no parsed structure
 function rootOf(raw: Buffer): MimePart {
-  return { section: "", headerStart: 0, headerEnd: 0, bodyStart: 0, bodyEnd: raw.length, contentType: { type: "text", subtype: "plain", params: {} }, encoding: "7bit", id: null, description: null, disposition: null, language: null, location: null, md5: null, lines: 0 };
+  return {
+    section: "",
+    headerStart: 0,
+    headerEnd: 0,
+    bodyStart: 0,
+    bodyEnd: raw.length,
+    contentType: { type: "text", subtype: "plain", params: {} },
+    encoding: "7bit",
+    id: null,
+    description: null,
+    disposition: null,
+    language: null,
+    location: null,
+    md5: null,
+    lines: 0,
+  };
 }
 
 export const fetch: AnyCommand = command<FetchArgs>({

@@ -9,8 +9,21 @@ export const id = command<IdArgs>({
   name: "ID",
   states: ANY,
   async handle(s, args) {
-    if (args.params !== null) s.log.info({ client: Object.fromEntries(args.params.slice(0, 30).map(([k, v]) => [k.slice(0, 30), (v ?? "").slice(0, 200)])) }, "IMAP client ID");
-    s.send(idResponse([["name", s.options.implementation], ["vendor", s.options.implementation]]));
+    if (args.params !== null)
+      s.log.info(
+        {
+          client: Object.fromEntries(
+            args.params.slice(0, 30).map(([k, v]) => [k.slice(0, 30), (v ?? "").slice(0, 200)]),
+          ),
+        },
+        "IMAP client ID",
+      );
+    s.send(
+      idResponse([
+        ["name", s.options.implementation],
+        ["vendor", s.options.implementation],
+      ]),
+    );
   },
 });
 

@@ -9,7 +9,11 @@ import { DELIMITER, matchesPattern, namedMailboxes, specialUse } from "../mailbo
 import type { ImapSession } from "../session.ts";
 import { statusValues } from "./status.ts";
 
-function hasChild(all: readonly NamedMailbox[], m: NamedMailbox, pred: (x: NamedMailbox) => boolean = () => true): boolean {
+function hasChild(
+  all: readonly NamedMailbox[],
+  m: NamedMailbox,
+  pred: (x: NamedMailbox) => boolean = () => true,
+): boolean {
   const prefix = m.path + DELIMITER;
   return all.some((x) => x.path.startsWith(prefix) && pred(x));
 }
@@ -40,7 +44,12 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
     entry.attributes.push(hasChild(all, m) ? "\\HasChildren" : "\\HasNoChildren");
     if (showSubscribed && m.mailbox.subscribed) entry.attributes.push("\\Subscribed");
     if (use !== null) entry.attributes.push(use);
-    const le: ListEntry = { attributes: entry.attributes, delimiter: DELIMITER, name: m.path, ...(entry.childInfo !== undefined ? { childInfo: entry.childInfo } : {}) };
+    const le: ListEntry = {
+      attributes: entry.attributes,
+      delimiter: DELIMITER,
+      name: m.path,
+      ...(entry.childInfo !== undefined ? { childInfo: entry.childInfo } : {}),
+    };
     s.send(listResponse(le, s.writeOptions));
     // RFC 5819 §2: a STATUS response after each selectable mailbox listed
     if (args.returns.status !== null && args.returns.status.length > 0 && entry.childInfo === undefined) {

@@ -12,7 +12,12 @@ async function resources(s: ImapSession): Promise<Array<{ name: string; usage: n
   const a = await s.ctx.store.getAccount(s.accountId);
   if (a === null) return [];
   const out: Array<{ name: string; usage: number; limit: number }> = [];
-  if (a.quotaBytes !== null) out.push({ name: "STORAGE", usage: Math.ceil(a.usedBytes / 1024), limit: Math.floor(a.quotaBytes / 1024) });
+  if (a.quotaBytes !== null)
+    out.push({
+      name: "STORAGE",
+      usage: Math.ceil(a.usedBytes / 1024),
+      limit: Math.floor(a.quotaBytes / 1024),
+    });
   if (a.quotaMessages !== null) out.push({ name: "MESSAGE", usage: a.usedMessages, limit: a.quotaMessages });
   return out;
 }
@@ -22,7 +27,8 @@ export const getquotaroot = command<GetQuotaRootArgs>({
   states: AUTHED,
   async handle(s, args) {
     const path = normalizePath(args.mailbox);
-    if ((await s.ctx.store.getMailboxByPath(s.accountId, path)) === null) throw no("NONEXISTENT", "No such mailbox");
+    if ((await s.ctx.store.getMailboxByPath(s.accountId, path)) === null)
+      throw no("NONEXISTENT", "No such mailbox");
     const r = await resources(s);
     s.send(quotaRootResponse(path, r.length > 0 ? [""] : [], s.writeOptions));
     if (r.length > 0) s.send(quotaResponse("", r));

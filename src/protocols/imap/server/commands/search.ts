@@ -75,7 +75,13 @@ function toQuery(k: SearchKey, c: Ctx): SearchQuery {
     case "OLD":
       return not({ op: "uid", ranges: uidRanges([...c.view.recent].sort((a, b) => a - b)) });
     case "NEW":
-      return { op: "and", terms: [{ op: "uid", ranges: uidRanges([...c.view.recent].sort((a, b) => a - b)) }, not(kw("\\Seen"))] };
+      return {
+        op: "and",
+        terms: [
+          { op: "uid", ranges: uidRanges([...c.view.recent].sort((a, b) => a - b)) },
+          not(kw("\\Seen")),
+        ],
+      };
     case "KEYWORD":
       return kw(k.flag);
     case "UNKEYWORD":
@@ -155,7 +161,8 @@ function knownCharset(label: string): boolean {
 async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise<void> {
   const view = s.selected;
   if (view === null) throw bad("No mailbox selected");
-  if (args.charset !== null && !knownCharset(args.charset)) throw no("BADCHARSET (US-ASCII UTF-8)", `Unknown charset ${args.charset}`);
+  if (args.charset !== null && !knownCharset(args.charset))
+    throw no("BADCHARSET (US-ASCII UTF-8)", `Unknown charset ${args.charset}`);
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
   if (c.usesModseq) s.condstoreActive = true;
@@ -193,5 +200,10 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
   s.send(esearchResponse(d));
 }
 
-export const search = command<SearchArgs>({ name: "SEARCH", states: SELECTED, noExpunge: true, handle: runSearch });
+export const search = command<SearchArgs>({
+  name: "SEARCH",
+  states: SELECTED,
+  noExpunge: true,
+  handle: runSearch,
+});
 export const uidSearch = command<SearchArgs>({ name: "UID SEARCH", states: SELECTED, handle: runSearch });

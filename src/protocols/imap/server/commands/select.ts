@@ -32,10 +32,15 @@ export function deselect(s: ImapSession, announce: boolean): void {
   s.selected = null;
   s.state = "auth";
   // RFC 9051 §7.1 / RFC 7162 §3.2.11: the end of the old mailbox's responses
-  if (announce && (s.qresync || s.rev2)) s.send(untaggedStatus("OK", "Previous mailbox closed", code("CLOSED")));
+  if (announce && (s.qresync || s.rev2))
+    s.send(untaggedStatus("OK", "Previous mailbox closed", code("CLOSED")));
 }
 
-async function open(s: ImapSession, args: SelectArgs, readOnly: boolean): Promise<{ text: string; code: { code: string } ; skipUpdates: boolean }> {
+async function open(
+  s: ImapSession,
+  args: SelectArgs,
+  readOnly: boolean,
+): Promise<{ text: string; code: { code: string }; skipUpdates: boolean }> {
   deselect(s, true);
   if (args.qresync !== null && !s.qresync) throw bad("QRESYNC is not enabled", "CLIENTBUG");
   const path = normalizePath(args.mailbox);
@@ -54,13 +59,20 @@ async function open(s: ImapSession, args: SelectArgs, readOnly: boolean): Promis
     const firstUnseen = view.uids.findIndex((u) => !(view.rows.get(u)?.keywords.includes("\\Seen") ?? false));
     if (firstUnseen >= 0) s.send(untaggedStatus("OK", "First unseen", numberCode("UNSEEN", firstUnseen + 1)));
   }
-  s.send(untaggedStatus("OK", readOnly ? "No permanent flags" : "Flags permitted", permanentFlagsCode(readOnly ? [] : [...flags, "\\*"])));
+  s.send(
+    untaggedStatus(
+      "OK",
+      readOnly ? "No permanent flags" : "Flags permitted",
+      permanentFlagsCode(readOnly ? [] : [...flags, "\\*"]),
+    ),
+  );
   s.send(untaggedStatus("OK", "UIDs valid", numberCode("UIDVALIDITY", m.uidValidity)));
   s.send(untaggedStatus("OK", "Predicted next UID", numberCode("UIDNEXT", m.uidNext)));
   s.send(untaggedStatus("OK", "Highest", numberCode("HIGHESTMODSEQ", view.lastModSeq)));
   s.send(untaggedStatus("OK", "Ok", mailboxIdCode(m.id)));
   // RFC 9051 §6.3.2: a LIST response with the mailbox name
   if (s.rev2) s.send(listResponse({ attributes: [], delimiter: DELIMITER, name: path }, s.writeOptions));
+  // todo RFC 7162 §3.2.5.2: the sequence match data of QRESYNC is accepted and not used
   const q = args.qresync;
   if (q !== null && q.uidValidity === m.uidValidity) {
     // RFC 7162 §3.2.5.2: what vanished since the client's modseq (within its known UIDs)
@@ -75,12 +87,26 @@ async function open(s: ImapSession, args: SelectArgs, readOnly: boolean): Promis
     for (const r of await s.ctx.store.changedMessages(s.accountId, m.id, q.modseq)) {
       const seq = view.seqOf(r.uid);
       if (seq === 0) continue;
-      s.send(fetchResponse(seq, [fetchNumber("UID", r.uid), fetchFlags(view.flagsOf(r.uid)), fetchModseq(view.rows.get(r.uid)?.modseq ?? r.modseq)], s.writeOptions));
+      s.send(
+        fetchResponse(
+          seq,
+          [
+            fetchNumber("UID", r.uid),
+            fetchFlags(view.flagsOf(r.uid)),
+            fetchModseq(view.rows.get(r.uid)?.modseq ?? r.modseq),
+          ],
+          s.writeOptions,
+        ),
+      );
     }
   }
   s.selected = view;
   s.state = "selected";
-  return { text: `${readOnly ? "EXAMINE" : "SELECT"} completed`, code: code(readOnly ? "READ-ONLY" : "READ-WRITE"), skipUpdates: true };
+  return {
+    text: `${readOnly ? "EXAMINE" : "SELECT"} completed`,
+    code: code(readOnly ? "READ-ONLY" : "READ-WRITE"),
+    skipUpdates: true,
+  };
 }
 
 export const select = command<SelectArgs>({

@@ -11,7 +11,11 @@ import { normalizePath } from "../mailboxes.ts";
 import type { ImapSession } from "../session.ts";
 
 /** The values of STATUS items for a mailbox. */
-export async function statusValues(s: ImapSession, mb: Mailbox, items: readonly StatusItem[]): Promise<Array<[StatusItem, number | string]>> {
+export async function statusValues(
+  s: ImapSession,
+  mb: Mailbox,
+  items: readonly StatusItem[],
+): Promise<Array<[StatusItem, number | string]>> {
   const out: Array<[StatusItem, number | string]> = [];
   let deleted: { count: number; size: number } | null = null;
   for (const item of items) {
@@ -34,14 +38,17 @@ export async function statusValues(s: ImapSession, mb: Mailbox, items: readonly 
       case "RECENT": {
         // RFC 3501 §6.3.10: messages no session has seen as recent yet
         const claimed = s.shared.recentClaims.get(mb.id);
-        out.push([item, claimed === undefined ? 0 : Math.max(0, Math.min(mb.totalEmails, mb.uidNext - 1 - claimed))]);
+        out.push([
+          item,
+          claimed === undefined ? 0 : Math.max(0, Math.min(mb.totalEmails, mb.uidNext - 1 - claimed)),
+        ]);
         break;
       }
       case "HIGHESTMODSEQ":
         out.push([item, mb.highestModSeq]);
         break;
       case "APPENDLIMIT":
-        out.push([item, s.ctx.config.current().limits.imapMaxLiteralSize]);
+        out.push([item, s.appendLimit()]);
         break;
       case "MAILBOXID":
         out.push([item, mb.id]);

@@ -17,7 +17,8 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
   const uids = view.resolve(args.set, args.uid);
   if (args.unchangedSince !== null) s.condstoreActive = true;
   const flags = args.flags.filter((f) => f.toLowerCase() !== "\\recent");
-  const change = args.mode === "set" ? { set: flags } : args.mode === "add" ? { add: flags } : { remove: flags };
+  const change =
+    args.mode === "set" ? { set: flags } : args.mode === "add" ? { add: flags } : { remove: flags };
   const byEmail = new Map<string, number>();
   for (const u of uids) {
     const r = view.rows.get(u);
@@ -52,10 +53,17 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
     s.send(fetchResponse(seq, items, s.writeOptions));
   }
   if (conflicts.size > 0) {
-    const nums = [...byEmail].filter(([e]) => conflicts.has(e)).map(([, u]) => (args.uid ? u : view.seqOf(u)));
+    const nums = [...byEmail]
+      .filter(([e]) => conflicts.has(e))
+      .map(([, u]) => (args.uid ? u : view.seqOf(u)));
     return { text: "Conditional STORE failed for some messages", code: modifiedCode(nums) };
   }
 }
 
-export const store = command<StoreArgs>({ name: "STORE", states: SELECTED, noExpunge: true, handle: runStore });
+export const store = command<StoreArgs>({
+  name: "STORE",
+  states: SELECTED,
+  noExpunge: true,
+  handle: runStore,
+});
 export const uidStore = command<StoreArgs>({ name: "UID STORE", states: SELECTED, handle: runStore });
