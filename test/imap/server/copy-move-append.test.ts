@@ -22,7 +22,10 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     c.write(m + "\r\n");
     const r = await c.tagged(tag);
     assert.match(r, /^\* 1 EXISTS\r\n\* 1 RECENT\r\nA\d+ OK \[APPENDUID \d+ 1\] APPEND completed/);
-    assert.match(await c.cmd("FETCH 1 (FLAGS INTERNALDATE)"), /FLAGS \(\$Label \\Seen \\Recent\) INTERNALDATE "05-Mar-2024 09:00:00 \+0000"/);
+    assert.match(
+      await c.cmd("FETCH 1 (FLAGS INTERNALDATE)"),
+      /FLAGS \(\$Label \\Seen \\Recent\) INTERNALDATE "05-Mar-2024 09:00:00 \+0000"/,
+    );
     c.close();
   });
 
@@ -30,7 +33,9 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     const c = await f.raw();
     const a = message("m1");
     const b = message("m2");
-    const r = await c.cmd(`APPEND Archive {${Buffer.byteLength(a)}+}\r\n${a} (\\Flagged) {${Buffer.byteLength(b)}+}\r\n${b}`);
+    const r = await c.cmd(
+      `APPEND Archive {${Buffer.byteLength(a)}+}\r\n${a} (\\Flagged) {${Buffer.byteLength(b)}+}\r\n${b}`,
+    );
     assert.match(r, /OK \[APPENDUID \d+ 1:2\]/);
     assert.match(await c.cmd(`APPEND Nope {${Buffer.byteLength(a)}+}\r\n${a}`), /NO \[TRYCREATE\]/);
     const tag = c.takeTag();
@@ -49,7 +54,10 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     await c.cmd("ENABLE UTF8=ACCEPT");
     await c.cmd('CREATE "Entwürfe"');
     assert.match(await c.cmd(`APPEND "Entwürfe" {${Buffer.byteLength(m)}+}\r\n${m}`), /^A\d+ OK \[APPENDUID/);
-    assert.match(await c.cmd(`APPEND "Fehlt-ü" {${Buffer.byteLength(m)}+}\r\n${m}`), /^A\d+ NO \[TRYCREATE\]/);
+    assert.match(
+      await c.cmd(`APPEND "Fehlt-ü" {${Buffer.byteLength(m)}+}\r\n${m}`),
+      /^A\d+ NO \[TRYCREATE\]/,
+    );
     c.close();
   });
 
@@ -72,7 +80,10 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     await c.cmd("SELECT INBOX");
     assert.match(await c.cmd(`UID MOVE ${uid} Hop1`), /\[COPYUID \d+ \d+ 1\]/);
     await c.cmd("SELECT Hop1");
-    assert.match(await c.cmd("UID MOVE 1 Hop2"), /^\* OK \[COPYUID \d+ 1 1\] Moved\r\n\* 1 EXPUNGE\r\nA\d+ OK/);
+    assert.match(
+      await c.cmd("UID MOVE 1 Hop2"),
+      /^\* OK \[COPYUID \d+ 1 1\] Moved\r\n\* 1 EXPUNGE\r\nA\d+ OK/,
+    );
     await c.cmd("SELECT Hop2");
     assert.match(await c.cmd("UID MOVE 1 INBOX"), /COPYUID/);
     assert.match(await c.cmd("STATUS Hop2 (MESSAGES)"), /MESSAGES 0/);

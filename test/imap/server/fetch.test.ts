@@ -38,8 +38,13 @@ describe("IMAP FETCH", () => {
   test("simple items and sections; PEEK leaves \\Seen alone", async () => {
     const c = await f.raw();
     await c.cmd("SELECT INBOX");
-    const r = await c.cmd("FETCH 1 (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT]<5.4>)");
-    assert.match(r, /^\* 1 FETCH \(UID 1 RFC822.SIZE \d+ INTERNALDATE "\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}" BODY\[HEADER.FIELDS \(SUBJECT\)\] \{22\}\r\nSubject: plain one\r\n\r\n BODY\[TEXT\]<5> \{4\}\r\none\.\)\r\n/);
+    const r = await c.cmd(
+      "FETCH 1 (UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT]<5.4>)",
+    );
+    assert.match(
+      r,
+      /^\* 1 FETCH \(UID 1 RFC822.SIZE \d+ INTERNALDATE "\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}" BODY\[HEADER.FIELDS \(SUBJECT\)\] \{22\}\r\nSubject: plain one\r\n\r\n BODY\[TEXT\]<5> \{4\}\r\none\.\)\r\n/,
+    );
     assert.match(await c.cmd("FETCH 1 FLAGS"), /\* 1 FETCH \(FLAGS \(\\Recent\)\)/);
     const b = await c.cmd("FETCH 1 BODY[]");
     assert.match(b, /BODY\[\] \{\d+\}\r\nFrom: Bob/);
@@ -51,10 +56,19 @@ describe("IMAP FETCH", () => {
     const c = await f.raw();
     await c.cmd("EXAMINE INBOX");
     const bs = await c.cmd("FETCH 2 BODYSTRUCTURE");
-    assert.match(bs, /BODYSTRUCTURE \(\("text" "plain" \("charset" "utf-8"\) NIL NIL "quoted-printable" \d+ \d+ .*\)\("application" "octet-stream" NIL NIL NIL "base64" \d+ .*\) "mixed" \("boundary" "XX"\)/);
-    assert.match(await c.cmd("FETCH 2 BODY.PEEK[1.MIME]"), /BODY\[1.MIME\] \{\d+\}\r\nContent-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\)/);
+    assert.match(
+      bs,
+      /BODYSTRUCTURE \(\("text" "plain" \("charset" "utf-8"\) NIL NIL "quoted-printable" \d+ \d+ .*\)\("application" "octet-stream" NIL NIL NIL "base64" \d+ .*\) "mixed" \("boundary" "XX"\)/,
+    );
+    assert.match(
+      await c.cmd("FETCH 2 BODY.PEEK[1.MIME]"),
+      /BODY\[1.MIME\] \{\d+\}\r\nContent-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\)/,
+    );
     assert.match(await c.cmd("FETCH 2 BODY.PEEK[1]"), /BODY\[1\] \{9\}\r\ncaf=C3=A9\)/);
-    assert.match(await c.cmd("FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[2])"), /BINARY\[1\] \{5\}\r\ncafé BINARY.SIZE\[2\] 5\)/);
+    assert.match(
+      await c.cmd("FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[2])"),
+      /BINARY\[1\] \{5\}\r\ncafé BINARY.SIZE\[2\] 5\)/,
+    );
     const bin = await c.cmd("FETCH 2 BINARY.PEEK[2]");
     assert.ok(bin.includes("BINARY[2] ~{5}\r\n\x00\x01\x02\x03"));
     assert.match(await c.cmd("FETCH 2 BODY.PEEK[9]"), /BODY\[9\] \{0\}\r\n\)/);
@@ -66,7 +80,10 @@ describe("IMAP FETCH", () => {
     await c.cmd("EXAMINE INBOX");
     const r = await c.cmd("UID FETCH 1:* (ENVELOPE EMAILID THREADID MODSEQ PREVIEW SAVEDATE)");
     assert.match(r, /\* 1 FETCH \(UID 1 ENVELOPE \("Mon, 1 Jan 2024 10:00:00 \+0000" "plain one" /);
-    assert.match(r, /EMAILID \([\w-]+\) THREADID \([\w-]+\) MODSEQ \(\d+\) PREVIEW "Line one. Line two." SAVEDATE "/);
+    assert.match(
+      r,
+      /EMAILID \([\w-]+\) THREADID \([\w-]+\) MODSEQ \(\d+\) PREVIEW "Line one. Line two." SAVEDATE "/,
+    );
     assert.match(r, /\* 2 FETCH \(UID 2 /);
     assert.match(await c.cmd("FETCH 5 FLAGS"), /^A\d+ BAD/);
     c.close();

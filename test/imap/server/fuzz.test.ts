@@ -7,16 +7,84 @@ import fc from "fast-check";
 import { message, PASSWORD, RawImap, startImap, type ImapFixture } from "./helpers.ts";
 
 const VERBS = [
-  "FETCH", "UID FETCH", "STORE", "UID STORE", "SEARCH", "UID SEARCH", "COPY", "MOVE", "UID MOVE", "EXPUNGE",
-  "UID EXPUNGE", "LIST", "LSUB", "STATUS", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "APPEND", "ENABLE",
-  "ID", "NOOP", "CLOSE", "UNSELECT", "GETQUOTAROOT", "GETQUOTA", "NAMESPACE", "CAPABILITY", "SUBSCRIBE", "LOGIN",
+  "FETCH",
+  "UID FETCH",
+  "STORE",
+  "UID STORE",
+  "SEARCH",
+  "UID SEARCH",
+  "COPY",
+  "MOVE",
+  "UID MOVE",
+  "EXPUNGE",
+  "UID EXPUNGE",
+  "LIST",
+  "LSUB",
+  "STATUS",
+  "SELECT",
+  "EXAMINE",
+  "CREATE",
+  "DELETE",
+  "RENAME",
+  "APPEND",
+  "ENABLE",
+  "ID",
+  "NOOP",
+  "CLOSE",
+  "UNSELECT",
+  "GETQUOTAROOT",
+  "GETQUOTA",
+  "NAMESPACE",
+  "CAPABILITY",
+  "SUBSCRIBE",
+  "LOGIN",
   "AUTHENTICATE",
 ];
 const PIECES = [
-  "1", "*", "1:*", "$", "2,4:5", "(", ")", "[", "]", "<0.10>", "BODY[]", "BODY.PEEK[1.MIME]", "BINARY[2]", "FLAGS",
-  "(\\Seen)", "+FLAGS", "-FLAGS.SILENT", "INBOX", '"a&-b"', '"x"', "NIL", "RETURN", "(MIN MAX)", "CHARSET", "UTF-8",
-  "ALL", "OR", "NOT", "HEADER", "SUBJECT", "(CHANGEDSINCE 1)", "(UNCHANGEDSINCE 0)", "(QRESYNC (1 1))", "{3+}\r\nabc",
-  "~{2+}\r\n\0\0", '""', "\\", "%", "Trash", "(USE (\\Trash))", "MODSEQ", "1-Jan-2024", "SINCE", "UID",
+  "1",
+  "*",
+  "1:*",
+  "$",
+  "2,4:5",
+  "(",
+  ")",
+  "[",
+  "]",
+  "<0.10>",
+  "BODY[]",
+  "BODY.PEEK[1.MIME]",
+  "BINARY[2]",
+  "FLAGS",
+  "(\\Seen)",
+  "+FLAGS",
+  "-FLAGS.SILENT",
+  "INBOX",
+  '"a&-b"',
+  '"x"',
+  "NIL",
+  "RETURN",
+  "(MIN MAX)",
+  "CHARSET",
+  "UTF-8",
+  "ALL",
+  "OR",
+  "NOT",
+  "HEADER",
+  "SUBJECT",
+  "(CHANGEDSINCE 1)",
+  "(UNCHANGEDSINCE 0)",
+  "(QRESYNC (1 1))",
+  "{3+}\r\nabc",
+  "~{2+}\r\n\0\0",
+  '""',
+  "\\",
+  "%",
+  "Trash",
+  "(USE (\\Trash))",
+  "MODSEQ",
+  "1-Jan-2024",
+  "SINCE",
+  "UID",
 ];
 
 describe("IMAP fuzz", () => {
@@ -49,8 +117,21 @@ describe("IMAP fuzz", () => {
   }
 
   const grammar = fc
-    .array(fc.tuple(fc.constantFrom(...VERBS), fc.array(fc.constantFrom(...PIECES), { maxLength: 6 }), fc.constantFrom(" ", "", "  ")), { minLength: 1, maxLength: 6 })
-    .map((cmds) => Buffer.from(cmds.map(([v, args, sep], i) => `F${i} ${v}${args.length > 0 ? " " : ""}${args.join(sep)}\r\n`).join("")));
+    .array(
+      fc.tuple(
+        fc.constantFrom(...VERBS),
+        fc.array(fc.constantFrom(...PIECES), { maxLength: 6 }),
+        fc.constantFrom(" ", "", "  "),
+      ),
+      { minLength: 1, maxLength: 6 },
+    )
+    .map((cmds) =>
+      Buffer.from(
+        cmds
+          .map(([v, args, sep], i) => `F${i} ${v}${args.length > 0 ? " " : ""}${args.join(sep)}\r\n`)
+          .join(""),
+      ),
+    );
 
   test("commands with random arguments", async () => {
     await fc.assert(

@@ -46,7 +46,13 @@ export interface FixtureOptions {
 export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
   const dir = await mkdtemp(join(tmpdir(), "mailroom-imap-"));
   const logger = silentLogger();
-  const store = await openStore({ backend: "sqlite", sqlitePath: join(dir, "mail.db"), blobs: "fs", clock: systemClock, logger });
+  const store = await openStore({
+    backend: "sqlite",
+    sqlitePath: join(dir, "mail.db"),
+    blobs: "fs",
+    clock: systemClock,
+    logger,
+  });
   const config = ConfigManager.fromObject({
     server: { dataDir: dir, hostname: "localhost" },
     listeners: {
@@ -99,7 +105,14 @@ export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture>
       return c;
     },
     async flow() {
-      const f = new ImapFlow({ host: "127.0.0.1", port, secure: false, doSTARTTLS: false, auth: { user: account.name, pass: PASSWORD }, logger: false });
+      const f = new ImapFlow({
+        host: "127.0.0.1",
+        port,
+        secure: false,
+        doSTARTTLS: false,
+        auth: { user: account.name, pass: PASSWORD },
+        logger: false,
+      });
       await f.connect();
       clients.push({ close: () => f.close() });
       return f;
@@ -217,7 +230,11 @@ export class RawImap {
   /** Sends `A<n> text` CRLF and returns everything up to and with the tagged reply. */
   async cmd(text: string | Buffer, timeoutMs = 5000): Promise<string> {
     const tag = `A${++this.#n}`;
-    this.write(typeof text === "string" ? `${tag} ${text}\r\n` : Buffer.concat([Buffer.from(`${tag} `), text, Buffer.from("\r\n")]));
+    this.write(
+      typeof text === "string"
+        ? `${tag} ${text}\r\n`
+        : Buffer.concat([Buffer.from(`${tag} `), text, Buffer.from("\r\n")]),
+    );
     return this.tagged(tag, timeoutMs);
   }
 

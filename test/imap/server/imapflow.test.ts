@@ -15,7 +15,14 @@ describe("IMAP with imapflow", () => {
   test("list, status, fetch, flags, search, move, append", async () => {
     const c = await f.flow();
     const boxes = await c.list();
-    assert.deepEqual(boxes.map((b) => b.path).sort(), ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
+    assert.deepEqual(boxes.map((b) => b.path).sort(), [
+      "Archive",
+      "Drafts",
+      "INBOX",
+      "Junk",
+      "Sent",
+      "Trash",
+    ]);
     assert.equal(boxes.find((b) => b.path === "Sent")?.specialUse, "\\Sent");
     const st = await c.status("INBOX", { messages: true, unseen: true, uidNext: true });
     assert.ok(st !== false);
@@ -23,7 +30,14 @@ describe("IMAP with imapflow", () => {
     const lock = await c.getMailboxLock("INBOX");
     try {
       const msgs = [];
-      for await (const m of c.fetch("1:*", { uid: true, flags: true, envelope: true, source: true, bodyStructure: true })) msgs.push(m);
+      for await (const m of c.fetch("1:*", {
+        uid: true,
+        flags: true,
+        envelope: true,
+        source: true,
+        bodyStructure: true,
+      }))
+        msgs.push(m);
       assert.equal(msgs.length, 3);
       assert.equal(msgs[0]?.envelope?.subject, "flow 1");
       assert.match(msgs[1]?.source?.toString() ?? "", /body 2/);
@@ -53,7 +67,10 @@ describe("IMAP with imapflow", () => {
     const idling = a.idle(); // imapflow idles on its own only after a while
     await new Promise((r) => setTimeout(r, 50));
     await b.append("INBOX", message("pushed"));
-    const count = await Promise.race([got, new Promise<number>((_, rej) => setTimeout(() => rej(new Error("no exists event")), 2000))]);
+    const count = await Promise.race([
+      got,
+      new Promise<number>((_, rej) => setTimeout(() => rej(new Error("no exists event")), 2000)),
+    ]);
     assert.ok(count >= 3);
     await a.logout();
     await idling.catch(() => undefined);

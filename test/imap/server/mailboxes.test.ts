@@ -32,9 +32,17 @@ describe("IMAP mailbox commands", () => {
     await f.deliver(message("s1"));
     const c = await f.raw();
     const r = await c.cmd('LIST "" "INBOX" RETURN (STATUS (MESSAGES UNSEEN SIZE))');
-    assert.match(r, /\* LIST \(\\HasNoChildren\) "\/" INBOX\r\n\* STATUS INBOX \(MESSAGES 1 UNSEEN 1 SIZE \d+\)\r\n/);
-    const s = await c.cmd("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ MAILBOXID APPENDLIMIT DELETED)");
-    assert.match(s, /\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ HIGHESTMODSEQ \d+ MAILBOXID \([\w-]+\) APPENDLIMIT \d+ DELETED 0\)/);
+    assert.match(
+      r,
+      /\* LIST \(\\HasNoChildren\) "\/" INBOX\r\n\* STATUS INBOX \(MESSAGES 1 UNSEEN 1 SIZE \d+\)\r\n/,
+    );
+    const s = await c.cmd(
+      "STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ MAILBOXID APPENDLIMIT DELETED)",
+    );
+    assert.match(
+      s,
+      /\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ HIGHESTMODSEQ \d+ MAILBOXID \([\w-]+\) APPENDLIMIT \d+ DELETED 0\)/,
+    );
     assert.match(await c.cmd("STATUS Nope (MESSAGES)"), /^A\d+ NO \[NONEXISTENT\]/);
     c.close();
   });
@@ -88,7 +96,10 @@ describe("IMAP mailbox commands", () => {
     assert.doesNotMatch(await c.cmd('LSUB "" "*"'), /Sub1/);
     assert.match(await c.cmd("SUBSCRIBE Sub1"), /OK/);
     assert.match(await c.cmd('LSUB "" "*"'), /\* LSUB \(\) "\/" Sub1/);
-    assert.match(await c.cmd('LIST (SUBSCRIBED) "" "Sub*"'), /\* LIST \(\\HasNoChildren \\Subscribed\) "\/" Sub1/);
+    assert.match(
+      await c.cmd('LIST (SUBSCRIBED) "" "Sub*"'),
+      /\* LIST \(\\HasNoChildren \\Subscribed\) "\/" Sub1/,
+    );
     assert.match(await c.cmd("SUBSCRIBE Nope"), /NO \[NONEXISTENT\]/);
     c.close();
   });

@@ -20,7 +20,9 @@ describe("IMAP with mbsync", { skip }, () => {
   let local: string;
   before(async () => {
     f = await startImap({ limits: { commandsPerMinute: 1_000_000 } });
-    await Promise.all(Array.from({ length: COUNT }, (_, i) => f.deliver(message(`sync ${i}`, [`body ${i}`]))));
+    await Promise.all(
+      Array.from({ length: COUNT }, (_, i) => f.deliver(message(`sync ${i}`, [`body ${i}`]))),
+    );
     local = join(f.dir, "maildir");
     await mkdir(local);
     conf = join(f.dir, "mbsyncrc");
@@ -63,7 +65,10 @@ describe("IMAP with mbsync", { skip }, () => {
 
   async function files(box: string): Promise<string[]> {
     const dir = join(local, box);
-    return [...(await readdir(join(dir, "cur"))).map((n) => join(dir, "cur", n)), ...(await readdir(join(dir, "new"))).map((n) => join(dir, "new", n))];
+    return [
+      ...(await readdir(join(dir, "cur"))).map((n) => join(dir, "cur", n)),
+      ...(await readdir(join(dir, "new"))).map((n) => join(dir, "new", n)),
+    ];
   }
 
   test("down, up, and nothing left to do", async () => {
@@ -87,7 +92,10 @@ describe("IMAP with mbsync", { skip }, () => {
     const rows = await store.listMessages(f.account.id, inboxMb.id);
     assert.equal(rows.length, COUNT);
     assert.equal(rows.filter((r) => r.keywords.includes("\\Flagged")).length, 1);
-    const parsed = await store.getEnvelopes(f.account.id, rows.slice(-1).map((r) => r.emailId));
+    const parsed = await store.getEnvelopes(
+      f.account.id,
+      rows.slice(-1).map((r) => r.emailId),
+    );
     assert.equal([...parsed.values()][0]?.subject, "from local");
 
     // a change on the server comes down

@@ -26,7 +26,10 @@ describe("IMAP QUOTA, WITHIN, LIST-EXTENDED", () => {
     assert.match(r, /^\* QUOTAROOT INBOX ""\r\n\* QUOTA "" \(STORAGE 1 10240 MESSAGE 1 2\)\r\n/);
     const a = message("q2");
     const b = message("q3");
-    assert.match(await c.cmd(`APPEND INBOX {${Buffer.byteLength(a)}+}\r\n${a} {${Buffer.byteLength(b)}+}\r\n${b}`), /^A\d+ NO \[OVERQUOTA\]/);
+    assert.match(
+      await c.cmd(`APPEND INBOX {${Buffer.byteLength(a)}+}\r\n${a} {${Buffer.byteLength(b)}+}\r\n${b}`),
+      /^A\d+ NO \[OVERQUOTA\]/,
+    );
     assert.match(await c.cmd("STATUS INBOX (MESSAGES)"), /MESSAGES 1\)/);
     await f.server.ctx.store.updateAccount(f.account.id, { quotaMessages: null, quotaBytes: null });
     c.close();

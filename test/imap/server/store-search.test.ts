@@ -8,7 +8,8 @@ describe("IMAP STORE and SEARCH", () => {
   let f: ImapFixture;
   before(async () => {
     f = await startImap();
-    for (let i = 1; i <= 5; i++) await f.deliver(message(`msg ${i}`, [i % 2 === 0 ? "even body" : "odd body"]));
+    for (let i = 1; i <= 5; i++)
+      await f.deliver(message(`msg ${i}`, [i % 2 === 0 ? "even body" : "odd body"]));
   });
   after(async () => f.stop());
 
@@ -16,7 +17,10 @@ describe("IMAP STORE and SEARCH", () => {
     const c = await f.raw();
     await c.cmd("ENABLE IMAP4rev2");
     await c.cmd("SELECT INBOX");
-    assert.match(await c.cmd("STORE 1 +FLAGS (\\Flagged $Work)"), /^\* 1 FETCH \(FLAGS \(\$Work \\Flagged\)\)\r\nA\d+ OK/);
+    assert.match(
+      await c.cmd("STORE 1 +FLAGS (\\Flagged $Work)"),
+      /^\* 1 FETCH \(FLAGS \(\$Work \\Flagged\)\)\r\nA\d+ OK/,
+    );
     assert.match(await c.cmd("STORE 1 -FLAGS (\\Flagged)"), /^\* 1 FETCH \(FLAGS \(\$Work\)\)\r\n/);
     assert.match(await c.cmd("UID STORE 1 FLAGS (\\Seen)"), /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\)\)\r\n/);
     assert.match(await c.cmd("STORE 2 +FLAGS.SILENT (\\Answered)"), /^A\d+ OK/);
@@ -29,7 +33,10 @@ describe("IMAP STORE and SEARCH", () => {
     await c.cmd("SELECT INBOX");
     const m = /MODSEQ \((\d+)\)/.exec(await c.cmd("FETCH 3 MODSEQ"));
     const ms = Number(m?.[1]);
-    assert.match(await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Draft)`), /\* 3 FETCH \(FLAGS \(\\Draft( \\Recent)?\) MODSEQ \(\d+\)\)\r\nA\d+ OK/);
+    assert.match(
+      await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Draft)`),
+      /\* 3 FETCH \(FLAGS \(\\Draft( \\Recent)?\) MODSEQ \(\d+\)\)\r\nA\d+ OK/,
+    );
     assert.match(await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Flagged)`), /^A\d+ OK \[MODIFIED 3\]/);
     c.close();
   });
@@ -38,13 +45,19 @@ describe("IMAP STORE and SEARCH", () => {
     const c = await f.raw();
     await c.cmd("SELECT INBOX");
     assert.match(await c.cmd("SEARCH BODY even"), /^\* SEARCH 2 4\r\n/);
-    assert.match(await c.cmd("UID SEARCH OR SUBJECT \"msg 1\" SUBJECT \"msg 5\""), /^\* SEARCH 1 5\r\n/);
+    assert.match(await c.cmd('UID SEARCH OR SUBJECT "msg 1" SUBJECT "msg 5"'), /^\* SEARCH 1 5\r\n/);
     assert.match(await c.cmd("SEARCH NOT SEEN SMALLER 100000 2:*"), /^\* SEARCH 2 3 4 5\r\n/);
-    assert.match(await c.cmd("SEARCH RETURN (MIN MAX COUNT) BODY odd"), /^\* ESEARCH \(TAG "A\d+"\) MIN 1 MAX 5 COUNT 3\r\n/);
+    assert.match(
+      await c.cmd("SEARCH RETURN (MIN MAX COUNT) BODY odd"),
+      /^\* ESEARCH \(TAG "A\d+"\) MIN 1 MAX 5 COUNT 3\r\n/,
+    );
     assert.match(await c.cmd("UID SEARCH RETURN () ALL"), /^\* ESEARCH \(TAG "A\d+"\) UID ALL 1:5\r\n/);
     assert.match(await c.cmd("SEARCH KEYWORD $Nothing"), /^\* SEARCH\r\n/);
     assert.match(await c.cmd("SEARCH SINCE 1-Jan-2000 SENTBEFORE 2-Jan-2024"), /^\* SEARCH 1 2 3 4 5\r\n/);
-    assert.match(await c.cmd("SEARCH CHARSET X-NOPE SUBJECT x"), /^A\d+ NO \[BADCHARSET \(US-ASCII UTF-8\)\]/);
+    assert.match(
+      await c.cmd("SEARCH CHARSET X-NOPE SUBJECT x"),
+      /^A\d+ NO \[BADCHARSET \(US-ASCII UTF-8\)\]/,
+    );
     assert.match(await c.cmd("SEARCH CHARSET ISO-8859-1 BODY even"), /^\* SEARCH 2 4\r\n/);
     c.close();
     const d = await f.raw();
