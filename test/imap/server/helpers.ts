@@ -158,7 +158,8 @@ export class RawImap {
   #waiters: Array<() => void> = [];
   #pushed = 0;
   #taken = 0;
-  #all = Buffer.alloc(0);
+  /** Input not yet handed out as units. */
+  #rest: Buffer[] = [];
   #n = 0;
   ended = false;
 
@@ -179,7 +180,7 @@ export class RawImap {
   }
 
   #feed(d: Buffer): void {
-    this.#all = Buffer.concat([this.#all, d]);
+    this.#rest.push(d);
     this.#pushed += d.length;
     this.#reader.push(d);
     for (;;) {
@@ -187,7 +188,10 @@ export class RawImap {
       if (ev === null) break;
       if (ev.type !== "command") continue;
       const consumed = this.#pushed - this.#reader.buffered;
-      const text = this.#all.subarray(this.#taken, consumed).toString("utf8");
+      const all = this.#rest.length === 1 ? (this.#rest[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#rest);
+      const n = consumed - this.#taken;
+      const text = all.subarray(0, n).toString("utf8");
+      this.#rest = n < all.length ? [all.subarray(n)] : [];
       this.#taken = consumed;
       this.#units.push({ tag: ev.command.tag, text });
     }

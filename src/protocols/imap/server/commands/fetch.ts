@@ -110,6 +110,29 @@ function needs(items: readonly FetchItem[]): {
   return n;
 }
 
+/** Bytes of raw messages read at once: the blobs of a batch load in parallel up to this. */
+const PARALLEL_BYTES = 8 * 1024 * 1024;
+
+/** The raw messages of a batch, read concurrently in groups of bounded size. */
+async function readRaws(s: ImapSession, rows: readonly MessageRow[]): Promise<Map<string, Buffer | null>> {
+  const out = new Map<string, Buffer | null>();
+  let group: MessageRow[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    const got = await Promise.all(group.map((r) => s.ctx.store.getRaw(s.accountId, r.emailId)));
+    group.forEach((r, i) => out.set(r.emailId, got[i] ?? null));
+    group = [];
+    bytes = 0;
+  };
+  for (const r of rows) {
+    if (group.length > 0 && bytes + r.size > PARALLEL_BYTES) await flush();
+    group.push(r);
+    bytes += r.size;
+  }
+  if (group.length > 0) await flush();
+  return out;
+}
+
 async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   const view = s.selected;
   if (view === null) throw bad("No mailbox selected");
@@ -162,13 +185,14 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
     const parsed: Map<string, Parsed> = need.parsed
       ? await store.getParsed(s.accountId, ids)
       : new Map<string, Parsed>();
+    const raws = need.raw ? await readRaws(s, rows) : new Map<string, Buffer | null>();
     for (const u of batch) {
       const row = view.rows.get(u);
       const seq = view.seqOf(u);
       if (row === undefined || seq === 0) continue;
       let raw: Buffer | null = null;
       if (need.raw) {
-        raw = await store.getRaw(s.accountId, row.emailId);
+        raw = raws.get(row.emailId) ?? null;
         if (raw === null) continue; // expunged meanwhile (RFC 2180 §4.1.2: omit it)
       }
       const p = parsed.get(row.emailId);
