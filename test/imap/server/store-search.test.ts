@@ -17,9 +17,10 @@ describe("IMAP STORE and SEARCH", () => {
     const c = await f.raw();
     await c.cmd("ENABLE IMAP4rev2");
     await c.cmd("SELECT INBOX");
+    // a new keyword is announced in FLAGS and PERMANENTFLAGS first (RFC 9051 §7.3.5)
     assert.match(
       await c.cmd("STORE 1 +FLAGS (\\Flagged $Work)"),
-      /^\* 1 FETCH \(FLAGS \(\$Work \\Flagged\)\)\r\nA\d+ OK/,
+      /^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \$Work\)\r\n\* OK \[PERMANENTFLAGS \([^)]*\$Work \\\*\)\] [^\r]*\r\n\* 1 FETCH \(FLAGS \(\$Work \\Flagged\)\)\r\nA\d+ OK/,
     );
     assert.match(await c.cmd("STORE 1 -FLAGS (\\Flagged)"), /^\* 1 FETCH \(FLAGS \(\$Work\)\)\r\n/);
     assert.match(await c.cmd("UID STORE 1 FLAGS (\\Seen)"), /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\)\)\r\n/);

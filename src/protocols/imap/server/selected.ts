@@ -9,6 +9,9 @@ import type { Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
 import type { SequenceSet } from "../wire/index.ts";
 import {
   countResponse,
+  flagsResponse,
+  permanentFlagsCode,
+  untaggedStatus,
   fetchFlags,
   fetchModseq,
   fetchNumber,
@@ -18,6 +21,8 @@ import {
 } from "../wire/index.ts";
 import type { Chunk, FetchDatum, WriteOptions } from "../wire/index.ts";
 import { bad } from "./errors.ts";
+
+export const SYSTEM_FLAGS: readonly string[] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 /** Per server: per mailbox, the highest UID a session already took as \Recent (RFC 3501 §2.3.2). */
 export type RecentClaims = Map<string, number>;
@@ -50,9 +55,10 @@ export class SelectedMailbox {
   /** EXISTS last reported. */
   reportedExists = 0;
   reportedRecent = 0;
-  // todo RFC 9051 §7.3.5: send FLAGS (and PERMANENTFLAGS) again when a new keyword appears
   // todo RFC 3501 §2.3.2: \Recent claims live in memory; after a restart the first rev1
   // session sees the messages as recent again
+  /** Keywords announced in FLAGS (RFC 9051 §7.3.5); a new one is announced before its use. */
+  readonly keywords = new Set<string>();
   /** RFC 5182 SEARCHRES: the saved result as UIDs. */
   saved: number[] = [];
   /** Set when the bus told of a change in this mailbox that has not been read yet. */
@@ -94,6 +100,7 @@ export class SelectedMailbox {
       if (r.modseq > last) last = r.modseq;
     }
     v.lastModSeq = last;
+    for (const r of rows) for (const k of r.keywords) if (!k.startsWith("\\")) v.keywords.add(k);
     v.#claimRecent(v.uids);
     v.reportedExists = v.uids.length;
     v.reportedRecent = v.recent.size;
@@ -215,6 +222,40 @@ export class SelectedMailbox {
     this.lastModSeq = last;
   }
 
+  /** The FLAGS list of this mailbox (system flags and the keywords in use). */
+  flagList(): string[] {
+    return [...SYSTEM_FLAGS, ...[...this.keywords].sort()];
+  }
+
+  /** `* FLAGS` and `* OK [PERMANENTFLAGS]` for the current keyword set. */
+  flagsAnnouncement(): string[] {
+    const flags = this.flagList();
+    return [
+      flagsResponse(flags),
+      untaggedStatus(
+        "OK",
+        this.readOnly ? "No permanent flags" : "Flags permitted",
+        permanentFlagsCode(this.readOnly ? [] : [...flags, "\\*"]),
+      ),
+    ];
+  }
+
+  /**
+   * RFC 9051 §7.3.5: when these messages carry a keyword not announced yet, the new FLAGS and
+   * PERMANENTFLAGS, to be sent before the FETCH responses that show it; else nothing.
+   */
+  announceKeywords(uids: Iterable<number>): string[] {
+    let grown = false;
+    for (const u of uids) {
+      for (const k of this.rows.get(u)?.keywords ?? []) {
+        if (k.startsWith("\\") || this.keywords.has(k)) continue;
+        this.keywords.add(k);
+        grown = true;
+      }
+    }
+    return grown ? this.flagsAnnouncement() : [];
+  }
+
   /** Marks UIDs this session expunged (EXPUNGE, MOVE): reported at once by the caller. */
   removeNow(uids: readonly number[]): void {
     for (const u of uids) if (this.rows.has(u)) this.pendingExpunge.add(u);
@@ -251,6 +292,7 @@ export class SelectedMailbox {
       this.reportedRecent = this.recent.size;
     }
     if (this.pendingFlags.size > 0) {
+      out.push(...this.announceKeywords(this.pendingFlags));
       for (const u of [...this.pendingFlags].sort((a, b) => a - b)) {
         const seq = this.seqOf(u);
         const row = this.rows.get(u);

@@ -10,11 +10,9 @@ import {
   fetchModseq,
   fetchNumber,
   fetchResponse,
-  flagsResponse,
   listResponse,
   mailboxIdCode,
   numberCode,
-  permanentFlagsCode,
   resolveSequenceSet,
   untaggedStatus,
   vanishedResponse,
@@ -23,8 +21,6 @@ import { command, AUTHED, SELECTED } from "../command.ts";
 import { bad, no } from "../errors.ts";
 import { DELIMITER, normalizePath } from "../mailboxes.ts";
 import type { ImapSession } from "../session.ts";
-
-const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 /** Leaves the selected mailbox without expunging (RFC 7162 §3.2.11 [CLOSED] when asked). */
 export function deselect(s: ImapSession, announce: boolean): void {
@@ -49,23 +45,15 @@ async function open(
   if (args.condstore) s.condstoreActive = true;
   const view = await s.openView(mb, readOnly);
   const m = view.mailbox;
-  const keywords = new Set<string>();
-  for (const r of view.rows.values()) for (const k of r.keywords) if (!k.startsWith("\\")) keywords.add(k);
-  const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
-  s.send(flagsResponse(flags));
+  const [flagsLine, permanentLine] = view.flagsAnnouncement();
+  s.send(flagsLine ?? "");
   s.send(countResponse(view.exists, "EXISTS"));
   if (!s.rev2) {
     s.send(countResponse(view.recent.size, "RECENT"));
     const firstUnseen = view.uids.findIndex((u) => !(view.rows.get(u)?.keywords.includes("\\Seen") ?? false));
     if (firstUnseen >= 0) s.send(untaggedStatus("OK", "First unseen", numberCode("UNSEEN", firstUnseen + 1)));
   }
-  s.send(
-    untaggedStatus(
-      "OK",
-      readOnly ? "No permanent flags" : "Flags permitted",
-      permanentFlagsCode(readOnly ? [] : [...flags, "\\*"]),
-    ),
-  );
+  s.send(permanentLine ?? "");
   s.send(untaggedStatus("OK", "UIDs valid", numberCode("UIDVALIDITY", m.uidValidity)));
   s.send(untaggedStatus("OK", "Predicted next UID", numberCode("UIDNEXT", m.uidNext)));
   s.send(untaggedStatus("OK", "Highest", numberCode("HIGHESTMODSEQ", view.lastModSeq)));

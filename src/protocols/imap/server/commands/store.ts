@@ -38,6 +38,8 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
       if (!updated.has(r.emailId)) view.pendingFlags.add(r.uid);
     }
   }
+  const announce = view.announceKeywords(byEmail.values());
+  if (announce.length > 0) s.send(announce);
   const condstore = s.condstore;
   for (const [emailId, u] of byEmail) {
     if (conflicts.has(emailId)) continue;
