@@ -116,7 +116,10 @@ export class ArgReader {
 
   /** Requires the end of the command. */
   end(): void {
-    if (!this.atEnd()) this.fail(this.peek() === 0x20 ? "Extra space or arguments at the end" : "Unexpected characters at the end");
+    if (!this.atEnd())
+      this.fail(
+        this.peek() === 0x20 ? "Extra space or arguments at the end" : "Unexpected characters at the end",
+      );
   }
 
   /** Skips `n` bytes of the current text line (the tag and its SP). */

@@ -16,11 +16,25 @@ export type { CompressArgs } from "./commands/compress.ts";
 export type { CopyMoveArgs } from "./commands/copy-move.ts";
 export type { CreateArgs, DeleteArgs, RenameArgs } from "./commands/create-delete-rename.ts";
 export type { EnableArgs } from "./commands/enable.ts";
-export type { FetchArgs, FetchItem, FetchPartial, Section, SectionText, SimpleFetchItem } from "./commands/fetch.ts";
+export type {
+  FetchArgs,
+  FetchItem,
+  FetchPartial,
+  Section,
+  SectionText,
+  SimpleFetchItem,
+} from "./commands/fetch.ts";
 export type { IdArgs } from "./commands/id.ts";
 export type { ListArgs, ListReturnOptions, ListSelectOption, LsubArgs } from "./commands/list.ts";
 export type { GetQuotaArgs, GetQuotaRootArgs, SetQuotaArgs } from "./commands/quota.ts";
-export type { SearchArgs, SearchDateKey, SearchFlagKey, SearchKey, SearchReturnOption, SearchTextKey } from "./commands/search.ts";
+export type {
+  SearchArgs,
+  SearchDateKey,
+  SearchFlagKey,
+  SearchKey,
+  SearchReturnOption,
+  SearchTextKey,
+} from "./commands/search.ts";
 export type { QresyncParams, SelectArgs } from "./commands/select.ts";
 export type { SimpleArgs, SimpleCommandName, UidExpungeArgs } from "./commands/simple.ts";
 export { isDone, SIMPLE_COMMANDS } from "./commands/simple.ts";

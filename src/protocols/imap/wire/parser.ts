@@ -129,7 +129,8 @@ export interface ParsedCommand<A = CommandArgs> {
   args: A;
 }
 
-export type ParseResult<A = CommandArgs> = { ok: true; command: ParsedCommand<A> } | ({ ok: false } & CommandError);
+export type ParseResult<A = CommandArgs> =
+  { ok: true; command: ParsedCommand<A> } | ({ ok: false } & CommandError);
 
 /** Reads the tag and command name. Never throws. */
 export function openCommand(raw: RawCommand, options: Partial<ParseOptions> = {}): OpenResult {
@@ -163,7 +164,12 @@ export function runParser<A>(opened: OpenedCommand, parser: (r: ArgReader) => A)
     if (e instanceof ParseError) return { ok: false, tag: opened.tag, name: opened.name, error: e };
     // a parser bug must not take the connection down; report it as BAD
     const message = e instanceof Error ? e.message : String(e);
-    return { ok: false, tag: opened.tag, name: opened.name, error: new ParseError(`Invalid arguments (${message})`) };
+    return {
+      ok: false,
+      tag: opened.tag,
+      name: opened.name,
+      error: new ParseError(`Invalid arguments (${message})`),
+    };
   }
 }
 
@@ -173,7 +179,12 @@ export function parseCommand(raw: RawCommand, options: Partial<ParseOptions> = {
   if (!opened.ok) return opened;
   const parser = COMMAND_PARSERS.get(opened.name);
   if (parser === undefined) {
-    return { ok: false, tag: opened.tag, name: opened.name, error: new ParseError(`Unknown command ${opened.name}`) };
+    return {
+      ok: false,
+      tag: opened.tag,
+      name: opened.name,
+      error: new ParseError(`Unknown command ${opened.name}`),
+    };
   }
   return runParser(opened, parser);
 }

@@ -74,7 +74,14 @@ export type ReaderEvent =
    * Answer with `tag status [code] text` (untagged "* BAD" when tag is null). The rest of the
    * command has been or will be skipped. When `fatal`, send it then close the connection.
    */
-  | { type: "error"; tag: string | null; status: "BAD" | "NO"; code: string | null; text: string; fatal: boolean }
+  | {
+      type: "error";
+      tag: string | null;
+      status: "BAD" | "NO";
+      code: string | null;
+      text: string;
+      fatal: boolean;
+    }
   /** The first line is not IMAP at all (TLS hello, HTTP request): send "* BYE" and close. */
   | { type: "bye"; text: string };
 
@@ -270,7 +277,8 @@ export class CommandReader {
         if (m !== null && m[3] === "+") {
           const size = Number(m[2]);
           this.#discarded += size;
-          if (this.#discarded > this.#limits.maxDiscard) return this.#fatal(null, "Too much refused literal data");
+          if (this.#discarded > this.#limits.maxDiscard)
+            return this.#fatal(null, "Too much refused literal data");
           this.#state = { s: "skipliteral", remaining: size };
         } else this.#state = { s: "line" };
         return undefined;
@@ -287,7 +295,13 @@ export class CommandReader {
 
   #stepLine(head: Buffer): ReaderEvent | undefined {
     // RFC 9051 §2.2.1 garbage detection: the very first bytes of a session
-    if (this.#commands === 0 && this.#lineLength === 0 && this.#lines.length === 0 && !this.#expectLine && !this.#client) {
+    if (
+      this.#commands === 0 &&
+      this.#lineLength === 0 &&
+      this.#lines.length === 0 &&
+      !this.#expectLine &&
+      !this.#client
+    ) {
       const c = head[0] ?? 0;
       if ((c < 0x20 && c !== CR && c !== LF) || c > 0x7e) return this.#bye();
     }
@@ -303,7 +317,14 @@ export class CommandReader {
       this.#expectLine = false;
       if (this.#commands === 0 && !wasLine && !this.#client && !looksLikeImap(first)) return this.#bye();
       this.#commands++;
-      return { type: "error", tag, status: "BAD", code: "TOOBIG", text: "Command line too long", fatal: false };
+      return {
+        type: "error",
+        tag,
+        status: "BAD",
+        code: "TOOBIG",
+        text: "Command line too long",
+        fatal: false,
+      };
     }
     if (lf < 0) {
       this.#lineParts.push(head);
@@ -342,7 +363,12 @@ export class CommandReader {
     const marker = markerOf(line);
     if (marker === null) {
       this.#lines.push(line);
-      const command: RawCommand = { tag: this.#tag, lines: this.#lines, literals: this.#literals, size: this.#size };
+      const command: RawCommand = {
+        tag: this.#tag,
+        lines: this.#lines,
+        literals: this.#literals,
+        size: this.#size,
+      };
       this.#resetCommand();
       this.#commands++;
       this.#discarded = 0;
@@ -362,16 +388,22 @@ export class CommandReader {
       this.#state = { s: "literal", remaining: m.size, parts: [], binary: m.binary, nonSync: m.nonSync };
       return undefined;
     }
-    if (this.#literals.length >= lim.maxLiterals) refuse = { status: "BAD", code: "LIMIT", text: "Too many literals in one command" };
-    else if (m.nonSync && lim.nonSyncLiterals === "none") refuse = { status: "BAD", code: null, text: "Non-synchronizing literals are not supported" };
+    if (this.#literals.length >= lim.maxLiterals)
+      refuse = { status: "BAD", code: "LIMIT", text: "Too many literals in one command" };
+    else if (m.nonSync && lim.nonSyncLiterals === "none")
+      refuse = { status: "BAD", code: null, text: "Non-synchronizing literals are not supported" };
     else if (m.nonSync && lim.nonSyncLiterals === "minus" && m.size > LITERAL_MINUS_MAX)
       // RFC 7888 §5: LITERAL- and a non-synchronizing literal over 4096 octets: BAD [TOOBIG]
-      refuse = { status: "BAD", code: "TOOBIG", text: `Non-synchronizing literal over ${LITERAL_MINUS_MAX} octets` };
+      refuse = {
+        status: "BAD",
+        code: "TOOBIG",
+        text: `Non-synchronizing literal over ${LITERAL_MINUS_MAX} octets`,
+      };
     else if (m.size > (this.#messageCommand ? lim.maxLiteralSize : lim.maxArgLiteralSize)) {
       const max = this.#messageCommand ? lim.maxLiteralSize : lim.maxArgLiteralSize;
       refuse = { status: "NO", code: "TOOBIG", text: `Literal larger than the limit of ${max} octets` };
-    }
-    else if (this.#size + m.size > lim.maxCommandSize) refuse = { status: "NO", code: "TOOBIG", text: "Command too large" };
+    } else if (this.#size + m.size > lim.maxCommandSize)
+      refuse = { status: "NO", code: "TOOBIG", text: "Command too large" };
     if (refuse !== null) {
       this.#resetCommand();
       this.#commands++;

@@ -14,7 +14,13 @@ export type Response =
   /** "+ text" (RFC 9051 §7.5). */
   | { kind: "continuation"; text: string }
   /** A status response: tagged, or untagged (tag null) OK/NO/BAD/BYE/PREAUTH. */
-  | { kind: "status"; tag: string | null; status: "OK" | "NO" | "BAD" | "BYE" | "PREAUTH"; code: ResponseCode | null; text: string }
+  | {
+      kind: "status";
+      tag: string | null;
+      status: "OK" | "NO" | "BAD" | "BYE" | "PREAUTH";
+      code: ResponseCode | null;
+      text: string;
+    }
   /** Untagged data: "* 5 FETCH (...)" has number 5, name FETCH; "* CAPABILITY ..." number null. */
   | { kind: "data"; number: number | null; name: string; values: ResponseValue[] };
 
@@ -53,7 +59,10 @@ function respText(r: ArgReader): { code: ResponseCode | null; text: string } {
     if (close < 0) r.fail("Unterminated response code");
     const inner = text.slice(0, close);
     const sp = inner.indexOf(" ");
-    code = sp < 0 ? { code: inner.toUpperCase() } : { code: inner.slice(0, sp).toUpperCase(), args: inner.slice(sp + 1) };
+    code =
+      sp < 0
+        ? { code: inner.toUpperCase() }
+        : { code: inner.slice(0, sp).toUpperCase(), args: inner.slice(sp + 1) };
     return { code, text: text.slice(close + 1).replace(/^ /, "") };
   }
   return { code, text: r.rest() };
@@ -78,7 +87,8 @@ export function parseResponse(raw: RawCommand): Response | ParseError {
     }
     const name = r.keyword("a response name");
     if (STATUS.includes(name) && number === null) {
-      if (!r.trySp()) return { kind: "status", tag: tag === "*" ? null : tag, status: name as "OK", code: null, text: "" };
+      if (!r.trySp())
+        return { kind: "status", tag: tag === "*" ? null : tag, status: name as "OK", code: null, text: "" };
       return { kind: "status", tag: tag === "*" ? null : tag, status: name as "OK", ...respText(r) };
     }
     if (tag !== "*") return new ParseError(`Tagged response with ${name}`);
@@ -97,7 +107,8 @@ export function fetchItem(values: readonly ResponseValue[], name: string): Respo
   if (!Array.isArray(list)) return undefined;
   for (let i = 0; i + 1 < list.length; i += 2) {
     const k = list[i];
-    if (k !== null && typeof k === "object" && "atom" in k && k.atom.toUpperCase() === name.toUpperCase()) return list[i + 1];
+    if (k !== null && typeof k === "object" && "atom" in k && k.atom.toUpperCase() === name.toUpperCase())
+      return list[i + 1];
   }
   return undefined;
 }

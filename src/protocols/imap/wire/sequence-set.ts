@@ -58,7 +58,8 @@ export function formatSequenceSet(set: SequenceSet): string {
  * An empty mailbox (max 0) gives no intervals. Throws on "$": resolve the saved set first.
  */
 export function resolveSequenceSet(set: SequenceSet, max: number): Array<[number, number]> {
-  if (set.kind === "saved") throw new Error("resolveSequenceSet: the saved result ($) must be substituted first");
+  if (set.kind === "saved")
+    throw new Error("resolveSequenceSet: the saved result ($) must be substituted first");
   if (max <= 0) return [];
   const raw: Array<[number, number]> = [];
   for (const r of set.ranges) {

@@ -38,7 +38,11 @@ export function tagged(tag: string, status: Status, text: string, code?: Respons
 }
 
 /** `* OK|NO|BAD|BYE|PREAUTH [code] text` CRLF. */
-export function untaggedStatus(status: Status | "BYE" | "PREAUTH", text: string, code?: ResponseCode | null): string {
+export function untaggedStatus(
+  status: Status | "BYE" | "PREAUTH",
+  text: string,
+  code?: ResponseCode | null,
+): string {
   return `* ${status} ${codeText(code)}${cleanText(text)}\r\n`;
 }
 
@@ -65,7 +69,10 @@ export function code(name: string): ResponseCode {
 }
 
 /** [UIDNEXT n], [UIDVALIDITY n], [UNSEEN n], [HIGHESTMODSEQ n] (RFC 7162), [APPENDLIMIT n]. */
-export function numberCode(name: "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "APPENDLIMIT", n: number): ResponseCode {
+export function numberCode(
+  name: "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" | "HIGHESTMODSEQ" | "APPENDLIMIT",
+  n: number,
+): ResponseCode {
   return { code: name, args: String(n) };
 }
 
@@ -75,7 +82,11 @@ export function appendUidCode(uidValidity: number, uids: readonly number[]): Res
 }
 
 /** RFC 4315 §3: [COPYUID uidvalidity source-set dest-set], the sets paired by position. */
-export function copyUidCode(uidValidity: number, source: readonly number[], dest: readonly number[]): ResponseCode {
+export function copyUidCode(
+  uidValidity: number,
+  source: readonly number[],
+  dest: readonly number[],
+): ResponseCode {
   return { code: "COPYUID", args: `${uidValidity} ${compressOrdered(source)} ${compressOrdered(dest)}` };
 }
 
@@ -155,7 +166,11 @@ export function listResponse(entry: ListEntry, opts: WriteOptions, kind: "LIST" 
 }
 
 /** `* STATUS name (item value ...)` (RFC 9051 §7.3.2); MAILBOXID in parentheses (RFC 8474). */
-export function statusResponse(mailbox: string, items: ReadonlyArray<[StatusItem, number | string]>, opts: WriteOptions): string {
+export function statusResponse(
+  mailbox: string,
+  items: ReadonlyArray<[StatusItem, number | string]>,
+  opts: WriteOptions,
+): string {
   const parts = items.map(([k, v]) => (k === "MAILBOXID" ? `${k} (${v})` : `${k} ${v}`));
   return untagged(`STATUS ${mailboxText(mailbox, opts)} (${parts.join(" ")})`);
 }
@@ -212,23 +227,40 @@ export type Namespace = readonly [prefix: string, delimiter: string | null];
  * `* NAMESPACE personal other shared` (RFC 9051 §7.3.1 / RFC 2342 §5), NIL for none. The
  * prefix is a string (never an atom) in the grammar.
  */
-export function namespaceResponse(personal: readonly Namespace[] | null, other: readonly Namespace[] | null, shared: readonly Namespace[] | null, opts: WriteOptions): string {
+export function namespaceResponse(
+  personal: readonly Namespace[] | null,
+  other: readonly Namespace[] | null,
+  shared: readonly Namespace[] | null,
+  opts: WriteOptions,
+): string {
   const one = (list: readonly Namespace[] | null): string =>
     list === null || list.length === 0
       ? "NIL"
-      : "(" + list.map(([p, d]) => `(${stringText(opts.utf8 ? p : encodeMailboxName(p), opts)} ${d === null ? "NIL" : stringText(d, opts)})`).join("") + ")";
+      : "(" +
+        list
+          .map(
+            ([p, d]) =>
+              `(${stringText(opts.utf8 ? p : encodeMailboxName(p), opts)} ${d === null ? "NIL" : stringText(d, opts)})`,
+          )
+          .join("") +
+        ")";
   return untagged(`NAMESPACE ${one(personal)} ${one(other)} ${one(shared)}`);
 }
 
 /** RFC 9208 §5.1: `* QUOTA root (STORAGE usage limit ...)`; usage and limit in their units. */
-export function quotaResponse(root: string, resources: ReadonlyArray<{ name: string; usage: number; limit: number }>): string {
+export function quotaResponse(
+  root: string,
+  resources: ReadonlyArray<{ name: string; usage: number; limit: number }>,
+): string {
   const r = resources.map((x) => `${x.name} ${x.usage} ${x.limit}`).join(" ");
   return untagged(`QUOTA ${stringText(root, { utf8: true })} (${r})`);
 }
 
 /** RFC 9208 §5.2: `* QUOTAROOT mailbox root...`. */
 export function quotaRootResponse(mailbox: string, roots: readonly string[], opts: WriteOptions): string {
-  return untagged(`QUOTAROOT ${mailboxText(mailbox, opts)}${roots.map((r) => " " + stringText(r, { utf8: true })).join("")}`);
+  return untagged(
+    `QUOTAROOT ${mailboxText(mailbox, opts)}${roots.map((r) => " " + stringText(r, { utf8: true })).join("")}`,
+  );
 }
 
 // ---- FETCH (RFC 9051 §7.5.2) ----
@@ -256,7 +288,11 @@ export function fetchFlags(flags: readonly string[]): FetchDatum {
 }
 
 /** INTERNALDATE "dd-Mon-yyyy hh:mm:ss +zzzz" (or SAVEDATE, RFC 8514 §4.1; null is NIL). */
-export function fetchDate(name: "INTERNALDATE" | "SAVEDATE", ms: number | null, tzOffsetMinutes = 0): FetchDatum {
+export function fetchDate(
+  name: "INTERNALDATE" | "SAVEDATE",
+  ms: number | null,
+  tzOffsetMinutes = 0,
+): FetchDatum {
   return [name, ms === null ? null : { raw: `"${formatImapDate(ms, tzOffsetMinutes)}"` }];
 }
 
@@ -289,7 +325,8 @@ export function fetchPreview(text: string | null): FetchDatum {
 export function sectionText(section: Section): string {
   let s = section.part.join(".");
   if (section.text !== null) s += (s === "" ? "" : ".") + section.text;
-  if (section.fields.length > 0) s += ` (${section.fields.map((f) => (/^[!#-'*+\-.0-9A-Z^-~]+$/i.test(f) ? f.toUpperCase() : stringText(f, { utf8: false }))).join(" ")})`;
+  if (section.fields.length > 0)
+    s += ` (${section.fields.map((f) => (/^[!#-'*+\-.0-9A-Z^-~]+$/i.test(f) ? f.toUpperCase() : stringText(f, { utf8: false }))).join(" ")})`;
   return s;
 }
 
@@ -297,7 +334,11 @@ export function sectionText(section: Section): string {
  * BODY[section]<origin> with the data as a literal (NIL when null). RFC 9051 §7.5.2: only the
  * partial's origin octet is echoed.
  */
-export function fetchBodySection(section: Section, partial: FetchPartial | null, data: Buffer | null): FetchDatum {
+export function fetchBodySection(
+  section: Section,
+  partial: FetchPartial | null,
+  data: Buffer | null,
+): FetchDatum {
   const name = `BODY[${sectionText(section)}]${partial !== null ? `<${partial.offset}>` : ""}`;
   return [name, data === null ? null : { literal: data }];
 }
@@ -306,7 +347,11 @@ export function fetchBodySection(section: Section, partial: FetchPartial | null,
  * BINARY[part]<origin> (RFC 3516 §4.2): decoded content, as literal8 when it holds NUL,
  * else as a plain literal.
  */
-export function fetchBinary(part: readonly number[], partial: FetchPartial | null, data: Buffer | null): FetchDatum {
+export function fetchBinary(
+  part: readonly number[],
+  partial: FetchPartial | null,
+  data: Buffer | null,
+): FetchDatum {
   const name = `BINARY[${part.join(".")}]${partial !== null ? `<${partial.offset}>` : ""}`;
   return [name, data === null ? null : { literal: data, binary: data.includes(0) }];
 }

@@ -91,9 +91,12 @@ function parseSection(r: ArgReader): Section {
   const section: Section = { part: [], text: null, fields: [] };
   if (r.tryChar("]")) return section;
   const spec = r.word("a section");
-  const m = /^((?:[0-9]+\.)*[0-9]+)?(?:\.?(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?$/.exec(spec);
+  const m = /^((?:[0-9]+\.)*[0-9]+)?(?:\.?(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?$/.exec(
+    spec,
+  );
   if (m === null || (m[1] === undefined && m[2] === undefined)) return r.fail(`Invalid section "${spec}"`);
-  if (m[1] !== undefined && m[2] !== undefined && spec[m[1].length] !== ".") r.fail(`Invalid section "${spec}"`);
+  if (m[1] !== undefined && m[2] !== undefined && spec[m[1].length] !== ".")
+    r.fail(`Invalid section "${spec}"`);
   section.part = parsePart(r, m[1] ?? "");
   section.text = (m[2] as SectionText | undefined) ?? null;
   // RFC 9051 §9: MIME only after a part number
@@ -163,7 +166,15 @@ export function parseFetch(uid: boolean, r: ArgReader): FetchArgs {
   r.sp();
   const set = r.sequenceSet();
   r.sp();
-  const out: FetchArgs = { type: "fetch", uid, set, items: [], macro: null, changedSince: null, vanished: false };
+  const out: FetchArgs = {
+    type: "fetch",
+    uid,
+    set,
+    items: [],
+    macro: null,
+    changedSince: null,
+    vanished: false,
+  };
   if (r.tryOpen()) {
     for (;;) {
       out.items.push(parseItem(r, r.word("a fetch item")));
@@ -192,7 +203,8 @@ export function parseFetch(uid: boolean, r: ArgReader): FetchArgs {
       r.sp();
     }
     // RFC 7162 §3.2.6: VANISHED only in UID FETCH and with CHANGEDSINCE, else BAD
-    if (out.vanished && (!uid || out.changedSince === null)) r.fail("VANISHED needs UID FETCH with CHANGEDSINCE");
+    if (out.vanished && (!uid || out.changedSince === null))
+      r.fail("VANISHED needs UID FETCH with CHANGEDSINCE");
   }
   r.end();
   return out;

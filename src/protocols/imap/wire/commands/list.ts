@@ -52,7 +52,10 @@ export function parseList(r: ArgReader): ListArgs {
       }
     }
     // RFC 5258 §3: RECURSIVEMATCH alone (or with only REMOTE) is BAD
-    if (selection.includes("RECURSIVEMATCH") && !selection.some((s) => s === "SUBSCRIBED" || s === "SPECIAL-USE"))
+    if (
+      selection.includes("RECURSIVEMATCH") &&
+      !selection.some((s) => s === "SUBSCRIBED" || s === "SPECIAL-USE")
+    )
       r.fail("RECURSIVEMATCH needs another selection option");
     r.sp();
   }

@@ -24,7 +24,16 @@ export type SearchFlagKey =
   | "RECENT"
   | "SAVEDATESUPPORTED";
 export type SearchTextKey = "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO";
-export type SearchDateKey = "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" | "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE";
+export type SearchDateKey =
+  | "BEFORE"
+  | "ON"
+  | "SINCE"
+  | "SENTBEFORE"
+  | "SENTON"
+  | "SENTSINCE"
+  | "SAVEDBEFORE"
+  | "SAVEDON"
+  | "SAVEDSINCE";
 
 export type SearchKey =
   | { key: SearchFlagKey }
@@ -63,11 +72,34 @@ export interface SearchArgs {
 }
 
 const FLAG_KEYS: readonly string[] = [
-  "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN", "UNANSWERED", "UNDELETED", "UNDRAFT",
-  "UNFLAGGED", "UNSEEN", "NEW", "OLD", "RECENT", "SAVEDATESUPPORTED",
+  "ALL",
+  "ANSWERED",
+  "DELETED",
+  "DRAFT",
+  "FLAGGED",
+  "SEEN",
+  "UNANSWERED",
+  "UNDELETED",
+  "UNDRAFT",
+  "UNFLAGGED",
+  "UNSEEN",
+  "NEW",
+  "OLD",
+  "RECENT",
+  "SAVEDATESUPPORTED",
 ];
 const TEXT_KEYS: readonly string[] = ["BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO"];
-const DATE_KEYS: readonly string[] = ["BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE"];
+const DATE_KEYS: readonly string[] = [
+  "BEFORE",
+  "ON",
+  "SINCE",
+  "SENTBEFORE",
+  "SENTON",
+  "SENTSINCE",
+  "SAVEDBEFORE",
+  "SAVEDON",
+  "SAVEDSINCE",
+];
 const RETURN_OPTIONS: readonly string[] = ["MIN", "MAX", "ALL", "COUNT", "SAVE"];
 
 interface KeyContext {
@@ -77,7 +109,9 @@ interface KeyContext {
 
 function text(r: ArgReader, ctx: KeyContext): string {
   const bytes = r.astringBytes("a search string");
-  return ctx.charset === null || ctx.charset === "UTF-8" || ctx.charset === "US-ASCII" ? bytes.toString("utf8") : decodeCharset(bytes, ctx.charset);
+  return ctx.charset === null || ctx.charset === "UTF-8" || ctx.charset === "US-ASCII"
+    ? bytes.toString("utf8")
+    : decodeCharset(bytes, ctx.charset);
 }
 
 function parseKey(r: ArgReader, ctx: KeyContext, depth: number): SearchKey {
@@ -134,7 +168,8 @@ function parseKey(r: ArgReader, ctx: KeyContext, depth: number): SearchKey {
         if (m === null) r.fail(`Invalid MODSEQ entry name "${name}"`);
         r.sp();
         const type = r.keyword("an entry type").toLowerCase();
-        if (type !== "priv" && type !== "shared" && type !== "all") r.fail(`Invalid MODSEQ entry type ${type}`);
+        if (type !== "priv" && type !== "shared" && type !== "all")
+          r.fail(`Invalid MODSEQ entry type ${type}`);
         r.sp();
         entry = { flag: m[1] ?? "", type };
       }
