@@ -77,6 +77,17 @@ try {
     [
       `list ${o.list} uid/flags/size/envelope`,
       async () => {
+        const rows = await store.listMessages(acc.id, box.id, {
+          fromUid: Math.max(1, box.uidNext - o.list),
+          withEnvelope: true,
+        });
+        return rows.filter((r) => r.envelope).length;
+      },
+      100,
+    ],
+    [
+      `list ${o.list} then getEnvelopes by id`,
+      async () => {
         const rows = await store.listMessages(acc.id, box.id, { fromUid: Math.max(1, box.uidNext - o.list) });
         const env = await store.getEnvelopes(
           acc.id,

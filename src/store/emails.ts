@@ -36,6 +36,11 @@ const LIST_SQL = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS
     e.keywords, e.size, e.received_at, m.saved_at
   FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num`;
 
+const LIST_SQL_ENVELOPE = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod,
+    e.keywords, e.size, e.received_at, m.saved_at, x.envelope
+  FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num
+  JOIN email_meta x ON x.email_num = e.num`;
+
 function toMessageRow(r: ListRow): MessageRow {
   return {
     uid: r.uid,
@@ -53,10 +58,19 @@ export async function listMessages(
   ctx: StoreContext,
   accountId: Id,
   mailboxId: Id,
-  opts?: { fromUid?: number },
+  opts?: { fromUid?: number; withEnvelope?: boolean },
 ): Promise<MessageRow[]> {
   const db = ctx.driver;
   const num = await mailboxNum(db, accountId, mailboxId);
+  if (opts?.withEnvelope) {
+    // One ordered walk of the mailbox's memberships: the envelopes come with the rows, in
+    // UID order, with no lookups by id (FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)).
+    const rows = await db.all<ListRow & { envelope: string }>(
+      `${LIST_SQL_ENVELOPE} WHERE m.mailbox_num = ? AND m.uid >= ? ORDER BY m.uid`,
+      [num, opts.fromUid ?? 1],
+    );
+    return rows.map((r) => ({ ...toMessageRow(r), envelope: JSON.parse(r.envelope) as Envelope }));
+  }
   const rows = await db.all<ListRow>(`${LIST_SQL} WHERE m.mailbox_num = ? AND m.uid >= ? ORDER BY m.uid`, [
     num,
     opts?.fromUid ?? 1,

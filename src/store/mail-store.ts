@@ -214,7 +214,11 @@ class SqlMailStore implements MaintainedMailStore {
   getRaw(accountId: Id, emailId: Id): Promise<Buffer | null> {
     return em.getRaw(this.#ctx, accountId, emailId);
   }
-  listMessages(accountId: Id, mailboxId: Id, opts?: { fromUid?: number }): Promise<MessageRow[]> {
+  listMessages(
+    accountId: Id,
+    mailboxId: Id,
+    opts?: { fromUid?: number; withEnvelope?: boolean },
+  ): Promise<MessageRow[]> {
     return em.listMessages(this.#ctx, accountId, mailboxId, opts);
   }
   changedMessages(accountId: Id, mailboxId: Id, since: number): Promise<MessageRow[]> {

@@ -157,6 +157,8 @@ export interface MessageRow {
   receivedAt: number;
   /** RFC 8514 SAVEDATE: when the message was placed into this mailbox. */
   savedAt: number;
+  /** Set when listed with `withEnvelope`. */
+  envelope?: Envelope;
 }
 
 /** What ingest hands the store for one new email. */
@@ -337,8 +339,15 @@ export interface MailStore {
   getEnvelopes(accountId: Id, ids: Id[]): Promise<Map<Id, Envelope>>;
   /** The raw message. */
   getRaw(accountId: Id, emailId: Id): Promise<Buffer | null>;
-  /** Messages of a mailbox by ascending UID, optionally only UIDs >= fromUid. */
-  listMessages(accountId: Id, mailboxId: Id, opts?: { fromUid?: number }): Promise<MessageRow[]>;
+  /**
+   * Messages of a mailbox by ascending UID, optionally only UIDs >= fromUid; with
+   * `withEnvelope` each row carries its envelope (one ordered query, no lookups by id).
+   */
+  listMessages(
+    accountId: Id,
+    mailboxId: Id,
+    opts?: { fromUid?: number; withEnvelope?: boolean },
+  ): Promise<MessageRow[]>;
   /** Messages whose modseq > since (CONDSTORE CHANGEDSINCE). */
   changedMessages(accountId: Id, mailboxId: Id, since: number): Promise<MessageRow[]>;
   /** UIDs expunged from the mailbox with modseq > since (QRESYNC VANISHED). */
