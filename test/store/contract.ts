@@ -178,6 +178,29 @@ export function runContract(name: string, makeStore: MakeStore): void {
       await checkInvariants(store, a.id);
     });
 
+    it("listMessages withEnvelope lists rows and envelopes in UID order, from a UID", async ({ store }) => {
+      const a = await store.createAccount({ name: "env@example.org" });
+      const box = await inbox(store, a.id);
+      for (let i = 1; i <= 5; i++) await append(store, a.id, [box], { subject: `n${i}` });
+      const plain = await store.listMessages(a.id, box);
+      const rows = await store.listMessages(a.id, box, { withEnvelope: true });
+      assert.deepEqual(
+        rows.map((r) => r.uid),
+        plain.map((r) => r.uid),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.envelope?.subject),
+        ["n1", "n2", "n3", "n4", "n5"],
+      );
+      const env = await store.getEnvelopes(a.id, [rows[2]!.emailId]);
+      assert.deepEqual(rows[2]!.envelope, env.get(rows[2]!.emailId));
+      const tail = await store.listMessages(a.id, box, { fromUid: rows[3]!.uid, withEnvelope: true });
+      assert.deepEqual(
+        tail.map((r) => r.envelope?.subject),
+        ["n4", "n5"],
+      );
+    });
+
     it("copy into a mailbox that holds the email makes a new email sharing the blob", async ({ store }) => {
       const a = await store.createAccount({ name: "cp@example.org" });
       const box = await inbox(store, a.id);
