@@ -2,22 +2,13 @@
 // port 0 over a store on a temporary SQLite file, an account with a password, messages put in
 // through the ingest path, and a byte-exact raw client.
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect as netConnect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import { makeCredential } from "../../src/auth/password.ts";
-import { ConfigManager } from "../../src/config/reload.ts";
-import { systemClock } from "../../src/core/clock.ts";
-import { silentLogger } from "../../src/core/logger.ts";
-import { startServer, type RunningServer } from "../../src/core/server.ts";
-import { StaticResolver } from "../../src/dns/resolver.ts";
+import type { RunningServer } from "../../src/core/server.ts";
 import { pop3Protocol } from "../../src/protocols/pop3/server/protocol.ts";
 import type { Pop3Options } from "../../src/protocols/pop3/server/session.ts";
-import { openStore } from "../../src/store/open.ts";
 import type { Account } from "../../src/store/types.ts";
-import { testTls } from "../net/helpers.ts";
+import { startTestServer } from "../helpers/server.ts";
 
 export const PASSWORD = "s3cret pass";
 
@@ -43,48 +34,23 @@ export interface FixtureOptions {
 }
 
 export async function startPop3(opts: FixtureOptions = {}): Promise<Pop3Fixture> {
-  const dir = await mkdtemp(join(tmpdir(), "mailroom-pop3-"));
-  const logger = silentLogger();
-  const store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.db"),
-    blobs: "fs",
-    clock: systemClock,
-    logger,
-  });
-  const config = ConfigManager.fromObject({
-    server: { dataDir: dir, hostname: "localhost" },
-    listeners: {
-      pop3: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: opts.allowPlaintext ?? true },
-      pop3s: { bind: "127.0.0.1", port: 0 },
-    },
-    limits: { authFailureDelayMs: 0, authFailuresPerIp: 1000, ...opts.limits },
-  });
   const factory = (ctx: Parameters<typeof pop3Protocol>[0]): ReturnType<typeof pop3Protocol> =>
     pop3Protocol(ctx, opts.pop3);
-  const server = await startServer({
-    config,
-    store,
-    logger,
-    resolver: new StaticResolver(),
-    tls: await testTls(),
-    http: false,
-    reloadOnSighup: false,
+  const t = await startTestServer({
+    prefix: "mailroom-pop3-",
+    listeners: { pop3: { allowPlaintextAuth: opts.allowPlaintext ?? true }, pop3s: {} },
     protocols: { pop3: factory, pop3s: factory },
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
-  await store.createDomain("example.test");
-  const addAccount = async (name: string): Promise<Account> => {
-    const a = await store.createAccount({ name });
-    await store.setPassword(a.id, await makeCredential(PASSWORD, { scramIterations: 4096 }));
-    return a;
-  };
+  const { server } = t;
+  await t.store.createDomain("example.test");
+  const addAccount = (name: string): Promise<Account> => t.addAccount(name, PASSWORD);
   const account = await addAccount("alice@example.test");
-  const ports = server.ports();
   return {
     server,
-    dir,
-    pop3Port: ports.pop3?.port ?? 0,
-    pop3sPort: ports.pop3s?.port ?? 0,
+    dir: t.dir,
+    pop3Port: t.port("pop3"),
+    pop3sPort: t.port("pop3s"),
     account,
     user: account.name,
     addAccount,
@@ -96,10 +62,7 @@ export async function startPop3(opts: FixtureOptions = {}): Promise<Pop3Fixture>
       });
       return r.uids[0]?.uid ?? 0;
     },
-    async stop() {
-      await server.stop({ graceMs: 500 });
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => t.stop(),
   };
 }
 

@@ -3,22 +3,13 @@
 // delivery through the ingest path, a byte-exact raw client built on the wire layer's
 // client-side reader, and an imapflow client.
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect as netConnect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import { makeCredential } from "../../../src/auth/password.ts";
-import { ConfigManager } from "../../../src/config/reload.ts";
-import { systemClock } from "../../../src/core/clock.ts";
-import { silentLogger } from "../../../src/core/logger.ts";
-import { startServer, type RunningServer } from "../../../src/core/server.ts";
-import { StaticResolver } from "../../../src/dns/resolver.ts";
+import type { RunningServer } from "../../../src/core/server.ts";
 import { imapProtocol } from "../../../src/protocols/imap/index.ts";
 import { CommandReader } from "../../../src/protocols/imap/wire/index.ts";
-import { openStore } from "../../../src/store/open.ts";
 import type { Account } from "../../../src/store/types.ts";
-import { testTls } from "../../net/helpers.ts";
+import { startTestServer } from "../../helpers/server.ts";
 
 export const PASSWORD = "s3cret pass";
 
@@ -44,44 +35,22 @@ export interface FixtureOptions {
 }
 
 export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
-  const dir = await mkdtemp(join(tmpdir(), "mailroom-imap-"));
-  const logger = silentLogger();
-  const store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.db"),
-    blobs: "fs",
-    clock: systemClock,
-    logger,
-  });
-  const config = ConfigManager.fromObject({
-    server: { dataDir: dir, hostname: "localhost" },
-    listeners: {
-      imap: { bind: "127.0.0.1", port: 0, allowPlaintextAuth: opts.allowPlaintext ?? true },
-      imaps: { bind: "127.0.0.1", port: 0 },
-    },
-    limits: { authFailureDelayMs: 0, authFailuresPerIp: 1000, ...opts.limits },
-  });
-  const server = await startServer({
-    config,
-    store,
-    logger,
-    resolver: new StaticResolver(),
-    tls: await testTls(),
-    http: false,
-    reloadOnSighup: false,
+  const t = await startTestServer({
+    prefix: "mailroom-imap-",
+    listeners: { imap: { allowPlaintextAuth: opts.allowPlaintext ?? true }, imaps: {} },
     protocols: { imap: imapProtocol, imaps: imapProtocol },
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
+  const { server, store } = t;
   await store.createDomain("example.test");
-  const account = await store.createAccount({ name: "alice@example.test" });
-  await store.setPassword(account.id, await makeCredential(PASSWORD, { scramIterations: 4096 }));
-  const ports = server.ports();
-  const port = ports.imap?.port ?? 0;
+  const account = await t.addAccount("alice@example.test", PASSWORD);
+  const port = t.port("imap");
   const clients: Array<{ close(): void }> = [];
   return {
     server,
-    dir,
+    dir: t.dir,
     port,
-    tlsPort: ports.imaps?.port ?? 0,
+    tlsPort: t.port("imaps"),
     account,
     user: account.name,
     async deliver(raw, path = "INBOX") {
@@ -125,8 +94,7 @@ export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture>
           // already closed
         }
       }
-      await server.stop({ graceMs: 500 });
-      await rm(dir, { recursive: true, force: true });
+      await t.stop();
     },
   };
 }

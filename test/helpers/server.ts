@@ -1,0 +1,97 @@
+// One way for protocol tests to start a real server: startServer with the given protocols on
+// 127.0.0.1 port-0 listeners, over a store on a temporary SQLite file, a test certificate and
+// a static resolver. Each protocol's fixtures (test/<protocol>/helpers.ts) add their clients
+// and accounts on top.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeCredential } from "../../src/auth/password.ts";
+import { ConfigManager } from "../../src/config/reload.ts";
+import type { Service } from "../../src/config/schema.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { startServer, type ProtocolFactory, type RunningServer } from "../../src/core/server.ts";
+import { StaticResolver } from "../../src/dns/resolver.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { Account, MailStore } from "../../src/store/types.ts";
+import { testTls } from "../net/helpers.ts";
+
+export interface TestServerOptions {
+  /** Temporary folder name prefix, e.g. "mailroom-imap-". */
+  prefix: string;
+  /** Listener settings by service; bind 127.0.0.1 and port 0 are filled in. */
+  listeners: Partial<Record<Service, Record<string, unknown>>>;
+  protocols: Partial<Record<Service, ProtocolFactory>>;
+  /** Limits over the test defaults (no delay after a failed login, a high per-IP limit). */
+  limits?: Record<string, unknown>;
+  /** Further top-level configuration sections. */
+  config?: Record<string, unknown>;
+  /** Blob store of the test store; default "fs". */
+  blobs?: "auto" | "fs" | "db";
+}
+
+export interface TestServer {
+  server: RunningServer;
+  store: MailStore;
+  dir: string;
+  /** The port a listener bound (0 when it did not start). */
+  port(service: Service): number;
+  /** Creates an account with `password` (SCRAM with the minimum iterations, for speed). */
+  addAccount(name: string, password: string): Promise<Account>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(opts: TestServerOptions): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), opts.prefix));
+  const logger = silentLogger();
+  const store = await openStore({
+    backend: "sqlite",
+    sqlitePath: join(dir, "mail.db"),
+    blobs: opts.blobs ?? "fs",
+    blobDir: join(dir, "blobs"),
+    clock: systemClock,
+    logger,
+  });
+  const listeners = Object.fromEntries(
+    Object.entries(opts.listeners).map(([svc, l]) => [svc, { bind: "127.0.0.1", port: 0, ...l }]),
+  );
+  let server: RunningServer;
+  try {
+    const config = ConfigManager.fromObject({
+      ...opts.config,
+      server: { dataDir: dir, hostname: "localhost" },
+      listeners,
+      limits: { authFailureDelayMs: 0, authFailuresPerIp: 1000, ...opts.limits },
+    });
+    server = await startServer({
+      config,
+      store,
+      logger,
+      resolver: new StaticResolver(),
+      tls: await testTls(),
+      http: false,
+      reloadOnSighup: false,
+      protocols: opts.protocols,
+    });
+  } catch (e) {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const ports = server.ports();
+  return {
+    server,
+    store,
+    dir,
+    port: (service) => Object.values(ports).find((p) => p.service === service)?.port ?? 0,
+    async addAccount(name, password) {
+      const a = await store.createAccount({ name });
+      await store.setPassword(a.id, await makeCredential(password, { scramIterations: 4096 }));
+      return a;
+    },
+    async stop() {
+      await server.stop({ graceMs: 500 });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
