@@ -4,7 +4,7 @@
 // stops (and writes the CPU profile, if asked) on SIGTERM or when stdin closes.
 //
 //   node bench/lib/imap-server.ts --shared DIR [--port 0] [--prefill user:mailbox:count,...]
-//        [--profile FILE] [--time-limit 1800]
+//        [--profile FILE] [--blobs auto|fs|db] [--time-limit 1800]
 //
 // Users bench1..bench20@bench.test, password "bench". --prefill fills mailboxes directly in
 // the store with the shared generator's messages (seed 1, default mix, byte-identical to what
@@ -26,7 +26,7 @@ import { imapProtocol } from "../../src/protocols/imap/index.ts";
 import { openStore } from "../../src/store/open.ts";
 import { args, timeLimit } from "./stats.ts";
 
-const o = args({ shared: "", port: 0, prefill: "", profile: "", timeLimit: 1800 });
+const o = args({ shared: "", port: 0, prefill: "", profile: "", blobs: "auto", timeLimit: 1800 });
 timeLimit(o.timeLimit);
 const gen = (await import(pathToFileURL(join(o.shared, "lib/msggen.mjs")).href)) as {
   buildMessage: (i: number, opts: { seed?: number; mix?: string; to?: string }) => { raw: Buffer; date: Date };
@@ -37,7 +37,8 @@ const logger = silentLogger();
 const store = await openStore({
   backend: "sqlite",
   sqlitePath: join(dir, "mailroom.sqlite"),
-  blobs: "fs",
+  // the default of the config ('auto': blobs up to 256 KiB inside the database)
+  blobs: o.blobs === "fs" || o.blobs === "db" ? o.blobs : "auto",
   blobDir: join(dir, "blobs"),
   search: true,
   clock: systemClock,
