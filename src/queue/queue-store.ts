@@ -4,8 +4,8 @@
 // ONE transaction, so a message is queued whole or not at all; the SMTP 250 is sent after it
 // resolves. Works on SQLite and PostgreSQL through the SqlDriver seam (portable SQL only).
 //
-// Note for the blob garbage collector: queued blobs are referenced from outbound_queue.blob_id,
-// not from emails; collectGarbage must keep them (todo in the store).
+// Queued blobs are referenced from outbound_queue.blob_id, not from emails; the store's
+// collectGarbage keeps them (test/store/sqlite.test.ts checks it).
 import type { Clock } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { SqlDriver, SqlExecutor } from "../store/sql.ts";
