@@ -95,3 +95,18 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     },
   };
 }
+
+/** A simple RFC 5322 message with CRLF lines. */
+export function message(subject: string, body: string[] = ["Hello."], extra: string[] = []): string {
+  return [
+    "From: Bob <bob@example.test>",
+    "To: alice@example.test",
+    `Subject: ${subject}`,
+    `Message-ID: <${subject.replace(/\W/g, "")}.${Math.random().toString(36).slice(2)}@example.test>`,
+    "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+    ...extra,
+    "",
+    ...body,
+    "",
+  ].join("\r\n");
+}

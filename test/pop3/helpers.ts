@@ -10,6 +10,8 @@ import type { Pop3Options } from "../../src/protocols/pop3/server/session.ts";
 import type { Account } from "../../src/store/types.ts";
 import { startTestServer } from "../helpers/server.ts";
 
+export { message } from "../helpers/server.ts";
+
 export const PASSWORD = "s3cret pass";
 
 export interface Pop3Fixture {
@@ -64,21 +66,6 @@ export async function startPop3(opts: FixtureOptions = {}): Promise<Pop3Fixture>
     },
     stop: () => t.stop(),
   };
-}
-
-/** A simple RFC 5322 message with CRLF lines. */
-export function message(subject: string, body: string[] = ["Hello."], extra: string[] = []): string {
-  return [
-    "From: Bob <bob@example.test>",
-    "To: alice@example.test",
-    `Subject: ${subject}`,
-    `Message-ID: <${subject.replace(/\W/g, "")}.${Math.random().toString(36).slice(2)}@example.test>`,
-    "Date: Mon, 1 Jan 2024 10:00:00 +0000",
-    ...extra,
-    "",
-    ...body,
-    "",
-  ].join("\r\n");
 }
 
 /** A byte-exact POP3 client: status lines and multi-line bodies as Buffers. */

@@ -4,7 +4,7 @@
 //
 // Each predicate is two-valued (never NULL), so NOT is plain boolean negation.
 import { StoreError } from "../../core/errors.ts";
-import type { Dialect, SqlValue } from "../sql.ts";
+import type { Dialect, SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchIndexHit } from "../search-index.ts";
 import type { SearchQuery } from "../types.ts";
 import { fold } from "./text.ts";
@@ -292,4 +292,16 @@ export function toHits(
     if (r.uid !== undefined && r.uid !== null) hit.uid = Number(r.uid);
     return hit;
   });
+}
+
+/** SearchIndex.search for a flavor: compile the query, run it, map the rows to hits. */
+export async function runSearch(
+  flavor: SqlFlavor,
+  db: SqlExecutor,
+  accountNum: number,
+  query: SearchQuery,
+  opts: { mailboxNum?: number; limit?: number },
+): Promise<SearchHitRow[]> {
+  const { sql, params } = compileSearch(flavor, accountNum, query, opts);
+  return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));
 }

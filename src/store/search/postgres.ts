@@ -7,8 +7,7 @@ import type { SqlExecutor, SqlValue } from "../sql.ts";
 import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
 import {
   COLUMN_NAMES,
-  compileSearch,
-  toHits,
+  runSearch,
   type Params,
   type SearchHitRow,
   type SqlFlavor,
@@ -127,8 +126,7 @@ export function createPostgresSearchIndex(): SearchIndex {
       query: SearchQuery,
       opts: { mailboxNum?: number; limit?: number },
     ): Promise<SearchHitRow[]> {
-      const { sql, params } = compileSearch(postgresFlavor, accountNum, query, opts);
-      return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));
+      return runSearch(postgresFlavor, db, accountNum, query, opts);
     },
   };
 }

@@ -7,8 +7,7 @@ import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.t
 import {
   ALL_COLUMNS,
   COLUMN_NAMES,
-  compileSearch,
-  toHits,
+  runSearch,
   type Params,
   type SearchHitRow,
   type SqlFlavor,
@@ -178,8 +177,7 @@ export function createSqliteSearchIndex(): SearchIndex {
       query: SearchQuery,
       opts: { mailboxNum?: number; limit?: number },
     ): Promise<SearchHitRow[]> {
-      const { sql, params } = compileSearch(sqliteFlavor, accountNum, query, opts);
-      return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));
+      return runSearch(sqliteFlavor, db, accountNum, query, opts);
     },
   };
 }

@@ -11,6 +11,8 @@ import { CommandReader } from "../../../src/protocols/imap/wire/index.ts";
 import type { Account } from "../../../src/store/types.ts";
 import { startTestServer } from "../../helpers/server.ts";
 
+export { message } from "../../helpers/server.ts";
+
 export const PASSWORD = "s3cret pass";
 
 export interface ImapFixture {
@@ -97,21 +99,6 @@ export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture>
       await t.stop();
     },
   };
-}
-
-/** A simple RFC 5322 message with CRLF lines. */
-export function message(subject: string, body: string[] = ["Hello."], extra: string[] = []): string {
-  return [
-    "From: Bob <bob@example.test>",
-    "To: alice@example.test",
-    `Subject: ${subject}`,
-    `Message-ID: <${subject.replace(/\W/g, "")}.${Math.random().toString(36).slice(2)}@example.test>`,
-    "Date: Mon, 1 Jan 2024 10:00:00 +0000",
-    ...extra,
-    "",
-    ...body,
-    "",
-  ].join("\r\n");
 }
 
 /**
