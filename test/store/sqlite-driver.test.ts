@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openSqlite } from "../../src/store/backends/sqlite/driver.ts";
-import type { SqlDriver, SqlExecutor } from "../../src/store/sql.ts";
+import type { SqlExecutor } from "../../src/store/sql.ts";
 
 let dir: string;
-let db: SqlDriver;
+let db: ReturnType<typeof openSqlite>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "mailroom-driver-"));
@@ -24,12 +24,29 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-void test("WAL, FULL sync and foreign keys are on", async () => {
+void test("WAL, NORMAL sync plus our own WAL fdatasync, and foreign keys are on", async () => {
   assert.deepEqual(await db.get("PRAGMA journal_mode"), { journal_mode: "wal" });
   const fk = await db.transaction((tx) => tx.get("PRAGMA foreign_keys"));
   assert.deepEqual(fk, { foreign_keys: 1 });
   const sync = await db.transaction((tx) => tx.get("PRAGMA synchronous"));
-  assert.deepEqual(sync, { synchronous: 2 });
+  assert.deepEqual(sync, { synchronous: 1 });
+});
+
+void test("commits wait for a WAL sync, concurrent commits share one, events keep commit order", async () => {
+  const before = db.stats();
+  const order: number[] = [];
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      db.transaction((tx) => tx.run("INSERT INTO kv (k, n) VALUES (?, ?)", [`sync${i}`, i]), {
+        afterCommit: () => order.push(i),
+      }),
+    ),
+  );
+  const after = db.stats();
+  assert.equal(after.commits - before.commits, 20);
+  assert.ok(after.syncs - before.syncs >= 1);
+  assert.ok(after.syncs - before.syncs < 20, `syncs ${after.syncs - before.syncs} for 20 commits`);
+  assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
 });
 
 void test("values round-trip: integers as numbers, blobs as Buffer, RETURNING", async () => {

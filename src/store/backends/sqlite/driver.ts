@@ -8,12 +8,20 @@
 // - the reader, for every statement made on the driver itself: in WAL mode it sees only
 //   committed data, so reads never observe a transaction in progress.
 //
-// Durability: synchronous=FULL by default. In WAL mode FULL fsyncs the WAL at every
-// COMMIT, so a transaction that resolved is on disk when we answer 250 OK / APPEND OK;
-// NORMAL would only fsync at checkpoints and may lose the last commits on power loss
-// (never corrupting the file). Group commit (appendEmails with many messages in one
-// transaction) makes the one fsync per commit cheap enough, so FULL is the default;
-// "NORMAL" stays available for tests and benchmarks that measure something else.
+// Durability ("FULL", the default): a transaction() resolves only once its COMMIT is on
+// disk, so 250 OK / APPEND OK follow a durable write. SQLite's own synchronous=FULL would
+// fsync the WAL inside COMMIT, on the event loop, one fsync per transaction. Instead the
+// writer runs with synchronous=NORMAL (COMMIT only write()s the WAL frames) and the driver
+// fdatasyncs the WAL file itself, on libuv's thread pool (WalSync below): one fdatasync
+// started after a COMMIT makes that COMMIT and every earlier one durable, so the commits
+// of all sessions and accounts made while one sync runs share the next one (group commit),
+// and the write mutex is released at COMMIT, not after the sync. The change events of a
+// transaction (afterCommit) go out after its sync, in commit order, so no session is told
+// of a write that could still vanish. Checkpoints (NORMAL syncs the WAL before copying it
+// and the database after) keep everything that was synced.
+// "NORMAL" skips the WAL sync (may lose the last commits on power loss, never corrupting
+// the file); for tests and benchmarks that measure something else.
+import { open, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
 import type {
   Dialect,
@@ -129,6 +137,65 @@ class TxExecutor implements SqlExecutor {
   }
 }
 
+/**
+ * Makes COMMITs durable by fdatasync of the WAL file, batched: sync() waits for a sync that
+ * started after the call, and calls `onDurable` callbacks in call order when it completes.
+ */
+class WalSync {
+  readonly #path: string;
+  #fh: FileHandle | undefined;
+  #waiting: { resolve: () => void; reject: (e: unknown) => void; onDurable?: () => void }[] = [];
+  #running = false;
+  commits = 0;
+  syncs = 0;
+
+  constructor(walPath: string) {
+    this.#path = walPath;
+  }
+
+  sync(onDurable?: () => void): Promise<void> {
+    this.commits++;
+    const p = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject, onDurable }));
+    if (!this.#running) void this.#loop();
+    return p;
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting;
+      this.#waiting = [];
+      try {
+        // The WAL file exists once a COMMIT wrote to it, and keeps its inode while any
+        // connection is open (SQLite deletes it only at the last close).
+        this.#fh ??= await open(this.#path, "r+");
+        await this.#fh.datasync();
+        this.syncs++;
+      } catch (e) {
+        // No WAL file: nothing was ever written through it, so nothing waits for a sync.
+        if ((e as { code?: string }).code !== "ENOENT" || this.#fh) {
+          for (const w of batch) w.reject(e);
+          continue;
+        }
+      }
+      for (const w of batch) {
+        try {
+          w.onDurable?.();
+        } finally {
+          w.resolve();
+        }
+      }
+    }
+    this.#running = false;
+  }
+
+  async close(): Promise<void> {
+    while (this.#running) await new Promise((r) => setImmediate(r));
+    await this.#fh?.close();
+    this.#fh = undefined;
+  }
+}
+
 /** A FIFO async mutex: `fn` bodies run one at a time, in call order. */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
@@ -150,8 +217,13 @@ function openConnection(path: string, opts: SqliteOptions, role: "writer" | "rea
   // covers the rest (WAL checkpoints, a reader meeting a recovery).
   const db = new Database(path, { timeout: role === "writer" ? 100 : (opts.busyTimeoutMs ?? 10_000) });
   // WAL: readers and the writer do not block each other; the mode is persistent in the file.
-  if (role === "writer") db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
+  if (role === "writer") {
+    db.pragma("journal_mode = WAL");
+    // After a checkpoint the WAL is reused from its start; cap the size it keeps on disk.
+    db.pragma("journal_size_limit = 67108864");
+  }
+  // FULL durability is WalSync's fdatasync after COMMIT (see the file comment).
+  db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   if (role === "reader") db.pragma("query_only = ON");
   return new Connection(db, opts.statementCacheSize ?? 500);
@@ -163,13 +235,22 @@ class SqliteDriver implements SqlDriver {
   readonly #reader: Connection;
   readonly #mutex = new Mutex();
   readonly #busyTimeoutMs: number;
+  readonly #walSync: WalSync | undefined;
   #closed = false;
 
   constructor(path: string, opts: SqliteOptions) {
     this.#busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
     this.#writer = openConnection(path, opts, "writer");
+    const memory = path === ":memory:" || path === "";
     // ":memory:" databases are private to a connection: read through the writer then.
-    this.#reader = path === ":memory:" || path === "" ? this.#writer : openConnection(path, opts, "reader");
+    this.#reader = memory ? this.#writer : openConnection(path, opts, "reader");
+    const file = this.#writer.db.name;
+    this.#walSync = memory || opts.synchronous === "NORMAL" ? undefined : new WalSync(`${file}-wal`);
+  }
+
+  /** Commits made and WAL syncs run (commits / syncs is the group-commit factor). */
+  stats(): { commits: number; syncs: number } {
+    return { commits: this.#walSync?.commits ?? 0, syncs: this.#walSync?.syncs ?? 0 };
   }
 
   async all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -185,7 +266,8 @@ class SqliteDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     if (this.#closed) throw new Error("database closed");
-    return this.#mutex.run(async () => {
+    let durable: Promise<void> | undefined;
+    const result = await this.#mutex.run(async () => {
       const w = this.#writer;
       await this.#begin();
       const tx = new TxExecutor(w);
@@ -193,7 +275,9 @@ class SqliteDriver implements SqlDriver {
         const result = await fn(tx);
         tx.open = false;
         w.prepare("COMMIT").run();
-        opts?.afterCommit?.();
+        // The mutex is released now; the next transaction runs while this one syncs.
+        if (this.#walSync) durable = this.#walSync.sync(opts?.afterCommit);
+        else opts?.afterCommit?.();
         return result;
       } catch (e) {
         tx.open = false;
@@ -201,6 +285,8 @@ class SqliteDriver implements SqlDriver {
         throw e;
       }
     });
+    if (durable) await durable;
+    return result;
   }
 
   /**
@@ -233,6 +319,7 @@ class SqliteDriver implements SqlDriver {
         throw e;
       }
     });
+    await this.#walSync?.sync();
   }
 
   /** Runs a WAL checkpoint (TRUNCATE) on the writer; for maintenance and tests. */
@@ -246,6 +333,7 @@ class SqliteDriver implements SqlDriver {
     if (this.#closed) return;
     this.#closed = true;
     await this.#mutex.run(async () => {
+      await this.#walSync?.close();
       if (this.#reader !== this.#writer) this.#reader.db.close();
       this.#writer.db.close();
     });
@@ -256,6 +344,6 @@ class SqliteDriver implements SqlDriver {
 export function openSqlite(
   path: string,
   opts: SqliteOptions = {},
-): SqlDriver & { checkpoint(): Promise<void> } {
+): SqlDriver & { checkpoint(): Promise<void>; stats(): { commits: number; syncs: number } } {
   return new SqliteDriver(path, opts);
 }
