@@ -16,7 +16,7 @@ import { newId } from "../core/ids.ts";
 import type { StoreContext, WriteContext } from "./context.ts";
 import { insertMany, isTxBlobStore, writeAccount } from "./context.ts";
 import { SEEN, normalizeKeywords } from "./keywords.ts";
-import { buildSearchDocument } from "./search-index.ts";
+import { buildSearchDocument, type IndexEntry } from "./search-index.ts";
 import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
 import type { AppendInput, AppendResult, Id, StoreErrorLike } from "./types.ts";
 
@@ -179,6 +179,7 @@ async function commit(ctx: StoreContext, accountId: Id, group: Job[]): Promise<v
       boxes.set(r.id, r);
     }
     const written = new Set<string>();
+    const toIndex: IndexEntry[] = [];
     for (const job of group) {
       for (const p of job.pending) {
         try {
@@ -192,12 +193,14 @@ async function commit(ctx: StoreContext, accountId: Id, group: Job[]): Promise<v
             await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
             written.add(p.blobId);
           }
-          job.results[p.index] = await insertEmail(ctx, w, p, targets);
+          job.results[p.index] = await insertEmail(ctx, w, p, targets, toIndex);
         } catch (e) {
           job.results[p.index] = failure(e);
         }
       }
     }
+    // After every other write of the transaction (see SearchIndex.index).
+    if (toIndex.length > 0) await ctx.search.index(w.tx, toIndex);
     return {};
   });
 }
@@ -207,6 +210,7 @@ async function insertEmail(
   w: WriteContext,
   p: Pending,
   targets: MailboxInfo[],
+  toIndex: IndexEntry[],
 ): Promise<AppendResult> {
   const { parsed, raw } = p.input;
   const size = raw.length;
@@ -254,7 +258,7 @@ async function insertEmail(
     rows,
   );
   await recordMessageIds(w, row.num, thread.num, ids, parsed.baseSubject);
-  await ctx.search.index(w.tx, w.account.num, row.num, buildSearchDocument(parsed));
+  toIndex.push({ accountNum: w.account.num, emailNum: row.num, doc: buildSearchDocument(parsed) });
   w.usedBytes += size;
   w.usedMessages += 1;
   w.record("Email", emailId, "created");

@@ -62,7 +62,10 @@ export async function reindex(ctx: StoreContext, opts?: { batch?: number }): Pro
           await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)
         ).map((r) => r.num),
       );
-      for (const d of docs) if (live.has(d.num)) await ctx.search.index(tx, d.account, d.num, d.doc);
+      await ctx.search.index(
+        tx,
+        docs.filter((d) => live.has(d.num)).map((d) => ({ accountNum: d.account, emailNum: d.num, doc: d.doc })),
+      );
     });
     count += docs.length;
   }

@@ -4,7 +4,7 @@
 // backend indexes are tested against.
 // RFC 9051 §6.4.4: text matches are case-insensitive substring matches.
 import type { Dialect, SqlExecutor, SqlValue } from "./sql.ts";
-import type { SearchIndex, SearchIndexHit } from "./search-index.ts";
+import type { IndexEntry, SearchIndex, SearchIndexHit } from "./search-index.ts";
 import type { SearchDocument, SearchQuery } from "./types.ts";
 import { chunks, marks } from "./context.ts";
 
@@ -123,12 +123,14 @@ export class ScanSearchIndex implements SearchIndex {
     ];
   }
 
-  async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
-    await tx.run("INSERT INTO search_docs (email_num, account_num, doc) VALUES (?, ?, ?)", [
-      emailNum,
-      accountNum,
-      JSON.stringify(doc),
-    ]);
+  async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
+    for (const e of entries) {
+      await tx.run("INSERT INTO search_docs (email_num, account_num, doc) VALUES (?, ?, ?)", [
+        e.emailNum,
+        e.accountNum,
+        JSON.stringify(e.doc),
+      ]);
+    }
   }
 
   async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {

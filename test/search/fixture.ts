@@ -179,7 +179,7 @@ export async function seed(t: TestDb, accountName: string, messages: SeedMessage
           ],
         );
       }
-      await t.index.index(tx, accountNum, emailNum, emptyDoc(msg.doc));
+      await t.index.index(tx, [{ accountNum, emailNum, doc: emptyDoc(msg.doc) }]);
     }
     return { accountNum, mailboxNum, mailboxId, emailNums, emailIds, threadIds };
   });

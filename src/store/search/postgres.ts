@@ -4,7 +4,7 @@
 // is stored (see text.ts), so a case-sensitive LIKE is a case-insensitive search whatever
 // the database's locale.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
-import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
+import type { IndexEntry, SearchIndex, SearchQuery } from "../search-index.ts";
 import {
   COLUMN_NAMES,
   runSearch,
@@ -90,23 +90,8 @@ export function createPostgresSearchIndex(): SearchIndex {
         ],
       ];
     },
-    async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
-      const { text, fields } = prepareDocument(doc);
-      const values: SqlValue[] = [
-        emailNum,
-        text.from,
-        text.to,
-        text.cc,
-        text.bcc,
-        text.subject,
-        text.allHeaders,
-        text.body,
-      ];
-      await tx.run(
-        `INSERT INTO search_text (email_num, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        values,
-      );
-      await insertHeaderRows(tx, accountNum, emailNum, fields);
+    async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
+      for (const e of entries) await indexOne(tx, e);
     },
     async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
       await tx.run(
@@ -129,4 +114,23 @@ export function createPostgresSearchIndex(): SearchIndex {
       return runSearch(postgresFlavor, db, accountNum, query, opts);
     },
   };
+}
+
+async function indexOne(tx: SqlExecutor, e: IndexEntry): Promise<void> {
+  const { text, fields } = prepareDocument(e.doc);
+  const values: SqlValue[] = [
+    e.emailNum,
+    text.from,
+    text.to,
+    text.cc,
+    text.bcc,
+    text.subject,
+    text.allHeaders,
+    text.body,
+  ];
+  await tx.run(
+    `INSERT INTO search_text (email_num, hfrom, hto, hcc, hbcc, subject, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    values,
+  );
+  await insertHeaderRows(tx, e.accountNum, e.emailNum, fields);
 }

@@ -3,7 +3,7 @@
 // Text is folded before it is stored (see text.ts), so the index is built case-sensitively
 // (no second fold inside FTS5) and instr() and the queries compare the same characters.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
-import type { SearchDocument, SearchIndex, SearchQuery } from "../search-index.ts";
+import type { IndexEntry, SearchIndex, SearchQuery } from "../search-index.ts";
 import {
   ALL_COLUMNS,
   COLUMN_NAMES,
@@ -122,31 +122,26 @@ export function createSqliteSearchIndex(): SearchIndex {
         ],
       ];
     },
-    async index(tx: SqlExecutor, accountNum: number, emailNum: number, doc: SearchDocument): Promise<void> {
-      const { text, fields } = prepareDocument(doc);
-      const values: SqlValue[] = [
-        emailNum,
-        text.from,
-        text.to,
-        text.cc,
-        text.bcc,
-        text.subject,
-        text.headers,
-      ];
-      await tx.run(
-        `INSERT INTO search_fts (rowid, hfrom, hto, hcc, hbcc, subject, headers) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        values,
-      );
-      await tx.run(`INSERT INTO search_body (rowid, body) VALUES (?, ?)`, [emailNum, text.body]);
-      void accountNum;
-      for (let i = 0; i < fields.length; i += HEADER_BATCH) {
-        const chunk = fields.slice(i, i + HEADER_BATCH);
-        const params: SqlValue[] = [];
-        chunk.forEach((f, j) => params.push(emailNum, i + j, f.name, f.value));
+    async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
+      const prepared = entries.map((e) => ({ num: e.emailNum, ...prepareDocument(e.doc) }));
+      // Plain-table rows first, then the FTS5 rows back to back (see SearchIndex.index).
+      const rows: SqlValue[][] = [];
+      for (const d of prepared) d.fields.forEach((f, i) => rows.push([d.num, i, f.name, f.value]));
+      for (let i = 0; i < rows.length; i += HEADER_BATCH) {
+        const chunk = rows.slice(i, i + HEADER_BATCH);
         await tx.run(
           `INSERT INTO search_headers (email_num, seq, name, value) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
-          params,
+          chunk.flat(),
         );
+      }
+      for (const { num, text } of prepared) {
+        await tx.run(
+          `INSERT INTO search_fts (rowid, hfrom, hto, hcc, hbcc, subject, headers) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [num, text.from, text.to, text.cc, text.bcc, text.subject, text.headers],
+        );
+      }
+      for (const { num, text } of prepared) {
+        await tx.run(`INSERT INTO search_body (rowid, body) VALUES (?, ?)`, [num, text.body]);
       }
     },
     async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {

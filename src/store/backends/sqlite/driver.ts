@@ -23,6 +23,7 @@
 // the file); for tests and benchmarks that measure something else.
 import { open, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
+import { Checkpointer } from "./checkpointer.ts";
 import type {
   Dialect,
   RunResult,
@@ -38,6 +39,11 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Default "FULL" (see the file comment). */
   synchronous?: "FULL" | "NORMAL";
+  /**
+   * Where WAL checkpoints run: "worker" (default for database files) a worker thread of
+   * its own (see checkpointer.ts), "inline" SQLite's auto-checkpoint inside COMMIT.
+   */
+  checkpoints?: "worker" | "inline";
   /** Prepared statements kept per connection. Default 500. */
   statementCacheSize?: number;
 }
@@ -236,6 +242,8 @@ class SqliteDriver implements SqlDriver {
   readonly #mutex = new Mutex();
   readonly #busyTimeoutMs: number;
   readonly #walSync: WalSync | undefined;
+  readonly #checkpointInWorker: boolean;
+  #checkpointer: Checkpointer | undefined;
   #closed = false;
 
   constructor(path: string, opts: SqliteOptions) {
@@ -246,6 +254,8 @@ class SqliteDriver implements SqlDriver {
     this.#reader = memory ? this.#writer : openConnection(path, opts, "reader");
     const file = this.#writer.db.name;
     this.#walSync = memory || opts.synchronous === "NORMAL" ? undefined : new WalSync(`${file}-wal`);
+    this.#checkpointInWorker = !memory && (opts.checkpoints ?? "worker") === "worker";
+    if (this.#checkpointInWorker) this.#writer.db.pragma("wal_autocheckpoint = 0");
   }
 
   /** Commits made and WAL syncs run (commits / syncs is the group-commit factor). */
@@ -275,6 +285,8 @@ class SqliteDriver implements SqlDriver {
         const result = await fn(tx);
         tx.open = false;
         w.prepare("COMMIT").run();
+        // Started at the first commit: a driver that only reads needs no thread.
+        if (this.#checkpointInWorker) this.#checkpointer ??= new Checkpointer(w.db.name);
         // The mutex is released now; the next transaction runs while this one syncs.
         if (this.#walSync) durable = this.#walSync.sync(opts?.afterCommit);
         else opts?.afterCommit?.();
@@ -333,6 +345,7 @@ class SqliteDriver implements SqlDriver {
     if (this.#closed) return;
     this.#closed = true;
     await this.#mutex.run(async () => {
+      await this.#checkpointer?.close();
       await this.#walSync?.close();
       if (this.#reader !== this.#writer) this.#reader.db.close();
       this.#writer.db.close();
