@@ -21,7 +21,7 @@ import { destroyEmails, expunge } from "./expunge.ts";
 import { SqlLeaseStore } from "./leases.ts";
 import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
-import { reindex, searchIndexStale } from "./reindex.ts";
+import { reindex, reindexEmails, searchIndexStale } from "./reindex.ts";
 import { ExternalChangeWatcher } from "./watch.ts";
 import type { SearchIndex } from "./search-index.ts";
 import { ScanSearchIndex } from "./search-scan.ts";
@@ -351,6 +351,7 @@ class SqlMailStore implements MaintainedMailStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#ctx.watcher?.stop();
+    await this.#ctx.search.close?.();
     await this.#ctx.driver.close();
   }
 }
@@ -376,8 +377,32 @@ export async function createMailStore(opts: MailStoreOptions): Promise<Maintaine
     ctx.watcher = watcher;
     watcher.start(opts.watchExternalChangesMs);
   }
+  await catchUpSearchIndex(ctx);
   const stale = await searchIndexStale(ctx);
   if (stale)
     opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");
   return new SqlMailStore(ctx, stale);
+}
+
+/**
+ * Indexes the emails an index updated after commit has no entry for: those whose update a
+ * crash lost, or all of them when the store had another index before. A few are indexed
+ * before the store is returned; a whole store is indexed in the background (text searches
+ * miss the rest meanwhile, which is logged).
+ */
+async function catchUpSearchIndex(ctx: StoreContext): Promise<void> {
+  const missing = await ctx.search.missing?.(ctx.driver);
+  if (!missing || missing.length === 0) return;
+  ctx.logger?.info(
+    { emails: missing.length, index: ctx.search.name },
+    "indexing emails the search index misses",
+  );
+  if (missing.length <= 5_000) {
+    await reindexEmails(ctx, missing);
+    return;
+  }
+  reindexEmails(ctx, missing).then(
+    (n) => ctx.logger?.info({ emails: n }, "search index caught up"),
+    (e: unknown) => ctx.logger?.error({ err: e }, "indexing missed emails failed"),
+  );
 }

@@ -13,6 +13,7 @@ import { LocalChangeBus } from "./bus/local.ts";
 import type { MaintainedMailStore } from "./mail-store.ts";
 import { createMailStore } from "./mail-store.ts";
 import type { SearchIndex } from "./search-index.ts";
+import type { DeferredFtsOptions } from "./search/sqlite-deferred.ts";
 import type { Dialect, SqlDriver } from "./sql.ts";
 import type { ChangeBus } from "./types.ts";
 
@@ -56,7 +57,7 @@ interface PostgresModule {
 }
 
 interface SearchModule {
-  createSearchIndex(dialect: Dialect): SearchIndex;
+  createSearchIndex(dialect: Dialect, sqlite?: DeferredFtsOptions): SearchIndex;
 }
 
 function isMissingModule(e: unknown): boolean {
@@ -64,10 +65,14 @@ function isMissingModule(e: unknown): boolean {
   return code === "ERR_MODULE_NOT_FOUND";
 }
 
-async function loadSearch(dialect: Dialect, logger: Logger): Promise<SearchIndex | undefined> {
+async function loadSearch(
+  dialect: Dialect,
+  logger: Logger,
+  sqlite?: DeferredFtsOptions,
+): Promise<SearchIndex | undefined> {
   try {
     const mod = (await import("./search/index.ts")) as Partial<SearchModule>;
-    if (typeof mod.createSearchIndex === "function") return mod.createSearchIndex(dialect);
+    if (typeof mod.createSearchIndex === "function") return mod.createSearchIndex(dialect, sqlite);
   } catch (e) {
     if (!isMissingModule(e)) throw e;
   }
@@ -77,12 +82,16 @@ async function loadSearch(dialect: Dialect, logger: Logger): Promise<SearchIndex
 
 export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailStore> {
   let driver: SqlDriver;
+  let deferred: DeferredFtsOptions | undefined;
   if (opts.backend === "sqlite") {
     if (!opts.sqlitePath) throw new Error("store: sqlitePath is required for the sqlite backend");
-    driver = openSqlite(
+    const sqlite = openSqlite(
       opts.sqlitePath,
       opts.sqliteSynchronous ? { synchronous: opts.sqliteSynchronous } : {},
     );
+    driver = sqlite;
+    if (opts.sqlitePath !== ":memory:" && opts.sqlitePath !== "")
+      deferred = { databasePath: opts.sqlitePath, driver: sqlite, logger: opts.logger };
   } else {
     if (!opts.postgresUrl) throw new Error("store: postgresUrl is required for the postgres backend");
     const mod = (await import("./backends/postgres/driver.ts")) as PostgresModule;
@@ -106,7 +115,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
     const search =
       opts.search === "scan" || opts.search === false
         ? undefined
-        : await loadSearch(driver.dialect, opts.logger);
+        : await loadSearch(driver.dialect, opts.logger, deferred);
     const bus =
       opts.bus ??
       new LocalChangeBus({ onError: (e) => opts.logger.error({ err: e }, "change listener failed") });

@@ -30,45 +30,68 @@ async function markActive(ctx: StoreContext): Promise<void> {
   );
 }
 
+type EmailRow = { num: number; account_num: number; blob_id: string };
+
 /** Re-indexes every email from its blob, `batch` emails per transaction. Returns the count. */
 export async function reindex(ctx: StoreContext, opts?: { batch?: number }): Promise<number> {
   const batch = opts?.batch ?? 200;
-  const db = ctx.driver;
   let after = 0;
   let count = 0;
   for (;;) {
-    const rows = await db.all<{ num: number; account_num: number; blob_id: string }>(
+    const rows = await ctx.driver.all<EmailRow>(
       "SELECT num, account_num, blob_id FROM emails WHERE num > ? ORDER BY num LIMIT ?",
       [after, batch],
     );
     const last = rows[rows.length - 1];
     if (!last) break;
     after = last.num;
-    const docs: Array<{ num: number; account: number; doc: SearchDocument }> = [];
-    for (const r of rows) {
-      const raw = await ctx.blobs.get(r.blob_id);
-      if (!raw) {
-        ctx.logger?.warn({ blob: r.blob_id }, "reindex: blob missing");
-        continue;
-      }
-      docs.push({ num: r.num, account: r.account_num, doc: buildSearchDocument(parseMessage(raw)) });
-    }
-    await db.transaction(async (tx) => {
-      const nums = rows.map((r) => r.num);
-      await ctx.search.remove(tx, nums);
-      // Emails destroyed meanwhile are not indexed again.
-      const live = new Set(
-        (
-          await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)
-        ).map((r) => r.num),
-      );
-      await ctx.search.index(
-        tx,
-        docs.filter((d) => live.has(d.num)).map((d) => ({ accountNum: d.account, emailNum: d.num, doc: d.doc })),
-      );
-    });
-    count += docs.length;
+    count += await reindexRows(ctx, rows);
   }
   await markActive(ctx);
   return count;
+}
+
+/** Indexes the given emails again (those an index reports missing), 200 per transaction. */
+export async function reindexEmails(ctx: StoreContext, nums: readonly number[]): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < nums.length; i += 200) {
+    const part = nums.slice(i, i + 200);
+    const rows = await ctx.driver.all<EmailRow>(
+      `SELECT num, account_num, blob_id FROM emails WHERE num IN (${marks(part.length)}) ORDER BY num`,
+      part,
+    );
+    count += await reindexRows(ctx, rows);
+  }
+  await markActive(ctx);
+  return count;
+}
+
+async function reindexRows(ctx: StoreContext, rows: readonly EmailRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const docs: Array<{ num: number; account: number; doc: SearchDocument }> = [];
+  for (const r of rows) {
+    const raw = await ctx.blobs.get(r.blob_id);
+    if (!raw) {
+      ctx.logger?.warn({ blob: r.blob_id }, "reindex: blob missing");
+      continue;
+    }
+    docs.push({ num: r.num, account: r.account_num, doc: buildSearchDocument(parseMessage(raw)) });
+  }
+  await ctx.driver.transaction(async (tx) => {
+    const nums = rows.map((r) => r.num);
+    await ctx.search.remove(tx, nums);
+    // Emails destroyed meanwhile are not indexed again.
+    const live = new Set(
+      (
+        await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)
+      ).map((r) => r.num),
+    );
+    await ctx.search.index(
+      tx,
+      docs
+        .filter((d) => live.has(d.num))
+        .map((d) => ({ accountNum: d.account, emailNum: d.num, doc: d.doc })),
+    );
+  });
+  return docs.length;
 }

@@ -72,6 +72,15 @@ export interface SearchIndex {
     query: SearchQuery,
     opts: { mailboxNum?: number; limit?: number },
   ): Promise<SearchIndexHit[]>;
+  /**
+   * An index updated after commit (outside the store's transactions) lists here the emails
+   * it has no entry for, and the store indexes them again at open.
+   */
+  missing?(db: SqlExecutor): Promise<number[]>;
+  /** Resolves once every committed change has reached the index. */
+  settled?(): Promise<void>;
+  /** Stops what the index runs of its own (threads); called by the store's close(). */
+  close?(): Promise<void>;
 }
 
 /** An address list as indexed: "Name <addr>" (or "addr") joined by ", ". */

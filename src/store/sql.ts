@@ -22,6 +22,12 @@ export interface SqlExecutor {
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  /**
+   * Only on a transaction's executor: runs `fn` once the transaction has committed (and is
+   * durable), before TransactionOptions.afterCommit, in registration order; dropped when the
+   * transaction rolls back. `fn` must not throw.
+   */
+  onCommit?(fn: () => void): void;
 }
 
 export interface TransactionOptions {

@@ -46,7 +46,10 @@ void test("commits wait for a WAL sync, concurrent commits share one, events kee
   assert.equal(after.commits - before.commits, 20);
   assert.ok(after.syncs - before.syncs >= 1);
   assert.ok(after.syncs - before.syncs < 20, `syncs ${after.syncs - before.syncs} for 20 commits`);
-  assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    order,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });
 
 void test("values round-trip: integers as numbers, blobs as Buffer, RETURNING", async () => {

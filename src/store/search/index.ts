@@ -5,9 +5,16 @@ import type { Dialect } from "../sql.ts";
 import type { SearchIndex } from "../search-index.ts";
 import { createPostgresSearchIndex } from "./postgres.ts";
 import { createSqliteSearchIndex } from "./sqlite.ts";
+import { DeferredFtsIndex, type DeferredFtsOptions } from "./sqlite-deferred.ts";
 
-export function createSearchIndex(dialect: Dialect): SearchIndex {
-  return dialect === "postgres" ? createPostgresSearchIndex() : createSqliteSearchIndex();
+/**
+ * PostgreSQL: pg_trgm, written in the store's transactions. SQLite with a database file
+ * (`sqlite` given): the FTS5 index in a file of its own, written by a worker thread after
+ * commit (sqlite-deferred.ts); an in-memory SQLite database: FTS5 in its transactions.
+ */
+export function createSearchIndex(dialect: Dialect, sqlite?: DeferredFtsOptions): SearchIndex {
+  if (dialect === "postgres") return createPostgresSearchIndex();
+  return sqlite ? new DeferredFtsIndex(sqlite) : createSqliteSearchIndex();
 }
 
 export { fold } from "./text.ts";

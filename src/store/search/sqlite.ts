@@ -32,6 +32,27 @@ const HEADER_BATCH = 200;
 // rest of the query selected.
 const TRIGRAM = 3;
 
+const FTS_DDL = `CREATE VIRTUAL TABLE search_fts USING fts5(hfrom, hto, hcc, hbcc, subject, headers, tokenize = 'trigram case_sensitive 1')`;
+const BODY_DDL = `CREATE VIRTUAL TABLE search_body USING fts5(body, tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0)`;
+
+/**
+ * The index tables in a database file of their own (sqlite-deferred.ts), created when
+ * missing: no foreign key to emails there, which lives in the store's file.
+ */
+export const FTS_TABLES: readonly string[] = [
+  FTS_DDL.replace("CREATE VIRTUAL TABLE", "CREATE VIRTUAL TABLE IF NOT EXISTS"),
+  BODY_DDL.replace("CREATE VIRTUAL TABLE", "CREATE VIRTUAL TABLE IF NOT EXISTS"),
+  `CREATE TABLE IF NOT EXISTS search_headers (
+    email_num INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (email_num, seq)) WITHOUT ROWID`,
+  // See migration 3 below.
+  `INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 8)`,
+  `INSERT INTO search_body(search_body, rank) VALUES ('automerge', 8)`,
+];
+
 /** The header columns (search_fts); the body lives in search_body. */
 const HEADER_COLUMNS: readonly TextColumn[] = ALL_COLUMNS.filter((c) => c !== "body");
 
@@ -96,8 +117,8 @@ export function createSqliteSearchIndex(): SearchIndex {
     migrations(): string[][] {
       return [
         [
-          `CREATE VIRTUAL TABLE search_fts USING fts5(hfrom, hto, hcc, hbcc, subject, headers, tokenize = 'trigram case_sensitive 1')`,
-          `CREATE VIRTUAL TABLE search_body USING fts5(body, tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0)`,
+          FTS_DDL,
+          BODY_DDL,
           // One row per header field, clustered by email: appending a message's rows is a
           // sequential write, where (account, name) and email_num indexes cost about 0.4 ms
           // per message (a third of indexing). HEADER tests look rows up by email.

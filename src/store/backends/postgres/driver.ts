@@ -90,6 +90,14 @@ class PgExecutor implements SqlExecutor {
   }
 }
 
+/** A transaction's executor: also collects the onCommit hooks. */
+class PgTxExecutor extends PgExecutor {
+  readonly hooks: Array<() => void> = [];
+  onCommit(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+}
+
 function sqlState(e: unknown): string | undefined {
   if (typeof e === "object" && e !== null && "code" in e)
     return typeof e.code === "string" ? e.code : undefined;
@@ -121,6 +129,7 @@ class PgDriver extends PgExecutor implements SqlDriver {
       if (outcome.ok) {
         // Per account, writers are serialized by the account row lock, so the next writer's
         // COMMIT cannot be answered before this one: events leave in commit order.
+        for (const h of outcome.hooks) h();
         txOpts?.afterCommit?.();
         return outcome.value;
       }
@@ -136,7 +145,7 @@ class PgDriver extends PgExecutor implements SqlDriver {
   /** One try: BEGIN, fn, COMMIT; ROLLBACK when anything fails. */
   async #attempt<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  ): Promise<{ ok: true; value: T; hooks: Array<() => void> } | { ok: false; error: unknown }> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     // A connection lost while checked out emits "error" on the client besides failing the
@@ -148,9 +157,10 @@ class PgDriver extends PgExecutor implements SqlDriver {
     client.on("error", onError);
     try {
       await client.query("BEGIN");
-      const value = await fn(new PgExecutor(client, this.#cache));
+      const tx = new PgTxExecutor(client, this.#cache);
+      const value = await fn(tx);
       await client.query("COMMIT");
-      return { ok: true, value };
+      return { ok: true, value, hooks: tx.hooks };
     } catch (error) {
       try {
         await client.query("ROLLBACK");

@@ -61,7 +61,8 @@ function runWorker(data: CheckpointerData): void {
       } catch {
         size = 0;
       }
-      if (size > 0) db.pragma(size > data.restartBytes ? "wal_checkpoint(RESTART)" : "wal_checkpoint(PASSIVE)");
+      if (size > 0)
+        db.pragma(size > data.restartBytes ? "wal_checkpoint(RESTART)" : "wal_checkpoint(PASSIVE)");
     } catch {
       // SQLITE_BUSY and the like: try again at the next tick.
     }

@@ -119,12 +119,17 @@ class Connection implements SqlExecutor {
 class TxExecutor implements SqlExecutor {
   readonly dialect: Dialect = "sqlite";
   readonly #conn: Connection;
+  readonly hooks: Array<() => void> = [];
   open = true;
   constructor(conn: Connection) {
     this.#conn = conn;
   }
   #check(): void {
     if (!this.open) throw new Error("transaction executor used after the transaction ended");
+  }
+  onCommit(fn: () => void): void {
+    this.#check();
+    this.hooks.push(fn);
   }
   async all<T extends object = SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     this.#check();
@@ -187,8 +192,10 @@ class WalSync {
       for (const w of batch) {
         try {
           w.onDurable?.();
-        } finally {
           w.resolve();
+        } catch (e) {
+          // The commit is durable; the caller learns that its after-commit work failed.
+          w.reject(e);
         }
       }
     }
@@ -258,6 +265,15 @@ class SqliteDriver implements SqlDriver {
     if (this.#checkpointInWorker) this.#writer.db.pragma("wal_autocheckpoint = 0");
   }
 
+  /**
+   * ATTACHes a database file to the reader connection (reads outside transactions), e.g. the
+   * search index's own file. Writes never see it: the writer takes no lock on that file.
+   */
+  attachToReader(path: string, schema: string): void {
+    if (this.#reader === this.#writer) throw new Error("an in-memory database has no separate reader");
+    this.#reader.prepare(`ATTACH DATABASE ? AS ${schema}`).run(path);
+  }
+
   /** Commits made and WAL syncs run (commits / syncs is the group-commit factor). */
   stats(): { commits: number; syncs: number } {
     return { commits: this.#walSync?.commits ?? 0, syncs: this.#walSync?.syncs ?? 0 };
@@ -287,9 +303,13 @@ class SqliteDriver implements SqlDriver {
         w.prepare("COMMIT").run();
         // Started at the first commit: a driver that only reads needs no thread.
         if (this.#checkpointInWorker) this.#checkpointer ??= new Checkpointer(w.db.name);
+        const committed = (): void => {
+          for (const h of tx.hooks) h();
+          opts?.afterCommit?.();
+        };
         // The mutex is released now; the next transaction runs while this one syncs.
-        if (this.#walSync) durable = this.#walSync.sync(opts?.afterCommit);
-        else opts?.afterCommit?.();
+        if (this.#walSync) durable = this.#walSync.sync(committed);
+        else committed();
         return result;
       } catch (e) {
         tx.open = false;
@@ -353,10 +373,13 @@ class SqliteDriver implements SqlDriver {
   }
 }
 
+export type SqliteDriverHandle = SqlDriver & {
+  checkpoint(): Promise<void>;
+  stats(): { commits: number; syncs: number };
+  attachToReader(path: string, schema: string): void;
+};
+
 /** Opens (creating if needed) the SQLite database at `path`. */
-export function openSqlite(
-  path: string,
-  opts: SqliteOptions = {},
-): SqlDriver & { checkpoint(): Promise<void>; stats(): { commits: number; syncs: number } } {
+export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteDriverHandle {
   return new SqliteDriver(path, opts);
 }

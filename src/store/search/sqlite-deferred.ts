@@ -1,0 +1,184 @@
+// The SQLite search index of a store kept in a database file: the same FTS5 tables and
+// queries as sqlite.ts, but in a database file of their own, written by a worker thread
+// (fts-worker.ts) after the store's transactions commit, instead of inside them on the event
+// loop. Indexing (folding, trigram tokenizing, FTS5 merges) was about half of the server's
+// CPU per delivered message; a delivery now only hands the document to the worker.
+//
+// Consistency: index(), copy() and remove() register their operation with the transaction
+// (SqlExecutor.onCommit), so only committed emails reach the worker, in commit order. A
+// search that tests text or headers first waits until the worker has applied every
+// operation committed before it began (read-your-writes: an APPEND followed by SEARCH finds
+// the message). The store's reader connection attaches the index file as schema `fts`;
+// table names in the compiled queries are unqualified and resolve there.
+//
+// Crash safety: the index file is not synced (synchronous=NORMAL) and operations in flight
+// die with the process. At open, missing() lists the emails without index entries, and the
+// store indexes them again from their messages; entries of emails destroyed meanwhile are
+// never returned by a query (the queries select from emails, whose numbers are never reused).
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import type { Logger } from "../../core/logger.ts";
+import type { SqlExecutor } from "../sql.ts";
+import type { IndexEntry, SearchIndex, SearchQuery } from "../search-index.ts";
+import { runSearch, type SearchHitRow } from "./compile.ts";
+import type { FtsBatch, FtsDone, FtsOp } from "./fts-worker.ts";
+import { FTS_TABLES, sqliteFlavor } from "./sqlite.ts";
+
+/** The reader side of the SQLite driver this index needs. */
+export interface AttachableDriver {
+  /** ATTACHes `path` as `schema` on the connection that serves reads outside transactions. */
+  attachToReader(path: string, schema: string): void;
+}
+
+export interface DeferredFtsOptions {
+  /** The store's database file; the index lives beside it in `<file>.fts`. */
+  databasePath: string;
+  driver: AttachableDriver;
+  logger?: Logger;
+}
+
+/** True when the query tests header or body text (answered from the index tables). */
+export function usesTextIndex(q: SearchQuery): boolean {
+  switch (q.op) {
+    case "and":
+    case "or":
+      return q.terms.some(usesTextIndex);
+    case "not":
+      return usesTextIndex(q.term);
+    case "header":
+    case "body":
+    case "text":
+      return true;
+    default:
+      return false;
+  }
+}
+
+export class DeferredFtsIndex implements SearchIndex {
+  readonly name = "fts5-deferred";
+  readonly #worker: Worker;
+  readonly #logger: Logger | undefined;
+  readonly #exited: Promise<void>;
+  #buffer: FtsOp[] = [];
+  #posted = 0;
+  #done = 0;
+  #waiters: Array<{ seq: number; resolve: () => void }> = [];
+  #dead = false;
+
+  constructor(opts: DeferredFtsOptions) {
+    this.#logger = opts.logger;
+    const path = `${opts.databasePath}.fts`;
+    // The tables exist before the reader attaches the file and before the worker starts.
+    const db = new Database(path);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.exec(FTS_TABLES.join(";\n"));
+    } finally {
+      db.close();
+    }
+    opts.driver.attachToReader(path, "fts");
+    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    this.#worker = new Worker(new URL(`./fts-worker${ext}`, import.meta.url), { workerData: { path } });
+    // Work in flight at exit is recovered at the next open; the thread never holds a process.
+    this.#worker.unref();
+    this.#worker.on("message", (m: FtsDone) => this.#onDone(m));
+    this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
+    this.#worker.on("error", (e) => {
+      this.#logger?.error({ err: e }, "search index worker failed; text search may miss new mail");
+      this.#dead = true;
+      this.#release(Number.MAX_SAFE_INTEGER);
+    });
+  }
+
+  migrations(): string[][] {
+    return [
+      [
+        // The index tables of the in-transaction index (sqlite.ts), if this store had it.
+        "DROP TABLE IF EXISTS main.search_headers",
+        "DROP TABLE IF EXISTS main.search_fts",
+        "DROP TABLE IF EXISTS main.search_body",
+        // Flag, date and size tests read this narrow index instead of the emails rows.
+        "CREATE INDEX IF NOT EXISTS search_emails_scan ON emails(account_num, num, keywords, modseq, size, received_at, sent_at, thread_num, id)",
+      ],
+    ];
+  }
+
+  async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
+    const ops: FtsOp[] = entries.map((e) => ({ t: "index", num: e.emailNum, doc: e.doc }));
+    this.#afterCommit(tx, ops);
+  }
+
+  async copy(tx: SqlExecutor, _accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
+    this.#afterCommit(tx, [{ t: "copy", from: fromEmailNum, to: toEmailNum }]);
+  }
+
+  async remove(tx: SqlExecutor, emailNums: number[]): Promise<void> {
+    if (emailNums.length > 0) this.#afterCommit(tx, [{ t: "remove", nums: [...emailNums] }]);
+  }
+
+  async search(
+    db: SqlExecutor,
+    accountNum: number,
+    query: SearchQuery,
+    opts: { mailboxNum?: number; limit?: number },
+  ): Promise<SearchHitRow[]> {
+    if (usesTextIndex(query)) await this.settled();
+    return runSearch(sqliteFlavor, db, accountNum, query, opts);
+  }
+
+  /** Emails that have no index entry (lost in a crash, or stored before this index). */
+  async missing(db: SqlExecutor): Promise<number[]> {
+    await this.settled();
+    const rows = await db.all<{ num: number }>(
+      "SELECT num FROM emails WHERE num NOT IN (SELECT rowid FROM fts.search_body) ORDER BY num",
+    );
+    return rows.map((r) => r.num);
+  }
+
+  /** Resolves once every operation committed so far is applied. */
+  settled(): Promise<void> {
+    this.#post();
+    const seq = this.#posted;
+    if (this.#done >= seq || this.#dead) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
+  }
+
+  async close(): Promise<void> {
+    this.#post();
+    if (!this.#dead) {
+      this.#worker.ref();
+      this.#worker.postMessage("stop");
+    }
+    await this.#exited;
+    this.#release(Number.MAX_SAFE_INTEGER);
+  }
+
+  #afterCommit(tx: SqlExecutor, ops: FtsOp[]): void {
+    if (!tx.onCommit) throw new Error("the deferred search index needs a transaction with onCommit");
+    tx.onCommit(() => {
+      // Operations of the transactions committed in one turn of the event loop go together.
+      if (this.#buffer.length === 0) queueMicrotask(() => this.#post());
+      this.#buffer.push(...ops);
+    });
+  }
+
+  #post(): void {
+    if (this.#buffer.length === 0 || this.#dead) return;
+    const batch: FtsBatch = { seq: ++this.#posted, ops: this.#buffer };
+    this.#buffer = [];
+    this.#worker.postMessage(batch);
+  }
+
+  #onDone(m: FtsDone): void {
+    if (m.error)
+      this.#logger?.error({ error: m.error }, "search index update failed; reindexed at next open");
+    this.#release(m.done);
+  }
+
+  #release(done: number): void {
+    this.#done = Math.max(this.#done, done);
+    const ready = this.#waiters.filter((w) => w.seq <= this.#done);
+    this.#waiters = this.#waiters.filter((w) => w.seq > this.#done);
+    for (const w of ready) w.resolve();
+  }
+}

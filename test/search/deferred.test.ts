@@ -1,0 +1,107 @@
+// The SQLite search index kept in a file of its own and written by a worker thread after
+// commit (src/store/search/sqlite-deferred.ts): read-your-writes for searches, copies and
+// removals in commit order, and recovery of entries lost with the process.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import Database from "better-sqlite3";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
+import { openStore } from "../../src/store/open.ts";
+import { usesTextIndex } from "../../src/store/search/sqlite-deferred.ts";
+import { append, inbox, input, rawMessage } from "../store/helpers.ts";
+
+let dir: string;
+const path = (): string => join(dir, "mail.sqlite");
+const open = (): Promise<MaintainedMailStore> =>
+  openStore({
+    backend: "sqlite",
+    sqlitePath: path(),
+    blobs: "auto",
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mailroom-deferred-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+void test("a search right after an append finds it; copies and expunges are seen in order", async () => {
+  const store = await open();
+  try {
+    const a = await store.createAccount({ name: "d1@example.org" });
+    const box = await inbox(store, a.id);
+    const other = (await store.createMailbox(a.id, { name: "Other" })).id;
+    // Many appends in flight: every one is searchable as soon as it resolved.
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        append(store, a.id, [box], { subject: `batch ${i}`, body: `word${i}zz` }),
+      ),
+    );
+    for (const i of [0, 17, 49]) {
+      const hits = await store.search(a.id, { op: "body", text: `word${i}zz` });
+      assert.deepEqual(hits, [{ emailId: results[i]!.emailId }]);
+    }
+    assert.equal((await store.search(a.id, { op: "header", field: "subject", text: "batch" })).length, 50);
+    const copied = await store.copyEmails(a.id, [results[3]!.emailId], other);
+    const hits = await store.search(a.id, { op: "text", text: "word3zz" }, { mailboxId: other });
+    assert.deepEqual(
+      hits.map((h) => h.emailId),
+      copied.copied.map((c) => c.emailId),
+    );
+    await store.expunge(a.id, box, [results[5]!.uids[0]!.uid]);
+    assert.deepEqual(await store.search(a.id, { op: "body", text: "word5zz" }), []);
+    // Tests without text never wait for the index.
+    assert.equal(usesTextIndex({ op: "and", terms: [{ op: "keyword", keyword: "\\Seen" }] }), false);
+    assert.equal(usesTextIndex({ op: "not", term: { op: "header", field: "x", text: "" } }), true);
+  } finally {
+    await store.close();
+  }
+});
+
+void test("entries lost with the process are indexed again at the next open", async () => {
+  let store = await open();
+  const a = await store.createAccount({ name: "d2@example.org" });
+  const box = await inbox(store, a.id);
+  const rs = await store.appendEmails(
+    a.id,
+    Array.from({ length: 30 }, (_, i) => input(rawMessage({ body: `lost${i}qq` }), [box])),
+  );
+  assert.equal(rs.length, 30);
+  await store.close();
+  // What a crash before the worker's commit leaves: emails without index rows.
+  const fts = new Database(`${path()}.fts`);
+  fts.exec("DELETE FROM search_body; DELETE FROM search_fts; DELETE FROM search_headers");
+  fts.close();
+  store = await open();
+  try {
+    assert.equal((await store.search(a.id, { op: "body", text: "lost7qq" })).length, 1);
+    assert.equal((await store.search(a.id, { op: "text", text: "qq" })).length, 30);
+  } finally {
+    await store.close();
+  }
+});
+
+void test("two stores on one file (a server and the CLI) both index into the shared index file", async () => {
+  const s1 = await open();
+  const s2 = await open();
+  try {
+    const a = await s1.createAccount({ name: "d3@example.org" });
+    const box = await inbox(s1, a.id);
+    await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => append(s1, a.id, [box], { body: `one${i}xx` })),
+      ...Array.from({ length: 20 }, (_, i) => append(s2, a.id, [box], { body: `two${i}xx` })),
+    ]);
+    await s2.close();
+    assert.equal((await s1.search(a.id, { op: "body", text: "xx" })).length, 40);
+  } finally {
+    await s1.close();
+    await s2.close();
+  }
+});
