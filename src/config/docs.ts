@@ -9,6 +9,7 @@ import {
   SERVICE_DEFAULTS,
   STATIC_SECTIONS,
   type Config,
+  type ListenerConfig,
 } from "./schema.ts";
 
 interface JsonSchema {
@@ -95,7 +96,21 @@ const LISTENER_DEFAULT_PHRASE: Record<string, string> = {
   port: "standard port of the service",
   tls: "usual mode of the service",
   bind: "0.0.0.0 (lmtp 127.0.0.1)",
+  path: "none (TCP)",
+  socketMode: '"0660"',
+  vrfy: '"off"',
 };
+
+/** A listener as the example file writes it: TCP fields or unix-socket fields, not both. */
+function exampleListener(l: ListenerConfig): [string, unknown][] {
+  const unix = l.path !== "";
+  return Object.entries(l).flatMap(([k, v]): [string, unknown][] => {
+    if (k === "socketMode") return unix ? [[k, `0${(v as number).toString(8)}`]] : [];
+    if (k === "path") return unix ? [[k, v]] : [];
+    if (k === "bind" || k === "port") return unix ? [] : [[k, v]];
+    return [[k, v]];
+  });
+}
 
 /** Every section and field of the schema, in schema order. */
 export function describeConfig(): SectionDoc[] {
@@ -228,10 +243,17 @@ export function renderExample(): string {
       lines.push("");
       for (const [name, l] of Object.entries(values)) {
         lines.push(`[listeners.${name}]`);
-        for (const [k, v] of Object.entries(l as Record<string, unknown>))
-          lines.push(`${k} = ${tomlValue(v)}`);
+        for (const [k, v] of exampleListener(l as ListenerConfig)) lines.push(`${k} = ${tomlValue(v)}`);
         lines.push("");
       }
+      lines.push(
+        "# A listener on a unix socket, e.g. LMTP beside port 24 for an MTA on this host:",
+        "# [listeners.lmtp-socket]",
+        '# service = "lmtp"',
+        '# path = "/run/mailroom/lmtp.sock"',
+        '# socketMode = "0660"',
+        "",
+      );
       continue;
     }
     lines.push(`[${s.name}]`);

@@ -29,6 +29,10 @@ export type Service = (typeof SERVICES)[number];
 export const TLS_MODES = ["none", "starttls", "implicit"] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
 
+/** What VRFY and EXPN answer on a listener of the SMTP family (RFC 5321 §3.5, §7.3). */
+export const VRFY_MODES = ["off", "authenticated", "on"] as const;
+export type VrfyMode = (typeof VRFY_MODES)[number];
+
 /** The standard port and TLS mode of each service. */
 export const SERVICE_DEFAULTS: Record<Service, { port: number; tls: TlsMode; bind?: string }> = {
   smtp: { port: 25, tls: "starttls" }, // RFC 5321 §4.5.4, RFC 3207
@@ -104,6 +108,20 @@ const listenerInputSchema = z
     port: port
       .optional()
       .describe("TCP port. Defaults to the standard port of the service; 0 picks a free port."),
+    path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Listen on a unix domain socket at this path instead of TCP (bind and port are then not allowed), e.g. "/run/mailroom/lmtp.sock" for lmtp. The parent folder is created when missing; a stale socket left by a server that is gone is removed at start (one that still answers is an error), and the socket is removed at stop. portOffset does not apply and maxConnectionsPerIp is not counted (every client is local).',
+      ),
+    socketMode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'expected octal permissions such as "0660"')
+      .optional()
+      .describe(
+        'Permissions of the unix socket (with path), in octal. Defaults to "0660": the server\'s user and group may connect (give the MTA that delivers over LMTP the group), others may not.',
+      ),
     tls: z
       .enum(TLS_MODES)
       .optional()
@@ -128,6 +146,12 @@ const listenerInputSchema = z
       .describe(
         "Allow plaintext authentication (PLAIN, LOGIN, USER/PASS) before TLS on this listener, whatever auth.allowPlaintextWithoutTls says (e.g. for a loopback-only listener).",
       ),
+    vrfy: z
+      .enum(VRFY_MODES)
+      .optional()
+      .describe(
+        'SMTP family only: what VRFY and EXPN answer (RFC 5321 §3.5). "off": 252, no address is confirmed (§7.3, address harvesting); "authenticated": real answers (250 with the mailbox, or 550 5.1.1; EXPN lists an alias\'s targets) to authenticated sessions only, 252 to others; "on": real answers to every client. Defaults to "off".',
+      ),
   })
   .describe("A listener.");
 
@@ -139,10 +163,15 @@ export interface ListenerConfig {
   enabled: boolean;
   bind: string;
   port: number;
+  /** A unix domain socket path instead of bind/port; "" for TCP. */
+  path: string;
+  /** Permissions of the unix socket (path), e.g. 0o660. */
+  socketMode: number;
   tls: TlsMode;
   maxConnections: number;
   maxConnectionsPerIp: number;
   allowPlaintextAuth: boolean;
+  vrfy: VrfyMode;
 }
 
 /** The listeners present when the file names none: every service on its standard port. */
@@ -175,22 +204,43 @@ const listenersSchema = z
         });
         continue;
       }
+      if (g?.path !== undefined && (g.bind !== undefined || g.port !== undefined)) {
+        zctx.issues.push({
+          code: "custom",
+          input: g,
+          path: [name, "path"],
+          message: `listener "${name}": path (a unix socket) replaces bind and port; set one or the other`,
+        });
+        continue;
+      }
+      if (g?.socketMode !== undefined && g.path === undefined) {
+        zctx.issues.push({
+          code: "custom",
+          input: g,
+          path: [name, "socketMode"],
+          message: `listener "${name}": socketMode needs path (a unix socket)`,
+        });
+        continue;
+      }
       const d = SERVICE_DEFAULTS[service];
       out[name] = {
         service,
         enabled: g?.enabled ?? true,
-        bind: g?.bind ?? d.bind ?? "0.0.0.0",
-        port: g?.port ?? d.port,
+        bind: g?.path === undefined ? (g?.bind ?? d.bind ?? "0.0.0.0") : "",
+        port: g?.path === undefined ? (g?.port ?? d.port) : 0,
+        path: g?.path ?? "",
+        socketMode: parseInt(g?.socketMode ?? "0660", 8),
         tls: g?.tls ?? d.tls,
         maxConnections: g?.maxConnections ?? 1000,
         maxConnectionsPerIp: g?.maxConnectionsPerIp ?? 20,
         allowPlaintextAuth: g?.allowPlaintextAuth ?? false,
+        vrfy: g?.vrfy ?? "off",
       };
     }
     return out;
   })
   .describe(
-    "Named listeners ([listeners.<name>]). One per service exists by default on its standard port (smtp 25, submission 587, submissions 465, lmtp 24, imap 143, imaps 993, pop3 110, pop3s 995, managesieve 4190, http 8080, https 443); a table with the same name overrides its fields, `enabled = false` removes it, a table with another name adds a listener (set `service`). A listener starts only once its protocol is implemented.",
+    'Named listeners ([listeners.<name>]). One per service exists by default on its standard port (smtp 25, submission 587, submissions 465, lmtp 24, imap 143, imaps 993, pop3 110, pop3s 995, managesieve 4190, http 8080, https 443); a table with the same name overrides its fields, `enabled = false` removes it, a table with another name adds a listener (set `service`), e.g. `[listeners.lmtp-socket]` with `service = "lmtp"` and `path = "/run/mailroom/lmtp.sock"` adds LMTP on a unix socket beside port 24. A listener starts only once its protocol is implemented.',
   );
 
 const sniCertificateSchema = z

@@ -1,22 +1,26 @@
-// The listener manager: one TCP server per configured listener, handing every accepted
-// connection to the protocol registered for its service. It enforces the connection limits
-// (per listener, per client IP), does the TLS handshake of implicit-TLS listeners (RFC 8314),
-// tracks live connections for metrics and for a graceful stop.
+// The listener manager: one TCP (or unix domain socket) server per configured listener,
+// handing every accepted connection to the protocol registered for its service. It enforces
+// the connection limits (per listener, per client IP), does the TLS handshake of implicit-TLS
+// listeners (RFC 8314), tracks live connections for metrics and for a graceful stop.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ListenerConfig, Service, TlsMode } from "../config/schema.ts";
 import type { TlsProvider } from "../tls/provider.ts";
 import { upgradeToTls } from "./tls-upgrade.ts";
+import { bindUnixSocket, removeUnixSocket, UNIX_PEER, type UnixSocketFile } from "./unix-socket.ts";
 
 /** What a protocol knows about a connection it is handed. */
 export interface ConnectionInfo {
   service: Service;
   listenerName: string;
+  /** The client's IP address; "unix" on a unix socket listener (see socketPath). */
   remoteAddress: string;
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /** The socket's path when the listener is a unix domain socket (no IP, no port). */
+  socketPath?: string;
   /** True when the socket is already TLS (implicit-TLS listener). */
   tls: boolean;
   /** The listener's TLS mode: "starttls" means the protocol should offer STARTTLS/STLS. */
@@ -49,8 +53,12 @@ export type ProtocolRegistration = ProtocolHandler | ConnectionHandler;
 
 export interface BoundListener {
   service: Service;
+  /** The bound address; the socket path for a unix socket listener. */
   host: string;
+  /** The bound port; 0 for a unix socket listener. */
   port: number;
+  /** Set for a unix socket listener. */
+  path?: string;
 }
 
 export interface ListenerManagerOptions {
@@ -80,6 +88,8 @@ interface Running {
   live: Set<Live>;
   perIp: Map<string, number>;
   bound?: BoundListener;
+  /** The socket file of a unix socket listener, removed at close. */
+  socketFile?: UnixSocketFile;
 }
 
 /** "::ffff:192.0.2.1" -> "192.0.2.1", so one client counts once whatever the socket family. */
@@ -120,7 +130,7 @@ export class ListenerManager {
         const config = this.#opts.listeners[name];
         const reg = config === undefined ? undefined : this.#opts.protocols[config.service];
         if (config === undefined || reg === undefined) continue;
-        const port = config.port === 0 ? 0 : config.port + offset;
+        const port = config.port === 0 || config.path !== "" ? 0 : config.port + offset;
         if (port > 65535)
           throw new Error(`listener ${name}: port ${config.port} + portOffset ${offset} is above 65535`);
         const r: Running = {
@@ -136,6 +146,18 @@ export class ListenerManager {
           this.#opts.logger.error({ listener: name, err: e.message }, "listener error"),
         );
         this.#running.push(r);
+        if (config.path !== "") {
+          r.socketFile = await bindUnixSocket(r.server, config.path, config.socketMode).catch(
+            (e: unknown) => {
+              throw new Error(
+                `listener ${name} (${config.service}) cannot listen on ${config.path}: ${(e as Error).message}`,
+                { cause: e },
+              );
+            },
+          );
+          r.bound = { service: config.service, host: config.path, port: 0, path: config.path };
+          continue;
+        }
         await new Promise<void>((resolve, reject) => {
           const onError = (e: Error): void =>
             reject(
@@ -181,23 +203,26 @@ export class ListenerManager {
       socket.destroy();
       return;
     }
-    const ip = normalizeIp(socket.remoteAddress);
+    const unix = r.config.path !== "";
+    const ip = unix ? UNIX_PEER : normalizeIp(socket.remoteAddress);
     const base = {
       service,
       listenerName: r.name,
       remoteAddress: ip,
       remotePort: socket.remotePort ?? 0,
-      localAddress: normalizeIp(socket.localAddress),
+      localAddress: unix ? r.config.path : normalizeIp(socket.localAddress),
       localPort: socket.localPort ?? 0,
+      ...(unix ? { socketPath: r.config.path } : {}),
       tls: r.config.tls === "implicit",
       tlsMode: r.config.tls,
       allowPlaintextAuth: r.config.allowPlaintextAuth,
     };
     const ipCount = r.perIp.get(ip) ?? 0;
+    // Every client of a unix socket is local: only the listener's limit counts there.
     const over =
       r.live.size >= r.config.maxConnections
         ? "listener_limit"
-        : ipCount >= r.config.maxConnectionsPerIp
+        : !unix && ipCount >= r.config.maxConnectionsPerIp
           ? "ip_limit"
           : undefined;
     if (over !== undefined) {
@@ -317,6 +342,17 @@ export class ListenerManager {
       await allClosed;
     }
     await Promise.all(serversClosed);
-    for (const r of this.#running) delete r.bound;
+    for (const r of this.#running) {
+      delete r.bound;
+      if (r.socketFile !== undefined) {
+        await removeUnixSocket(r.socketFile).catch((e: unknown) =>
+          this.#opts.logger.warn(
+            { listener: r.name, err: (e as Error).message },
+            "cannot remove the socket file",
+          ),
+        );
+        delete r.socketFile;
+      }
+    }
   }
 }

@@ -38,8 +38,17 @@ void describe("config schema", () => {
   void test("every service has a default listener on its standard port", () => {
     const c = defaultConfig();
     const expected: Record<string, number> = {
-      smtp: 25, submission: 587, submissions: 465, lmtp: 24, imap: 143, imaps: 993,
-      pop3: 110, pop3s: 995, managesieve: 4190, http: 8080, https: 443,
+      smtp: 25,
+      submission: 587,
+      submissions: 465,
+      lmtp: 24,
+      imap: 143,
+      imaps: 993,
+      pop3: 110,
+      pop3s: 995,
+      managesieve: 4190,
+      http: 8080,
+      https: 443,
     };
     assert.deepEqual(Object.keys(c.listeners).sort(), [...SERVICES].sort());
     for (const [name, port] of Object.entries(expected)) {
@@ -72,9 +81,41 @@ port = 10025
     assert.equal(c.listeners["smtp"]?.tls, "starttls");
     assert.equal(c.listeners["imaps"]?.enabled, false);
     assert.deepEqual(c.listeners["smtp-alt"], {
-      service: "smtp", enabled: true, bind: "0.0.0.0", port: 10025, tls: SERVICE_DEFAULTS.smtp.tls,
-      maxConnections: 1000, maxConnectionsPerIp: 20, allowPlaintextAuth: false,
+      service: "smtp",
+      enabled: true,
+      bind: "0.0.0.0",
+      port: 10025,
+      path: "",
+      socketMode: 0o660,
+      tls: SERVICE_DEFAULTS.smtp.tls,
+      maxConnections: 1000,
+      maxConnectionsPerIp: 20,
+      allowPlaintextAuth: false,
+      vrfy: "off",
     });
+  });
+
+  void test("a listener on a unix socket: path instead of bind and port, socketMode in octal", () => {
+    const c = parseConfigText(`
+[listeners.lmtp-socket]
+service = "lmtp"
+path = "/run/mailroom/lmtp.sock"
+socketMode = "0600"
+`);
+    const l = c.listeners["lmtp-socket"];
+    assert.equal(l?.path, "/run/mailroom/lmtp.sock");
+    assert.equal(l?.socketMode, 0o600);
+    assert.equal(l?.bind, "");
+    assert.equal(l?.port, 0);
+    assert.equal(c.listeners["lmtp"]?.port, 24, "the TCP lmtp listener stays");
+    const both = configError(() => parseConfig({ listeners: { lmtp: { path: "/tmp/l.sock", port: 24 } } }));
+    assert.equal(both.issues[0]?.path, "listeners.lmtp.path");
+    const modeOnly = configError(() => parseConfig({ listeners: { lmtp: { socketMode: "0600" } } }));
+    assert.equal(modeOnly.issues[0]?.path, "listeners.lmtp.socketMode");
+    const badMode = configError(() =>
+      parseConfig({ listeners: { lmtp: { path: "/tmp/l.sock", socketMode: "rw" } } }),
+    );
+    assert.equal(badMode.issues[0]?.path, "listeners.lmtp.socketMode");
   });
 
   void test("a new listener without a service is an error naming it", () => {
@@ -106,7 +147,7 @@ port = 10025
   });
 
   void test("unknown fields are refused (typos)", () => {
-    const e = configError(() => parseConfigText("[server]\nhostnme = \"x\"\n"));
+    const e = configError(() => parseConfigText('[server]\nhostnme = "x"\n'));
     assert.equal(e.issues[0]?.path, "server");
     assert.match(e.issues[0]?.message ?? "", /unknown field "hostnme"/);
     const e2 = configError(() => parseConfigText("[smtp]\nport = 1\n"));
@@ -120,7 +161,10 @@ port = 10025
   });
 
   void test("dns.resolver: system or a list of ip:port; MAILROOM_DNS overrides", () => {
-    assert.deepEqual(parseConfig({ dns: { resolver: ["127.0.0.1:5353", "[::1]:53"] } }).dns.resolver, ["127.0.0.1:5353", "[::1]:53"]);
+    assert.deepEqual(parseConfig({ dns: { resolver: ["127.0.0.1:5353", "[::1]:53"] } }).dns.resolver, [
+      "127.0.0.1:5353",
+      "[::1]:53",
+    ]);
     configError(() => parseConfig({ dns: { resolver: ["not a server"] } }));
     configError(() => parseConfig({ dns: { resolver: "google" } }));
     const c = parseConfig({}, { env: { MAILROOM_DNS: "127.0.0.1:5300" } });
@@ -135,8 +179,13 @@ port = 10025
     await writeFile(path, '[server]\nhostname = "mx.example.org"\n');
     assert.equal((await loadConfig(path, { env: {} })).server.hostname, "mx.example.org");
     assert.deepEqual(await loadConfig(undefined, { env: {} }), defaultConfig());
-    assert.deepEqual((await loadConfig(path, { env: { MAILROOM_DNS: "127.0.0.1:53" } })).dns.resolver, ["127.0.0.1:53"]);
-    await assert.rejects(loadConfig(join(dir, "nope.toml")), (e: unknown) => e instanceof ConfigError && /file not found/.test(e.message));
+    assert.deepEqual((await loadConfig(path, { env: { MAILROOM_DNS: "127.0.0.1:53" } })).dns.resolver, [
+      "127.0.0.1:53",
+    ]);
+    await assert.rejects(
+      loadConfig(join(dir, "nope.toml")),
+      (e: unknown) => e instanceof ConfigError && /file not found/.test(e.message),
+    );
   });
 
   void test("dataPaths resolves empty store paths under dataDir", () => {
@@ -164,7 +213,9 @@ void describe("generated docs", () => {
 
   void test("docs/config.md and docs/mailroom.example.toml are up to date (gen-config-docs --check)", async () => {
     const run = promisify(execFile);
-    const { stderr } = await run(process.execPath, [join(root, "scripts", "gen-config-docs.ts"), "--check"], { cwd: root });
+    const { stderr } = await run(process.execPath, [join(root, "scripts", "gen-config-docs.ts"), "--check"], {
+      cwd: root,
+    });
     assert.equal(stderr, "");
   });
 });

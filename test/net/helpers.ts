@@ -14,16 +14,23 @@ export async function testTls(hostname = "localhost"): Promise<TlsProvider> {
   return TlsProvider.fromPem(await generateSelfSigned(hostname));
 }
 
-export function listener(service: Service, tls: TlsMode, extra: Partial<ListenerConfig> = {}): ListenerConfig {
+export function listener(
+  service: Service,
+  tls: TlsMode,
+  extra: Partial<ListenerConfig> = {},
+): ListenerConfig {
   return {
     service,
     enabled: true,
     bind: "127.0.0.1",
     port: 0,
+    path: "",
+    socketMode: 0o660,
     tls,
     maxConnections: 100,
     maxConnectionsPerIp: 100,
     allowPlaintextAuth: false,
+    vrfy: "off",
     ...extra,
   };
 }
@@ -102,7 +109,11 @@ export async function connectPlain(port: number): Promise<Socket> {
   return s;
 }
 
-export async function connectTls(port: number, servername = "localhost", opts: { maxVersion?: "TLSv1.2" | "TLSv1.3" } = {}): Promise<TLSSocket> {
+export async function connectTls(
+  port: number,
+  servername = "localhost",
+  opts: { maxVersion?: "TLSv1.2" | "TLSv1.3" } = {},
+): Promise<TLSSocket> {
   const s = tlsConnect({ port, host: "127.0.0.1", servername, rejectUnauthorized: false, ...opts });
   await once(s, "secureConnect");
   return s;

@@ -47,6 +47,10 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   dir?: string;
+  /** Adds an "lmtp-socket" listener: LMTP on this unix socket path. */
+  lmtpSocket?: string;
+  /** Fields added to the four SMTP listeners (e.g. vrfy). */
+  listener?: Record<string, unknown>;
 }
 
 export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
@@ -71,7 +75,7 @@ export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
     await store.setAlias({ address: "sales@example.org", targets: ["alice@example.org", "bob@example.org"] });
     await store.setAlias({ address: "al@example.org", targets: ["alice@example.org"] });
   }
-  const local = { bind: "127.0.0.1", port: 0 };
+  const local = { bind: "127.0.0.1", port: 0, ...opts.listener };
   const config = ConfigManager.fromObject({
     server: { dataDir: dir, hostname: "mx.example.org" },
     listeners: {
@@ -79,6 +83,9 @@ export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
       submission: { ...local, allowPlaintextAuth: false },
       submissions: local,
       lmtp: local,
+      ...(opts.lmtpSocket === undefined
+        ? {}
+        : { "lmtp-socket": { service: "lmtp", path: opts.lmtpSocket, ...opts.listener } }),
       http: { enabled: false },
       https: { enabled: false },
       imap: { enabled: false },
@@ -172,6 +179,13 @@ export class RawClient {
       for (const w of this.#waiters.splice(0)) w(null);
     });
     socket.on("error", () => undefined);
+  }
+
+  /** Connects to a unix socket listener. */
+  static async connectPath(path: string): Promise<RawClient> {
+    const s = netConnect({ path });
+    await once(s, "connect");
+    return new RawClient(s);
   }
 
   static async connect(port: number, opts: { tls?: boolean } = {}): Promise<RawClient> {

@@ -51,7 +51,9 @@ export function receivedHeader(s: SmtpSession, txn: Transaction, id: string): st
   const helo = safe(s.helo ?? "unknown");
   const ip = s.info.remoteAddress;
   const literal = ip.includes(":") ? `IPv6:${ip}` : ip;
-  let h = `Received: from ${helo} ([${literal}])\r\n\tby ${s.hostname} (Mailroom) with ${withProtocol(s, txn.params.smtputf8 === true)} id ${id}`;
+  // RFC 5321 §4.4: the TCP-info comment is optional; a unix socket client has no address.
+  const from = s.info.socketPath === undefined ? `${helo} ([${literal}])` : helo;
+  let h = `Received: from ${from}\r\n\tby ${s.hostname} (Mailroom) with ${withProtocol(s, txn.params.smtputf8 === true)} id ${id}`;
   if (s.tlsInfo !== null) h += `\r\n\t(version=${safe(s.tlsInfo.version)} cipher=${safe(s.tlsInfo.cipher)})`;
   if (s.auth !== null) h += `\r\n\t(authenticated as ${safe(s.auth.username)})`;
   // RFC 5321 §7.2: "for" only with a single recipient, not to disclose the others.

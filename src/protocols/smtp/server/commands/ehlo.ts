@@ -22,7 +22,10 @@ export const HELLO: CommandDescriptor = {
     s.resetTransaction();
     s.helo = cmd.domain;
     s.esmtp = cmd.verb !== "HELO";
-    const greeting = `Hello ${cmd.domain} [${s.info.remoteAddress}]`;
+    const greeting =
+      s.info.socketPath === undefined
+        ? `Hello ${cmd.domain} [${s.info.remoteAddress}]`
+        : `Hello ${cmd.domain}`;
     if (!s.esmtp) {
       s.reply(reply("HELO", `${s.hostname} ${greeting}`));
       return;
