@@ -1,5 +1,6 @@
 // Interoperability with Python's poplib (Debian's /usr/bin/python3): retrieve and keep,
-// STLS and pop3s with an unverified context, TOP, UIDL, CAPA, AUTH-less USER/PASS, delete.
+// STLS and pop3s with an unverified context, TOP, UIDL, CAPA, AUTH-less USER/PASS, UTF8
+// (RFC 6856: with it the UTF-8 header comes as stored, without it downgraded), delete.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -25,6 +26,8 @@ out["capa"] = {k: v for k, v in p.capa().items()}
 if mode == "stls":
     p.stls(context=ctx)
     out["capa_tls"] = sorted(p.capa().keys())
+if mode in ("stls", "pop3s"):
+    out["utf8"] = p.utf8().decode()
 p.user(user)
 p.pass_(password)
 count, size = p.stat()
@@ -53,6 +56,7 @@ interface PyOut {
   uidl: string[];
   messages: string[];
   top0?: string;
+  utf8?: string;
   quit: string;
 }
 
@@ -79,6 +83,7 @@ void describe("Python poplib against the POP3 server", { skip: !HAVE_PY && "no /
   void test("STLS, retrieve and keep: bytes, sizes, UIDL, TOP, CAPA", async () => {
     const out = await poplib("stls", f.pop3Port, f.user);
     assert.match(out.welcome, /^\+OK/);
+    assert.equal(out.utf8, "+OK UTF8 enabled");
     assert.ok("STLS" in out.capa && !("USER" in out.capa));
     assert.ok(out.capa_tls?.includes("USER") && !out.capa_tls.includes("STLS"));
     assert.deepEqual(out.messages, sent);
@@ -102,6 +107,12 @@ void describe("Python poplib against the POP3 server", { skip: !HAVE_PY && "no /
   void test("pop3s, retrieve and delete: the INBOX is empty afterwards", async () => {
     const out = await poplib("delete", f.pop3sPort, f.user);
     assert.equal(out.messages.length, 2);
+    // No UTF8 command: the UTF-8 Subject comes as an RFC 2047 encoded-word (RFC 6857).
+    assert.equal(out.messages[0], sent[0]);
+    assert.equal(
+      out.messages[1],
+      sent[1]?.replace("Subject: héllo ünïcode", "Subject: =?UTF-8?B?aMOpbGxvIMO8bsOvY29kZQ==?="),
+    );
     assert.match(out.quit, /^\+OK/);
     const store = f.server.ctx.store;
     const inbox = (await store.listMailboxes(f.account.id)).find((b) => b.role === "inbox");

@@ -4,6 +4,7 @@ import { auth } from "./commands/auth.ts";
 import { capa } from "./commands/capa.ts";
 import { stls } from "./commands/stls.ts";
 import { utf8 } from "./commands/utf8.ts";
+import { lang } from "./commands/lang.ts";
 import { list, stat, uidl } from "./commands/stat-list.ts";
 import { retr, top } from "./commands/retr-top.ts";
 import { dele, rset } from "./commands/dele-rset.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: CommandRegistry = {
   CAPA: capa,
   STLS: stls,
   UTF8: utf8,
+  LANG: lang,
   STAT: stat,
   LIST: list,
   UIDL: uidl,

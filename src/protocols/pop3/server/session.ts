@@ -21,6 +21,7 @@ import { MaildropLock } from "./lock.ts";
 import { Maildrop } from "./maildrop.ts";
 import type { ReadAhead } from "./read-ahead.ts";
 import { COMMANDS } from "./registry.ts";
+import { DEFAULT_LANGUAGE } from "./commands/lang.ts";
 
 export type Pop3State = "authorization" | "transaction" | "update";
 
@@ -51,6 +52,8 @@ export class Pop3Session {
   state: Pop3State = "authorization";
   /** RFC 6856 §2: the client issued UTF8. */
   utf8 = false;
+  /** RFC 6856 §3: the language of response texts (LANG). */
+  language = DEFAULT_LANGUAGE;
   /** RFC 1939 §7 USER: the name given, waiting for PASS. */
   pendingUser: string | null = null;
   identity: AuthResult | null = null;

@@ -11,6 +11,8 @@
 // RFC 6856 §2: after UTF8 (and for user names with the "UTF8 USER" capability) arguments of
 // USER, PASS and APOP are UTF-8; we accept well-formed UTF-8 there always and refuse
 // malformed bytes with the [UTF8] response code.
+// RFC 6856 §3 LANG [lang-range]: no argument lists the languages; the argument is a basic
+// language range (RFC 4647 §2.1: 1*8ALPHA *("-" 1*8alphanum)) or "*" for the default.
 
 /** RFC 2449 §4: 255 octets including CRLF. */
 export const MAX_COMMAND_LINE = 255;
@@ -30,6 +32,7 @@ export type Pop3Command =
   | { name: "CAPA" }
   | { name: "STLS" }
   | { name: "UTF8" }
+  | { name: "LANG"; range?: string }
   | { name: "STAT" }
   | { name: "LIST"; msg?: number }
   | { name: "UIDL"; msg?: number }
@@ -50,6 +53,7 @@ export const COMMAND_NAMES: readonly Pop3CommandName[] = [
   "CAPA",
   "STLS",
   "UTF8",
+  "LANG",
   "STAT",
   "LIST",
   "UIDL",
@@ -74,6 +78,8 @@ export type ParseResult = { ok: true; command: Pop3Command } | ({ ok: false } & 
 
 const KNOWN = new Set<string>(COMMAND_NAMES);
 const DIGITS = /^[0-9]{1,9}$/;
+/** RFC 4647 §2.1 basic language range, or "*". */
+const LANG_RANGE = /^(?:\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function fail(error: string, keyword?: Pop3CommandName, code?: "UTF8"): ParseResult {
@@ -178,6 +184,13 @@ export function parseCommand(line: Buffer): ParseResult {
       const cmd: Pop3Command = { name, mechanism: mechanism.toUpperCase() };
       if (initialResponse !== undefined) cmd.initialResponse = initialResponse;
       return { ok: true, command: cmd };
+    }
+    case "LANG": {
+      if (!count(0, 1)) return fail("LANG takes at most one language range", name);
+      const range = args[0];
+      if (range === undefined) return { ok: true, command: { name } };
+      if (!LANG_RANGE.test(range)) return fail("invalid language range", name);
+      return { ok: true, command: { name, range } };
     }
     case "LIST":
     case "UIDL": {

@@ -1,7 +1,8 @@
 // RFC 2449 §5 CAPA: the capability list, valid in AUTHORIZATION and TRANSACTION (the list may
 // differ after login, RFC 2449 §5). Tags: §6.1 TOP, §6.2 USER, §6.3 SASL (RFC 5034 §3),
 // §6.4 RESP-CODES, §6.5 LOGIN-DELAY, §6.6 PIPELINING, §6.7 EXPIRE, §6.8 UIDL,
-// §6.9 IMPLEMENTATION; RFC 3206 §3 AUTH-RESP-CODE; RFC 2595 §4 STLS; RFC 6856 §2 UTF8.
+// §6.9 IMPLEMENTATION; RFC 3206 §3 AUTH-RESP-CODE; RFC 2595 §4 STLS; RFC 6856 §2 UTF8 and
+// §3 LANG (both states).
 import { multiline } from "../../wire/reply.ts";
 import type { CommandHandler } from "../command.ts";
 import type { Pop3Session } from "../session.ts";
@@ -22,6 +23,7 @@ export function capabilities(s: Pop3Session): string[] {
   if (authorization && s.stlsAvailable()) caps.push("STLS");
   // RFC 6856 §2: "UTF8 USER": UTF-8 user names and passwords are accepted in USER/PASS.
   if (authorization) caps.push("UTF8 USER");
+  caps.push("LANG");
   return caps;
 }
 

@@ -1,7 +1,11 @@
 // RFC 1939 §5 RETR and §7 TOP: the message (or its header, the blank line and n body lines),
 // byte-stuffed, from the blob as stored (no string conversion; large messages are written
 // in slices as the socket drains).
+// RFC 6856 §2: a message whose header holds UTF-8 goes as it is only to a client that issued
+// UTF8; others get it downgraded (RFC 6857, ../../wire/downgrade.ts), and the RETR status
+// line gives the octets actually sent.
 import { err, ok } from "../../wire/reply.ts";
+import { downgradeMessage, needsDowngrade } from "../../wire/downgrade.ts";
 import { stuffMessage, stuffTop } from "../../wire/message.ts";
 import type { CommandHandler } from "../command.ts";
 import type { MaildropMessage } from "../maildrop.ts";
@@ -15,8 +19,11 @@ async function raw(s: Pop3Session, m: MaildropMessage, readAhead: boolean): Prom
   s.readAhead ??= new ReadAhead(s.ctx.store, drop.accountId, drop.messages);
   const buf = await s.readAhead.get(m);
   if (readAhead) s.readAhead.after(m);
-  if (buf === null) s.send(err(`message ${m.number} was removed by another session`));
-  return buf;
+  if (buf === null) {
+    s.send(err(`message ${m.number} was removed by another session`));
+    return null;
+  }
+  return s.utf8 || !needsDowngrade(buf) ? buf : downgradeMessage(buf);
 }
 
 export const retr: CommandHandler<"RETR"> = {
@@ -27,7 +34,7 @@ export const retr: CommandHandler<"RETR"> = {
     if (m === undefined) return;
     const buf = await raw(s, m, true);
     if (buf === null) return;
-    await s.sendMessage(ok(`${m.size} octets`), stuffMessage(buf));
+    await s.sendMessage(ok(`${buf.length} octets`), stuffMessage(buf));
   },
 };
 

@@ -1,8 +1,7 @@
 // RFC 6856 §2 UTF8: enters UTF-8 mode, AUTHORIZATION state only. In UTF-8 mode user names,
 // passwords and messages are UTF-8; without it we still accept UTF-8 user names and
-// passwords ("UTF8 USER" capability).
-// todo RFC 6856 §3 / RFC 6857: messages with UTF-8 header fields are sent unchanged to
-// clients that did not issue UTF8 (no downgrade yet).
+// passwords ("UTF8 USER" capability), and messages with UTF-8 header fields are sent
+// downgraded (RFC 6857, see retr-top.ts).
 import { ok } from "../../wire/reply.ts";
 import type { CommandHandler } from "../command.ts";
 
