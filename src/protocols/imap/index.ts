@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { ServerContext } from "../../core/context.ts";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/listener.ts";
+import { MailboxChangeReader } from "./server/mailbox-changes.ts";
 import { ImapSession } from "./server/session.ts";
 import type { ImapOptions, ImapShared } from "./server/session.ts";
 
@@ -11,7 +12,7 @@ export type { ImapOptions } from "./server/session.ts";
 
 /** The ProtocolFactory of imap and imaps. */
 export function imapProtocol(ctx: ServerContext, options: ImapOptions = {}): ProtocolHandler {
-  const shared: ImapShared = { recentClaims: new Map() };
+  const shared: ImapShared = { recentClaims: new Map(), changes: new MailboxChangeReader() };
   return {
     // RFC 9051 §7.1.5: BYE before closing a connection refused over a limit
     tooManyConnections: "* BYE Too many connections, try again later\r\n",

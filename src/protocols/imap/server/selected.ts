@@ -21,6 +21,7 @@ import {
 } from "../wire/index.ts";
 import type { Chunk, FetchDatum, WriteOptions } from "../wire/index.ts";
 import { bad } from "./errors.ts";
+import type { MailboxChangeReader } from "./mailbox-changes.ts";
 
 export const SYSTEM_FLAGS: readonly string[] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
@@ -65,30 +66,31 @@ export class SelectedMailbox {
   dirty = false;
   readonly #claims: RecentClaims;
   readonly #rev1: boolean;
+  readonly #changes: MailboxChangeReader;
 
   private constructor(
     store: MailStore,
     accountId: string,
     mailbox: Mailbox,
     readOnly: boolean,
-    claims: RecentClaims,
-    rev1: boolean,
+    opts: { claims: RecentClaims; rev1: boolean; changes: MailboxChangeReader },
   ) {
     this.store = store;
     this.accountId = accountId;
     this.mailbox = mailbox;
     this.readOnly = readOnly;
-    this.#claims = claims;
-    this.#rev1 = rev1;
+    this.#claims = opts.claims;
+    this.#rev1 = opts.rev1;
+    this.#changes = opts.changes;
   }
 
   static async open(
     store: MailStore,
     accountId: string,
     mailbox: Mailbox,
-    opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean },
+    opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean; changes: MailboxChangeReader },
   ): Promise<SelectedMailbox> {
-    const v = new SelectedMailbox(store, accountId, mailbox, opts.readOnly, opts.claims, opts.rev1);
+    const v = new SelectedMailbox(store, accountId, mailbox, opts.readOnly, opts);
     // the modseq first: a change committed while we list is read again by the next sync
     const fresh = await store.getMailbox(accountId, mailbox.id);
     if (fresh !== null) v.mailbox = fresh;
@@ -182,15 +184,15 @@ export class SelectedMailbox {
   /** Reads what changed in the store since lastModSeq into the pending sets. */
   async poll(): Promise<void> {
     this.dirty = false;
-    const mb = await this.store.getMailbox(this.accountId, this.mailbox.id);
+    const since = this.lastModSeq;
+    // one read serves every session of this mailbox woken by the same change (IDLE fan-out)
+    const delta = await this.#changes.read(this.store, this.accountId, this.mailbox.id, since);
+    const { mailbox: mb, changed, expunged } = delta;
     if (mb === null) {
       // the mailbox was deleted: every message goes
       for (const u of this.uids) this.pendingExpunge.add(u);
       return;
     }
-    const since = this.lastModSeq;
-    const changed = await this.store.changedMessages(this.accountId, this.mailbox.id, since);
-    const expunged = await this.store.expungedSince(this.accountId, this.mailbox.id, since);
     this.mailbox = mb;
     const gone = new Set(expunged);
     let last = Math.max(since, mb.highestModSeq);
@@ -211,7 +213,7 @@ export class SelectedMailbox {
         this.rows.set(r.uid, r);
       }
     }
-    for (const u of expunged) if (this.rows.has(u) && !added.includes(u)) this.pendingExpunge.add(u);
+    for (const u of expunged) if (this.rows.has(u)) this.pendingExpunge.add(u);
     if (added.length > 0) {
       added.sort((a, b) => a - b);
       const tail = this.uids[this.uids.length - 1] ?? 0;

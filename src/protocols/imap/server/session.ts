@@ -31,6 +31,7 @@ import { REGISTRY } from "./registry.ts";
 import type { Completion, ImapState } from "./command.ts";
 import type { RecentClaims, ViewMode } from "./selected.ts";
 import { SelectedMailbox } from "./selected.ts";
+import type { MailboxChangeReader } from "./mailbox-changes.ts";
 
 export interface ImapOptions {
   /** Product name in the greeting and ID. */
@@ -40,10 +41,14 @@ export interface ImapOptions {
 /** State shared by the sessions of one server (not global: one per protocol factory call). */
 export interface ImapShared {
   recentClaims: RecentClaims;
+  /** Mailbox deltas read once for all the sessions woken by one change. */
+  changes: MailboxChangeReader;
 }
 
 /** Bytes buffered in the reader before the socket is paused. */
 const MAX_BUFFERED = 1024 * 1024;
+/** Queued output written once it reaches this size, even mid-command. */
+const OUTPUT_BATCH = 64 * 1024;
 
 export class ImapSession {
   readonly ctx: ServerContext;
@@ -70,6 +75,12 @@ export class ImapSession {
   #waitingForCommand = false;
   #paused = false;
   #unsubscribe: (() => void) | null = null;
+  /** Output queued during a command (send), written by flushOutput. */
+  #out: Chunk[] = [];
+  #outText = "";
+  #outBytes = 0;
+  /** > 0 while a command runs: send() queues instead of writing. */
+  #corked = 0;
   #tokens: number;
   #tokensAt = Date.now();
   readonly #onData = (d: Buffer): void => {
@@ -189,12 +200,52 @@ export class ImapSession {
 
   // --- output ---
 
+  /**
+   * Queues responses. During a command they are written together (once per command, or per
+   * OUTPUT_BATCH bytes): one socket write instead of one per response line. Outside a command
+   * (greeting, literal continuation, errors) they go out at once.
+   */
   send(data: string | readonly Chunk[]): void {
     if (this.#closed || this.#socket.destroyed) return;
+    if (typeof data === "string") this.#queue(data);
+    else for (const c of data) this.#queue(c);
+    if (this.#corked === 0 || this.#outBytes >= OUTPUT_BATCH) this.flushOutput();
+  }
+
+  #queue(c: Chunk): void {
+    if (typeof c === "string") {
+      this.#outText += c;
+      this.#outBytes += c.length;
+      return;
+    }
+    if (c.length === 0) return;
+    if (this.#outText.length > 0) {
+      this.#out.push(this.#outText);
+      this.#outText = "";
+    }
+    this.#out.push(c);
+    this.#outBytes += c.length;
+  }
+
+  /** Writes what is queued (one write, or one corked batch of writes). */
+  flushOutput(): void {
+    if (this.#outText.length > 0) {
+      this.#out.push(this.#outText);
+      this.#outText = "";
+    }
+    const chunks = this.#out;
+    if (chunks.length === 0) return;
+    this.#out = [];
+    this.#outBytes = 0;
+    if (this.#closed || this.#socket.destroyed) return;
     const out = this.#deflate ?? this.#socket;
-    if (typeof data === "string") out.write(data);
-    else for (const c of data) out.write(c);
-    // RFC 4978 §4: each response is flushed so the client can read it at once
+    if (chunks.length === 1) out.write(chunks[0] as Chunk);
+    else {
+      out.cork();
+      for (const c of chunks) out.write(c);
+      out.uncork();
+    }
+    // RFC 4978 §4: what is sent is flushed so the client can read it at once
     this.#deflate?.flush(zconst.Z_SYNC_FLUSH);
   }
 
@@ -227,6 +278,7 @@ export class ImapSession {
 
   /** Waits until the socket has room again (big FETCH responses). */
   async drain(): Promise<void> {
+    this.flushOutput();
     const s = this.#deflate ?? this.#socket;
     if (this.#closed || s.destroyed || !s.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
@@ -260,6 +312,7 @@ export class ImapSession {
     this.#unsubscribe = this.ctx.store.changes.subscribe(result.accountId, (ev) => {
       const sel = this.selected;
       if (sel !== null && ev.mailboxIds.includes(sel.mailbox.id)) {
+        this.shared.changes.noteEvent(sel.mailbox.id, ev);
         sel.dirty = true;
         this.#signal();
       }
@@ -288,6 +341,7 @@ export class ImapSession {
       readOnly,
       claims: this.shared.recentClaims,
       rev1: !this.rev2,
+      changes: this.shared.changes,
     });
   }
 
@@ -305,6 +359,8 @@ export class ImapSession {
       if (ev === null) {
         if (this.#closed) return null;
         if (this.#stopping) return null;
+        // the client is to answer what was sent (a continuation, IDLE updates): send it now
+        this.flushOutput();
         await this.#wait();
         if (onWake !== undefined && !this.#closed) await onWake();
         continue;
@@ -343,6 +399,7 @@ export class ImapSession {
   /** Ends the session after what was written. */
   close(): void {
     if (this.#closed) return;
+    this.flushOutput();
     this.#closed = true;
     this.state = "logout";
     // a compressor ends the socket when it ends (pipe)
@@ -418,7 +475,12 @@ export class ImapSession {
           break;
         case "command":
           await this.#throttle();
-          await this.#dispatch(ev.command);
+          this.#corked++;
+          try {
+            await this.#dispatch(ev.command);
+          } finally {
+            this.#corked--;
+          }
           await this.drain();
           break;
         case "line":
@@ -530,7 +592,11 @@ export class ImapSession {
     if (this.#closed) return;
     if (done?.skipUpdates !== true) await this.#safeFlush(d.noExpunge !== true);
     this.send(tagged(tag, "OK", done?.text ?? `${name} completed`, done?.code ?? null));
-    if (done?.after !== undefined) await done.after();
+    if (done?.after !== undefined) {
+      // STARTTLS, COMPRESS: the tagged OK goes out before the connection changes
+      this.flushOutput();
+      await done.after();
+    }
     if (this.state === "logout") this.close();
   }
 

@@ -133,6 +133,26 @@ async function readRaws(s: ImapSession, rows: readonly MessageRow[]): Promise<Ma
   return out;
 }
 
+/**
+ * The envelopes of the view's messages from the lowest of `uids` on, in one listing, when
+ * `uids` are most of that tail; else null (looked up by id per batch).
+ */
+async function tailEnvelopes(s: ImapSession, uids: readonly number[]): Promise<Map<string, Envelope> | null> {
+  const view = s.selected;
+  if (view === null || uids.length === 0) return null;
+  let min = uids[0] ?? 0;
+  for (const u of uids) if (u < min) min = u;
+  const from = view.seqOf(min);
+  if (from === 0 || view.exists - from + 1 > 2 * uids.length + 50) return null;
+  const rows = await s.ctx.store.listMessages(s.accountId, view.mailbox.id, {
+    fromUid: min,
+    withEnvelope: true,
+  });
+  const out = new Map<string, Envelope>();
+  for (const r of rows) if (r.envelope !== undefined) out.set(r.emailId, r.envelope);
+  return out;
+}
+
 async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   const view = s.selected;
   if (view === null) throw bad("No mailbox selected");
@@ -158,6 +178,9 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
     args.changedSince !== null || items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
   if (wantsModseq) s.condstoreActive = true;
   const hasFlags = items.some((i) => i.kind === "simple" && i.name === "FLAGS");
+  // ENVELOPE of a mailbox's tail (1:*, the newest n): one ordered walk from the first UID
+  // gives every envelope at once, instead of lookups by id batch by batch
+  const bulk = need.envelope ? await tailEnvelopes(s, uids) : null;
   for (let i = 0; i < uids.length; i += BATCH) {
     const batch = uids.slice(i, i + BATCH).filter((u) => view.rows.has(u));
     const rows = batch.map((u) => view.rows.get(u)).filter((r): r is MessageRow => r !== undefined);
@@ -179,9 +202,8 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
         }
       }
     }
-    const envelopes: Map<string, Envelope> = need.envelope
-      ? await store.getEnvelopes(s.accountId, ids)
-      : new Map<string, Envelope>();
+    const envelopes: Map<string, Envelope> =
+      bulk ?? (need.envelope ? await store.getEnvelopes(s.accountId, ids) : new Map<string, Envelope>());
     const parsed: Map<string, Parsed> = need.parsed
       ? await store.getParsed(s.accountId, ids)
       : new Map<string, Parsed>();
