@@ -3,7 +3,7 @@
 // sequence rules and size limits.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, message, show, startSmtp, type TestServer } from "./helpers.ts";
+import { RawClient, ehloSession, message, show, startSmtp, type TestServer } from "./helpers.ts";
 
 void describe("DATA and BDAT", () => {
   let t: TestServer;
@@ -14,12 +14,7 @@ void describe("DATA and BDAT", () => {
     await t.stop();
   });
 
-  async function session(): Promise<RawClient> {
-    const c = await RawClient.connect(t.port("smtp"));
-    await c.reply();
-    await c.cmd("EHLO client.example");
-    return c;
-  }
+  const session = (): Promise<RawClient> => ehloSession(t.port("smtp"));
 
   void test("100 messages pipelined in one write (BDAT), and 100 with DATA on one connection", async () => {
     const before = (await t.inbox(t.accounts.alice)).length;

@@ -256,6 +256,14 @@ export class RawClient {
   }
 }
 
+/** A client past the greeting and "EHLO client.example". */
+export async function ehloSession(port: number): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  await c.reply();
+  await c.cmd("EHLO client.example");
+  return c;
+}
+
 /** "250 2.1.0 Sender OK" style summary of a reply ("closed" after the connection ended). */
 export function show(r: ParsedReply | null): string {
   if (r === null) return "closed";

@@ -3,7 +3,7 @@
 // check at RCPT (452 4.2.2 / 552 5.2.2), <Postmaster>, null sender, and the policy hooks.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, startSmtp, type TestServer } from "./helpers.ts";
+import { RawClient, ehloSession, startSmtp, type TestServer } from "./helpers.ts";
 
 void describe("MAIL and RCPT", () => {
   let t: TestServer;
@@ -31,12 +31,7 @@ void describe("MAIL and RCPT", () => {
     await t.stop();
   });
 
-  async function session(): Promise<RawClient> {
-    const c = await RawClient.connect(t.port("smtp"));
-    await c.reply();
-    await c.cmd("EHLO client.example");
-    return c;
-  }
+  const session = (): Promise<RawClient> => ehloSession(t.port("smtp"));
 
   void test("parameters: SIZE, 555 for unknown or unadvertised, SMTPUTF8, BY, REQUIRETLS", async () => {
     const c = await session();

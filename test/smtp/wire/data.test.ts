@@ -8,7 +8,7 @@ import {
   encodeData,
   normalizeLineEnds,
 } from "../../../src/protocols/smtp/wire/data.ts";
-import type { DataDone } from "../../../src/protocols/smtp/wire/data.ts";
+import type { DataDone, DataReaderOptions } from "../../../src/protocols/smtp/wire/data.ts";
 
 const B = (s: string) => Buffer.from(s, "latin1");
 
@@ -16,9 +16,9 @@ const B = (s: string) => Buffer.from(s, "latin1");
 function read(
   input: Buffer,
   sizes: number[] = [input.length],
-  maxSize?: number,
+  opts?: number | DataReaderOptions,
 ): { done?: DataDone; rest: Buffer } {
-  const r = new DataReader(maxSize === undefined ? {} : { maxSize });
+  const r = new DataReader(typeof opts === "number" ? { maxSize: opts } : (opts ?? {}));
   let pos = 0;
   let k = 0;
   while (pos < input.length) {
@@ -256,5 +256,79 @@ describe("speed", () => {
     const ms = performance.now() - t;
     assert.equal(done?.size, msg.length - 3);
     assert.ok(ms < 1000, `${ms} ms`);
+  });
+});
+
+/** The DATA reader with a text line limit, the rest as text. */
+function readLimited(
+  input: Buffer,
+  maxLineLength: number,
+  sizes: number[],
+): { done?: DataDone; rest: string } {
+  const r = read(input, sizes, { maxLineLength });
+  return r.done === undefined ? { rest: "" } : { done: r.done, rest: r.rest.toString("latin1") };
+}
+
+// RFC 5321 §4.5.3.1.6: CRLF counted, the transparency dot not; a longer line marks the message
+// refused whatever the chunking, and reading goes on to the terminator.
+const SPLITS = [[1_000_000], [1], [2], [3], [7], [1000], [999, 1, 2]];
+
+describe("DATA text line limit", () => {
+  test("a line of exactly the limit (CRLF included) passes; one octet more is refused", () => {
+    const max = 1000;
+    const at = `${"a".repeat(max - 2)}\r\n`;
+    const over = `${"a".repeat(max - 1)}\r\n`;
+    for (const sizes of SPLITS) {
+      const ok = readLimited(B(`Subject: x\r\n\r\n${at}.\r\nNOOP\r\n`), max, sizes);
+      assert.equal(ok.done?.error, undefined, `split ${sizes.join(",")}`);
+      assert.equal(ok.done?.message.toString("latin1"), `Subject: x\r\n\r\n${at}`);
+      assert.equal(ok.rest, "NOOP\r\n");
+      const bad = readLimited(B(`Subject: x\r\n\r\n${over}more\r\n.\r\nNOOP\r\n`), max, sizes);
+      assert.equal(bad.done?.error, "line-too-long", `split ${sizes.join(",")}`);
+      assert.equal(bad.done?.message.length, 0);
+      assert.equal(bad.rest, "NOOP\r\n", "read on to the real terminator");
+    }
+  });
+
+  test("the transparency dot is not counted; a line without its end is judged as it grows", () => {
+    const max = 1000;
+    const dotted = `..${"b".repeat(max - 3)}\r\n`; // max + 1 octets on the wire, max unstuffed
+    for (const sizes of SPLITS) {
+      const r = readLimited(B(`${dotted}.\r\n`), max, sizes);
+      assert.equal(r.done?.error, undefined);
+      assert.equal(r.done?.message.toString("latin1"), dotted.slice(1));
+    }
+    // A line ending with a CR at a chunk edge; one running over many chunks.
+    const r = readLimited(B(`${"c".repeat(5000)}\r\n.\r\n`), max, [998, 1, 1]);
+    assert.equal(r.done?.error, "line-too-long");
+  });
+
+  test("bare LF seen first stays the reason; the limit applies to the first and last lines too", () => {
+    assert.equal(readLimited(B(`a\nb${"x".repeat(2000)}\r\n.\r\n`), 1000, [5]).done?.error, "bare-lf");
+    assert.equal(readLimited(B(`${"x".repeat(1000)}\r\n.\r\n`), 1000, [64]).done?.error, "line-too-long");
+    assert.equal(readLimited(B(`ok\r\n${"x".repeat(999)}\r\n.\r\n`), 1000, [64]).done?.error, "line-too-long");
+  });
+
+  test("property: refused exactly when an unstuffed line is over the limit, for any chunking", () => {
+    const line = fc.record({ dot: fc.boolean(), len: fc.nat({ max: 40 }) });
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 12 }),
+        fc.integer({ min: 3, max: 30 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 5 }),
+        (lines, max, sizes) => {
+          const text = lines.map((l) => `${l.dot ? "." : ""}${"y".repeat(l.len)}\r\n`).join("");
+          const longest = Math.max(0, ...lines.map((l) => l.len + (l.dot ? 1 : 0) + 2));
+          const r = readLimited(Buffer.concat([encodeData(B(text)), B("QUIT\r\n")]), max, sizes);
+          assert.equal(r.rest, "QUIT\r\n");
+          if (longest > max) assert.equal(r.done?.error, "line-too-long");
+          else {
+            assert.equal(r.done?.error, undefined);
+            assert.equal(r.done?.message.toString("latin1"), text);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

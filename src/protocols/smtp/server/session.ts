@@ -2,7 +2,8 @@
 // through the wire layer's InputFramer, dispatches each command to its handler
 // (commands/index.ts) after the state checks, batches replies for PIPELINING (RFC 2920 §3.2:
 // replies are flushed when no more input is waiting), counts errors, applies the idle timeout
-// (RFC 5321 §4.5.3.2), switches to TLS on STARTTLS (RFC 3207) and stops gracefully.
+// (RFC 5321 §4.5.3.2), slows down a client over limits.commandsPerMinute, switches to TLS on
+// STARTTLS (RFC 3207) and stops gracefully.
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { AuthResult } from "../../../auth/types.ts";
@@ -10,6 +11,7 @@ import type { SaslMechanism } from "../../../auth/sasl/types.ts";
 import type { LimitsConfig } from "../../../config/schema.ts";
 import type { ServerContext } from "../../../core/context.ts";
 import type { Logger } from "../../../core/logger.ts";
+import { CommandThrottle } from "../../../net/command-throttle.ts";
 import type { ConnectionInfo } from "../../../net/listener.ts";
 import { upgradeToTls } from "../../../net/tls-upgrade.ts";
 import { BdatReader } from "../wire/bdat.ts";
@@ -90,6 +92,7 @@ export class SmtpSession implements HookSession {
   #closed = false;
   #shuttingDown = false;
   #timer: NodeJS.Timeout | undefined;
+  readonly #throttle = new CommandThrottle(() => this.limits().commandsPerMinute);
 
   constructor(
     ctx: ServerContext,
@@ -314,7 +317,22 @@ export class SmtpSession implements HookSession {
     this.#maybeShutdown();
   }
 
+  /**
+   * limits.commandsPerMinute: a command over the rate waits for its turn (the replies so far
+   * are sent first). AUTH exchange lines and message data are not commands.
+   */
+  async #slowDown(): Promise<void> {
+    const waitMs = this.#throttle.take();
+    if (waitMs === 0) return;
+    this.flush();
+    await new Promise((r) => setTimeout(r, waitMs).unref());
+  }
+
   async #handle(e: FramerEvent): Promise<void> {
+    if (e.type === "line-too-long" || (e.type === "line" && this.authExchange === null)) {
+      await this.#slowDown();
+      if (this.#closed) return;
+    }
     switch (e.type) {
       case "line-too-long":
         // RFC 5321 §4.5.3.1.4: 500 Line too long.

@@ -5,20 +5,27 @@
 // "\r.\r", "\n.\r\n" and "\r\n.\n" never do; a bare CR or LF anywhere marks the message refused,
 // but reading goes on to the real end, so nothing that follows is ever taken as commands or as
 // a second message.
+//
+// Text line limit (RFC 5321 §4.5.3.1.6): a line longer than maxLineLength octets (CRLF
+// included, the transparency dot not counted) marks the message refused the same way: it is
+// never split or folded, and what follows is still read as body up to the terminator.
 
 const CR = 13;
 const LF = 10;
 const DOT = 46;
 const CR_BUF = Buffer.from([CR]);
 
-export type DataError = "bare-lf" | "bare-cr" | "too-big";
+/** The errors found in the line structure (the first one seen is kept). */
+type LineError = "bare-lf" | "bare-cr" | "line-too-long";
+
+export type DataError = "bare-lf" | "bare-cr" | "line-too-long" | "too-big";
 
 export interface DataDone {
   /** The message without dot-stuffing and without the final ".CRLF"; empty when `error` is set. */
   message: Buffer;
   /** Octets of the unstuffed message, counted to the end even past the limit. */
   size: number;
-  /** Why the message must be refused: bare LF/CR (the first seen) before too-big. */
+  /** Why the message must be refused: bare LF/CR or a long line (the first seen) before too-big. */
   error?: DataError;
 }
 
@@ -32,6 +39,8 @@ export interface DataFeedResult {
 export interface DataReaderOptions {
   /** Largest message kept, in octets (RFC 1870); past it the reader counts but stores nothing. */
   maxSize?: number;
+  /** Longest text line, CRLF included, without the transparency dot (RFC 5321 §4.5.3.1.6). */
+  maxLineLength?: number;
   /**
    * Receives the message piece by piece instead of storing it (then DataDone.message is empty).
    * Pieces stop once the message is over the limit or has an error.
@@ -45,20 +54,23 @@ export interface DataReaderOptions {
  */
 export class DataReader {
   #maxSize: number;
+  #maxLine: number;
   #onData: ((piece: Buffer) => void) | undefined;
   #parts: Buffer[] = [];
   #size = 0;
   #stored = 0;
-  #error: "bare-lf" | "bare-cr" | undefined;
+  #error: LineError | undefined;
   #done = false;
   // Line state, kept across chunks.
   #atLineStart = true; // the DATA command's CRLF starts the first line
   #prevCrlf = true; // the line before ended with CRLF (so a "." line may end the data)
   #pendingCr = false; // the last octet fed was a content CR whose LF is still to come
   #dot: 0 | 1 | 2 = 0; // 1: "." at line start dropped; 2: "." then CR (CR held back)
+  #lineCarry = 0; // octets of the current line fed in earlier chunks
 
   constructor(opts: DataReaderOptions = {}) {
     this.#maxSize = opts.maxSize ?? Number.POSITIVE_INFINITY;
+    this.#maxLine = opts.maxLineLength ?? Number.POSITIVE_INFINITY;
     this.#onData = opts.onData;
   }
 
@@ -88,7 +100,7 @@ export class DataReader {
     }
   }
 
-  #fail(e: "bare-lf" | "bare-cr"): void {
+  #fail(e: LineError): void {
     if (this.#error === undefined) {
       this.#error = e;
       this.#parts = [];
@@ -116,6 +128,8 @@ export class DataReader {
     let run = 0; // start of the content not yet handed out
     let nextLf = -2; // cached indexOf results (-1: none left in this chunk)
     let nextCr = -2;
+    let lineStart = -this.#lineCarry; // where the current line began (negative: an earlier chunk)
+    const maxLine = this.#maxLine;
     while (p < end) {
       if (this.#dot === 1) {
         // A "." began the line and was dropped (stuffing or terminator, RFC 5321 §4.5.2).
@@ -137,6 +151,7 @@ export class DataReader {
           this.#out(CR_BUF);
           run = p;
           p++;
+          lineStart = p;
           this.#prevCrlf = true;
           this.#atLineStart = true;
           continue;
@@ -148,6 +163,8 @@ export class DataReader {
         this.#pendingCr = false;
         if (b[p] === LF) {
           p++;
+          if (p - lineStart > maxLine) this.#fail("line-too-long");
+          lineStart = p;
           this.#prevCrlf = true;
           this.#atLineStart = true;
           continue;
@@ -159,6 +176,7 @@ export class DataReader {
           this.#out(b.subarray(run, p));
           p++;
           run = p;
+          lineStart = p; // the transparency dot does not count (RFC 5321 §4.5.3.1.6)
           this.#dot = 1;
           continue;
         }
@@ -171,6 +189,8 @@ export class DataReader {
         if (nextCr !== -1 && nextCr < end - 1) this.#fail("bare-cr");
         if (b[end - 1] === CR) this.#pendingCr = true;
         p = end;
+        // Without its CRLF the line is too long already when it reaches the limit.
+        if (end - lineStart > maxLine - 1) this.#fail("line-too-long");
         break;
       }
       const lf = nextLf;
@@ -182,7 +202,10 @@ export class DataReader {
       }
       this.#atLineStart = true;
       p = lf + 1;
+      if (p - lineStart > maxLine) this.#fail("line-too-long");
+      lineStart = p;
     }
+    this.#lineCarry = end - lineStart;
     this.#out(b.subarray(run, end));
     return { consumed: end };
   }

@@ -117,6 +117,10 @@ export const REPLIES = {
   // SMTP smuggling defence: bare CR/LF in DATA (RFC 5321 §2.3.8), media error X.6.0.
   SMUGGLING: { code: 550, enhanced: "5.6.0", text: "Bare CR or LF in message data refused" },
   MAILBOX_FULL_PERM: { code: 552, enhanced: "5.2.2", text: "Mailbox full" },
+  // RFC 5321 §4.5.3.1.6 text line limit, answered after the data (§4.3.2 allows 552 there;
+  // §4.5.3.1.10 gives 552 for data over a limit). X.6.0: the content cannot be taken as it
+  // is, and is never split or folded; X.3.4 would tell the sender the message is too big.
+  TEXT_LINE_TOO_LONG: { code: 552, enhanced: "5.6.0", text: "Message refused: a text line is too long" },
   // RFC 1870 §6 and RFC 3463 X.3.4.
   MESSAGE_TOO_BIG: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
   SENDER_NOT_ALLOWED: { code: 553, enhanced: "5.7.1", text: "Sender address not allowed" },
