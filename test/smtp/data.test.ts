@@ -3,7 +3,7 @@
 // sequence rules and size limits.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, ehloSession, message, show, startSmtp, type TestServer } from "./helpers.ts";
+import { ehloSession, message, show, startSmtp, type RawClient, type TestServer } from "./helpers.ts";
 
 void describe("DATA and BDAT", () => {
   let t: TestServer;
