@@ -61,6 +61,20 @@ export interface QueuedRecipient extends QueueRecipientInput {
   status: RecipientStatus;
   attempts: number;
   lastError: string | null;
+  /** The host that gave the last answer (DSN Remote-MTA). */
+  remoteMta: string | null;
+  /** The last RFC 3463 status code for this recipient (DSN Status). */
+  dsnStatus: string | null;
+}
+
+/** The outcome of one delivery attempt for one recipient. */
+export interface RecipientAttempt {
+  index: number;
+  /** pending: try again later (a temporary failure); delivered/failed: final. */
+  status: "pending" | "delivered" | "failed";
+  error: string | null;
+  remoteMta: string | null;
+  dsnStatus: string | null;
 }
 
 export interface QueuedMessage {
@@ -77,6 +91,8 @@ export interface QueuedMessage {
   deliverBy: number | null;
   attempts: number;
   status: QueueStatus;
+  /** The delay DSN was sent. */
+  delayNotified: boolean;
   recipients: QueuedRecipient[];
 }
 
@@ -94,6 +110,7 @@ interface QueueRow {
   deliver_by: number | null;
   attempts: number;
   status: string;
+  delay_notified: number;
 }
 
 interface RecipientRow {
@@ -105,6 +122,34 @@ interface RecipientRow {
   status: string;
   attempts: number;
   last_error: string | null;
+  remote_mta: string | null;
+  dsn_status: string | null;
+}
+
+/**
+ * A message a node may claim (two `now` parameters): queued; held by FUTURERELEASE until a
+ * time that has come (a hold by `mailroom queue hold` has no time and waits for release);
+ * or being sent under a lease that expired (its node died).
+ */
+const CLAIMABLE = `(status = 'queued'
+  OR (status = 'held' AND hold_until IS NOT NULL AND hold_until <= ?)
+  OR (status = 'sending' AND (lease_until IS NULL OR lease_until < ?)))`;
+
+async function ownsLease(tx: SqlExecutor, id: string, holder: string): Promise<boolean> {
+  const own = await tx.get<{ n: number }>(
+    "SELECT 1 AS n FROM outbound_queue WHERE id = ? AND lease_holder = ? AND status = 'sending'",
+    [id, holder],
+  );
+  return own !== undefined;
+}
+
+/** One recipient's outcome; rows already final (recorded earlier) are left alone. */
+async function updateRecipient(tx: SqlExecutor, id: string, r: RecipientAttempt, now: number): Promise<void> {
+  await tx.run(
+    `UPDATE outbound_recipients SET status = ?, attempts = attempts + 1, last_error = ?, remote_mta = ?,
+       dsn_status = ?, updated_at = ? WHERE queue_id = ? AND idx = ? AND status = 'pending'`,
+    [r.status, r.error, r.remoteMta, r.dsnStatus, now, id, r.index],
+  );
 }
 
 export class QueueStore {
@@ -206,6 +251,131 @@ export class QueueStore {
     return this.#blobs.get(q.blobId);
   }
 
+  /**
+   * Claims up to `limit` messages that are due (next attempt reached, FUTURERELEASE hold
+   * over) and not leased by a live holder, most urgent first (MT-PRIORITY, then age). Each
+   * claim is one conditional UPDATE, so of several nodes on one database exactly one wins.
+   */
+  async claim(holder: string, leaseMs: number, limit: number): Promise<QueuedMessage[]> {
+    const now = this.#clock.now();
+    const candidates = await this.#db.all<{ id: string }>(
+      `SELECT id FROM outbound_queue
+       WHERE next_attempt_at <= ? AND ${CLAIMABLE} ORDER BY priority DESC, next_attempt_at, num LIMIT ?`,
+      [now, now, now, limit],
+    );
+    const claimed: string[] = [];
+    for (const { id } of candidates) {
+      const r = await this.#db.run(
+        `UPDATE outbound_queue SET status = 'sending', lease_holder = ?, lease_until = ?
+         WHERE id = ? AND next_attempt_at <= ? AND ${CLAIMABLE}`,
+        [holder, now + leaseMs, id, now, now, now],
+      );
+      if (r.changes === 1) claimed.push(id);
+    }
+    const out: QueuedMessage[] = [];
+    for (const id of claimed) {
+      const m = await this.get(id);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** Extends a lease this holder has; false when it was lost (expired and taken). */
+  async renew(id: string, holder: string, leaseMs: number): Promise<boolean> {
+    const r = await this.#db.run(
+      "UPDATE outbound_queue SET lease_until = ? WHERE id = ? AND lease_holder = ? AND status = 'sending'",
+      [this.#clock.now() + leaseMs, id, holder],
+    );
+    return r.changes === 1;
+  }
+
+  /**
+   * Records the final outcomes (delivered, failed) of some recipients as soon as a peer gave
+   * them, so a crash before the attempt ends does not send those again. Pending outcomes
+   * wait for finishAttempt. False when the lease was lost.
+   */
+  async record(id: string, holder: string, results: readonly RecipientAttempt[]): Promise<boolean> {
+    const final = results.filter((r) => r.status !== "pending");
+    if (final.length === 0) return true;
+    const now = this.#clock.now();
+    return this.#db.transaction(async (tx) => {
+      if (!(await ownsLease(tx, id, holder))) return false;
+      for (const r of final) await updateRecipient(tx, id, r, now);
+      return true;
+    });
+  }
+
+  /**
+   * Records one delivery attempt, in one transaction, and gives up the lease: each
+   * recipient's outcome; then the message is removed when no recipient is pending (its DSNs
+   * were made by the caller before), or queued again for `nextAttemptAt`. Returns false (and
+   * writes nothing) when the lease was lost meanwhile.
+   */
+  async finishAttempt(
+    id: string,
+    holder: string,
+    results: readonly RecipientAttempt[],
+    next: { nextAttemptAt: number; delayNotified?: boolean },
+  ): Promise<boolean> {
+    const now = this.#clock.now();
+    return this.#db.transaction(async (tx) => {
+      if (!(await ownsLease(tx, id, holder))) return false;
+      for (const r of results) await updateRecipient(tx, id, r, now);
+      const pending = await tx.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM outbound_recipients WHERE queue_id = ? AND status = 'pending'",
+        [id],
+      );
+      if (Number(pending?.n ?? 0) === 0) {
+        await tx.run("DELETE FROM outbound_recipients WHERE queue_id = ?", [id]);
+        await tx.run("DELETE FROM outbound_queue WHERE id = ?", [id]);
+        return true;
+      }
+      await tx.run(
+        `UPDATE outbound_queue SET status = 'queued', lease_holder = NULL, lease_until = NULL,
+           attempts = attempts + 1, next_attempt_at = ?, delay_notified = ? WHERE id = ?`,
+        [next.nextAttemptAt, next.delayNotified === true ? 1 : 0, id],
+      );
+      return true;
+    });
+  }
+
+  /** `mailroom queue hold`: never tried until released. False when there is no such message. */
+  async hold(id: string): Promise<boolean> {
+    const r = await this.#db.run(
+      "UPDATE outbound_queue SET status = 'held', hold_until = NULL WHERE id = ? AND status <> 'sending'",
+      [id],
+    );
+    return r.changes === 1;
+  }
+
+  /** `mailroom queue release`: a held message (by hold or FUTURERELEASE) is due now. */
+  async release(id: string): Promise<boolean> {
+    const r = await this.#db.run(
+      "UPDATE outbound_queue SET status = 'queued', hold_until = NULL, next_attempt_at = ? WHERE id = ? AND status = 'held'",
+      [this.#clock.now(), id],
+    );
+    return r.changes === 1;
+  }
+
+  /** `mailroom queue retry`: a waiting message is due now (held ones stay held). */
+  async retry(id: string): Promise<boolean> {
+    const r = await this.#db.run(
+      "UPDATE outbound_queue SET next_attempt_at = ? WHERE id = ? AND status = 'queued'",
+      [this.#clock.now(), id],
+    );
+    return r.changes === 1;
+  }
+
+  /** `mailroom queue cancel`: drops the message without a DSN (as Postfix's postsuper -d). */
+  async cancel(id: string): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const r = await tx.run("DELETE FROM outbound_queue WHERE id = ? AND status <> 'sending'", [id]);
+      if (r.changes === 0) return false;
+      await tx.run("DELETE FROM outbound_recipients WHERE queue_id = ?", [id]);
+      return true;
+    });
+  }
+
   async #withRecipients(db: SqlExecutor, rows: QueueRow[]): Promise<QueuedMessage[]> {
     const out: QueuedMessage[] = [];
     for (const r of rows) {
@@ -227,6 +397,7 @@ export class QueueStore {
         deliverBy: r.deliver_by === null ? null : Number(r.deliver_by),
         attempts: Number(r.attempts),
         status: r.status as QueueStatus,
+        delayNotified: Number(r.delay_notified) === 1,
         recipients: rcpts.map((x) => {
           const q: QueuedRecipient = {
             index: Number(x.idx),
@@ -234,6 +405,8 @@ export class QueueStore {
             status: x.status as RecipientStatus,
             attempts: Number(x.attempts),
             lastError: x.last_error,
+            remoteMta: x.remote_mta,
+            dsnStatus: x.dsn_status,
           };
           if (x.notify !== null) q.notify = JSON.parse(x.notify) as QueuedRecipient["notify"];
           if (x.orcpt !== null) q.orcpt = JSON.parse(x.orcpt) as { addrType: string; address: string };

@@ -197,6 +197,18 @@ export const MIGRATIONS: Migration[] = [
       updated_at ${int} NOT NULL,
       PRIMARY KEY (queue_id, idx))`,
   ],
+  // 5: delivery of the outbound queue (src/queue/runner.ts). A node claims a message by
+  // setting its lease (holder and expiry) in one UPDATE that only succeeds while no live lease
+  // exists, so two nodes on one database never deliver the same recipient at once; a node
+  // that dies loses the claim when the lease expires. delay_notified: the delay DSN (RFC 3464
+  // Action: delayed) went out. remote_mta/dsn_status per recipient feed the DSNs.
+  ({ int }) => [
+    `ALTER TABLE outbound_queue ADD COLUMN lease_holder TEXT`,
+    `ALTER TABLE outbound_queue ADD COLUMN lease_until ${int}`,
+    `ALTER TABLE outbound_queue ADD COLUMN delay_notified ${int} NOT NULL DEFAULT 0`,
+    `ALTER TABLE outbound_recipients ADD COLUMN remote_mta TEXT`,
+    `ALTER TABLE outbound_recipients ADD COLUMN dsn_status TEXT`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

@@ -1,0 +1,416 @@
+// The delivery agent: works off the outbound queue (queue-store.ts). It claims due messages
+// under a lease, routes each recipient domain (routing.ts: MX, implicit MX, null MX, or a
+// smart host), hands the message to the transport (the SMTP client) once per destination,
+// records every recipient's outcome as soon as it is known, and then either removes the
+// message (every recipient final) or schedules the next attempt with backoff. Failure, delay
+// and success DSNs (dsn.ts) go back to the envelope sender as RFC 3461 §6 asks; never for
+// the null sender. Deliveries run concurrently, bounded overall and per destination domain.
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Resolver } from "../dns/resolver.ts";
+import { buildDsn, type DsnRecipient } from "./dsn.ts";
+import type {
+  QueueParams,
+  QueuedMessage,
+  QueuedRecipient,
+  QueueStore,
+  RecipientAttempt,
+} from "./queue-store.ts";
+import { addressesOf, findRoute, RouteTempError, type RouteHost } from "./routing.ts";
+
+export interface DeliveryTarget {
+  /** MX host name (TLS server name, policy checks). */
+  host: string;
+  address: string;
+  port: number;
+}
+
+export interface TransportRecipientResult {
+  index: number;
+  ok: boolean;
+  permanent: boolean;
+  code: number;
+  enhanced: string | null;
+  text: string;
+}
+
+export interface TransportResult {
+  recipients: TransportRecipientResult[];
+  /** The peer offered DSN (RFC 3461): it reports success itself when NOTIFY asks. */
+  dsnSupported: boolean;
+}
+
+/** A failure of the whole session with one destination (no per-recipient replies). */
+export class TransportError extends Error {
+  override readonly name = "TransportError";
+  readonly permanent: boolean;
+  readonly enhanced: string;
+  constructor(message: string, permanent: boolean, enhanced: string) {
+    super(message);
+    this.permanent = permanent;
+    this.enhanced = enhanced;
+  }
+}
+
+export interface Transport {
+  deliver(
+    target: DeliveryTarget,
+    from: string,
+    recipients: readonly QueuedRecipient[],
+    params: QueueParams,
+    message: Buffer,
+  ): Promise<TransportResult>;
+  close(): Promise<void>;
+}
+
+export interface RetrySchedule {
+  /** First retry after this long; each further one waits twice as long... */
+  initialMs: number;
+  /** ...up to this interval. */
+  maxIntervalMs: number;
+  /** Then give up: the remaining recipients fail with 4.4.7 (RFC 3463 delivery time expired). */
+  maxAgeMs: number;
+  /** A delay DSN once a message waits this long (RFC 3464 Action: delayed); 0 = never. */
+  delayDsnAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetrySchedule = {
+  initialMs: 5 * 60_000,
+  maxIntervalMs: 4 * 3_600_000,
+  maxAgeMs: 5 * 86_400_000,
+  delayDsnAfterMs: 4 * 3_600_000,
+};
+
+export interface RunnerOptions {
+  queue: QueueStore;
+  resolver: Resolver;
+  transport: Transport;
+  clock: Clock;
+  logger: Logger;
+  /** Our host name: Reporting-MTA and MAILER-DAEMON's domain. */
+  hostname: string;
+  /** This node's name in queue leases (unique per process). */
+  holder: string;
+  /** The port MX hosts listen on (25; tests use another). */
+  port?: number;
+  /** Relay everything through this host instead of MX routing. */
+  smartHost?: { host: string; port: number };
+  retry?: Partial<RetrySchedule>;
+  /** Messages delivered at once (default 20) and per recipient domain (default 5). */
+  concurrency?: number;
+  perDomain?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  /** Delivers a DSN to `to` (a local mailbox through the ingest path, or the queue). */
+  returnMail(to: string, dsn: Buffer): Promise<void>;
+}
+
+/** A counting semaphore per key. */
+class Limits {
+  readonly #used = new Map<string, number>();
+  readonly #waiting = new Map<string, Array<() => void>>();
+  readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  async acquire(key: string): Promise<void> {
+    const n = this.#used.get(key) ?? 0;
+    if (n < this.max) {
+      this.#used.set(key, n + 1);
+      return;
+    }
+    await new Promise<void>((resolve) =>
+      this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), resolve]),
+    );
+  }
+  release(key: string): void {
+    const next = this.#waiting.get(key)?.shift();
+    if (next) return next();
+    const n = (this.#used.get(key) ?? 1) - 1;
+    if (n <= 0) this.#used.delete(key);
+    else this.#used.set(key, n);
+  }
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+}
+
+/** RFC 3461 §4.1: without NOTIFY we report failures and delays (an MTA's choice). */
+function wants(r: QueuedRecipient, what: "SUCCESS" | "FAILURE" | "DELAY"): boolean {
+  if (r.notify === undefined) return what !== "SUCCESS";
+  return r.notify !== "NEVER" && r.notify.includes(what);
+}
+
+function outcomeOf(r: TransportRecipientResult, remote: string): RecipientAttempt {
+  const status = r.enhanced ?? (r.ok ? "2.0.0" : r.permanent ? "5.0.0" : "4.0.0");
+  return {
+    index: r.index,
+    status: r.ok ? "delivered" : r.permanent ? "failed" : "pending",
+    error: r.ok ? null : `${r.code} ${r.enhanced ? `${r.enhanced} ` : ""}${r.text}`,
+    remoteMta: remote,
+    dsnStatus: status,
+  };
+}
+
+export class QueueRunner {
+  readonly #o: RunnerOptions;
+  readonly #retry: RetrySchedule;
+  readonly #domains: Limits;
+  readonly #leaseMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  /** Messages being delivered now (by id). */
+  readonly #active = new Set<string>();
+
+  constructor(opts: RunnerOptions) {
+    this.#o = opts;
+    this.#retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.#domains = new Limits(opts.perDomain ?? 5);
+    this.#leaseMs = opts.leaseMs ?? 10 * 60_000;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** A message was queued: look now rather than at the next poll. */
+  wake(): void {
+    if (this.#stopped) return;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+    await this.#o.transport.close();
+  }
+
+  /** One pass: claims and delivers what is due; resolves when those deliveries are done. */
+  async runOnce(): Promise<number> {
+    const free = (this.#o.concurrency ?? 20) - this.#active.size;
+    if (free <= 0) return 0;
+    const claimed = await this.#o.queue.claim(this.#o.holder, this.#leaseMs, free);
+    await Promise.all(claimed.map((m) => this.#deliverMessage(m)));
+    return claimed.length;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#running = this.#loop().finally(() => {
+        this.#running = undefined;
+        const again = this.#again;
+        this.#again = false;
+        this.#schedule(again ? 0 : (this.#o.pollMs ?? 5_000));
+      });
+    }, ms);
+    this.#timer.unref?.();
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      // Keep going while passes find work (a backlog drains without waiting for polls).
+      while (!this.#stopped && (await this.runOnce()) > 0);
+    } catch (e) {
+      this.#o.logger.error({ err: e }, "queue run failed");
+    }
+  }
+
+  async #deliverMessage(m: QueuedMessage): Promise<void> {
+    this.#active.add(m.id);
+    const log = this.#o.logger.child({ queueId: m.id });
+    try {
+      const raw = await this.#o.queue.message(m);
+      const pending = m.recipients.filter((r) => r.status === "pending");
+      const results: Array<RecipientAttempt & { dsnSupported?: boolean }> = [];
+      if (!raw) {
+        log.error("queued message blob missing; failing its recipients");
+        for (const r of pending)
+          results.push({
+            index: r.index,
+            status: "failed",
+            error: "message lost",
+            remoteMta: null,
+            dsnStatus: "5.3.0",
+          });
+      } else {
+        const deadlinePassed =
+          m.deliverBy !== null && this.#o.clock.now() > m.deliverBy && m.params.deliverByMode === "R";
+        if (deadlinePassed) {
+          // RFC 2852 §4.1.4: BY ... R: not delivered in time, the message is returned.
+          for (const r of pending)
+            results.push({
+              index: r.index,
+              status: "failed",
+              error: "delivery time expired (BY)",
+              remoteMta: null,
+              dsnStatus: "5.4.7",
+            });
+        } else {
+          const byDomain = new Map<string, QueuedRecipient[]>();
+          for (const r of pending) {
+            const d = domainOf(r.address);
+            byDomain.set(d, [...(byDomain.get(d) ?? []), r]);
+          }
+          const parts = await Promise.all(
+            [...byDomain].map(([domain, rcpts]) => this.#deliverDomain(m, raw, domain, rcpts)),
+          );
+          results.push(...parts.flat());
+        }
+      }
+      await this.#finish(m, raw, results, log);
+    } catch (e) {
+      log.error({ err: e }, "delivery attempt failed; the lease expires and it is tried again");
+    } finally {
+      this.#active.delete(m.id);
+    }
+  }
+
+  /** One destination domain: route, then the hosts in order until one gives answers. */
+  async #deliverDomain(
+    m: QueuedMessage,
+    raw: Buffer,
+    domain: string,
+    rcpts: QueuedRecipient[],
+  ): Promise<Array<RecipientAttempt & { dsnSupported?: boolean }>> {
+    const fail = (
+      status: "failed" | "pending",
+      dsnStatus: string,
+      error: string,
+      remote: string | null = null,
+    ): RecipientAttempt[] =>
+      rcpts.map((r) => ({ index: r.index, status, error, remoteMta: remote, dsnStatus }));
+    await this.#domains.acquire(domain);
+    try {
+      let hosts: RouteHost[];
+      let port = this.#o.port ?? 25;
+      if (this.#o.smartHost) {
+        hosts = [{ name: this.#o.smartHost.host, preference: 0 }];
+        port = this.#o.smartHost.port;
+      } else {
+        const route = await findRoute(this.#o.resolver, domain);
+        if (route.kind === "null-mx")
+          return fail("failed", "5.1.10", `${domain} accepts no mail (null MX, RFC 7505)`);
+        if (route.kind === "no-domain") return fail("failed", "5.1.2", `domain ${domain} does not exist`);
+        hosts = route.hosts;
+      }
+      let last = fail("pending", "4.4.1", `no answer from the mail hosts of ${domain}`);
+      for (const host of hosts) {
+        const addresses = await addressesOf(this.#o.resolver, host.name);
+        if (addresses.length === 0) {
+          last = fail("pending", "4.4.4", `host ${host.name} has no address`);
+          continue;
+        }
+        for (const address of addresses) {
+          const target = { host: host.name, address, port };
+          try {
+            const res = await this.#o.transport.deliver(target, m.from, rcpts, m.params, raw);
+            const out = res.recipients.map((r) => outcomeOf(r, host.name));
+            // The peer answered: its replies are final for this attempt.
+            await this.#o.queue.record(m.id, this.#o.holder, out);
+            return out.map((o) => ({ ...o, dsnSupported: res.dsnSupported }));
+          } catch (e) {
+            if (!(e instanceof TransportError)) throw e;
+            // RFC 5321 §5.1: a permanent answer from one host is final; a temporary one or
+            // no answer moves on to the next address or host.
+            if (e.permanent) return fail("failed", e.enhanced, e.message, host.name);
+            last = fail("pending", e.enhanced, e.message, host.name);
+          }
+        }
+      }
+      return last;
+    } catch (e) {
+      if (e instanceof RouteTempError) return fail("pending", "4.4.3", e.message);
+      throw e;
+    } finally {
+      this.#domains.release(domain);
+    }
+  }
+
+  async #finish(
+    m: QueuedMessage,
+    raw: Buffer | null,
+    results: Array<RecipientAttempt & { dsnSupported?: boolean }>,
+    log: Logger,
+  ): Promise<void> {
+    const now = this.#o.clock.now();
+    const age = now - m.createdAt;
+    const byIndex = new Map(m.recipients.map((r) => [r.index, r]));
+    // Past the maximum age the waiting recipients fail (RFC 3463 4.4.7, reported as failed).
+    if (age >= this.#retry.maxAgeMs) {
+      for (const r of results)
+        if (r.status === "pending") {
+          r.status = "failed";
+          r.error = `gave up after ${Math.round(age / 3_600_000)} h: ${r.error ?? ""}`;
+          r.dsnStatus = "4.4.7";
+        }
+    }
+    const failed: DsnRecipient[] = [];
+    const delivered: DsnRecipient[] = [];
+    const delayed: DsnRecipient[] = [];
+    const notifyDelay =
+      !m.delayNotified && this.#retry.delayDsnAfterMs > 0 && age >= this.#retry.delayDsnAfterMs;
+    const willRetryUntil = m.createdAt + this.#retry.maxAgeMs;
+    for (const r of results) {
+      const q = byIndex.get(r.index);
+      if (!q) continue;
+      const entry: DsnRecipient = {
+        address: q.address,
+        action: "failed",
+        status: r.dsnStatus ?? "5.0.0",
+        remoteMta: r.remoteMta,
+        diagnostic: r.error,
+        lastAttempt: now,
+        ...(q.orcpt ? { orcpt: q.orcpt } : {}),
+      };
+      if (r.status === "failed" && wants(q, "FAILURE")) failed.push(entry);
+      // RFC 3461 §5.2.2: a DSN-capable peer reports success itself; otherwise we say "relayed".
+      if (r.status === "delivered" && wants(q, "SUCCESS") && r.dsnSupported !== true)
+        delivered.push({ ...entry, action: "relayed" });
+      if (r.status === "pending" && notifyDelay && wants(q, "DELAY"))
+        delayed.push({ ...entry, action: "delayed", willRetryUntil });
+    }
+    // RFC 3461 §6.2 / RFC 5321 §4.5.5: nothing goes back to the null sender.
+    if (m.from !== "" && raw) {
+      for (const group of [failed, delayed, delivered]) {
+        if (group.length === 0) continue;
+        const dsn = buildDsn({
+          reportingMta: this.#o.hostname,
+          to: m.from,
+          arrivalDate: m.createdAt,
+          recipients: group,
+          original: raw,
+          now,
+          ...(m.params.envid !== undefined ? { envid: m.params.envid } : {}),
+          ...(m.params.ret !== undefined ? { ret: m.params.ret } : {}),
+          ...(m.params.smtputf8 === true ? { smtputf8: true } : {}),
+        });
+        try {
+          await this.#o.returnMail(m.from, dsn);
+        } catch (e) {
+          log.error({ err: e, to: m.from }, "could not send a DSN");
+        }
+      }
+    }
+    const next = now + Math.min(this.#retry.initialMs * 2 ** m.attempts, this.#retry.maxIntervalMs);
+    const ok = await this.#o.queue.finishAttempt(m.id, this.#o.holder, results, {
+      nextAttemptAt: next,
+      delayNotified: m.delayNotified || delayed.length > 0,
+    });
+    if (!ok) log.warn("lease lost during delivery: another node took the message over");
+    const counts = { delivered: 0, failed: 0, pending: 0 };
+    for (const r of results) counts[r.status]++;
+    log.info(counts, "delivery attempt done");
+  }
+}
