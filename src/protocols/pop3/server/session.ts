@@ -1,7 +1,8 @@
 // One POP3 connection: reads command lines, runs them one at a time in order (RFC 2449 §6.6
 // PIPELINING: the client may send many commands at once; answers keep their order), keeps
 // the state (RFC 1939 §3: AUTHORIZATION, TRANSACTION, UPDATE), the limits and timers, STLS,
-// and the graceful stop. Commands live in ./commands/, one file per command or family, and
+// and the graceful stop. Limits: limits.commandsPerMinute (./throttle.ts, -ERR [SYS/TEMP])
+// and limits.maxConnectionsPerUser (./user-sessions.ts, -ERR [IN-USE] at login). Commands live in ./commands/, one file per command or family, and
 // are looked up in the registry (./registry.ts); the dispatcher checks the state once.
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
@@ -21,6 +22,8 @@ import { MaildropLock } from "./lock.ts";
 import { Maildrop } from "./maildrop.ts";
 import type { ReadAhead } from "./read-ahead.ts";
 import { COMMANDS } from "./registry.ts";
+import { CommandThrottle, MAILDROP_CREDIT } from "./throttle.ts";
+import { userSessions } from "./user-sessions.ts";
 import { DEFAULT_LANGUAGE } from "./commands/lang.ts";
 
 export type Pop3State = "authorization" | "transaction" | "update";
@@ -71,6 +74,9 @@ export class Pop3Session {
   #paused = false;
   #errors = 0;
   #authFailures = 0;
+  readonly #throttle: CommandThrottle;
+  /** Gives back this session's slot of limits.maxConnectionsPerUser. */
+  #releaseSlot: (() => void) | null = null;
   readonly #onData = (d: Buffer): void => this.#feed(d);
 
   constructor(ctx: ServerContext, socket: Socket, info: ConnectionInfo, options: Pop3Options = {}) {
@@ -84,6 +90,7 @@ export class Pop3Session {
     };
     this.log = ctx.logger.child({ proto: "pop3", ip: info.remoteAddress, port: info.remotePort });
     this.#socket = socket;
+    this.#throttle = new CommandThrottle(ctx.config.current().limits.commandsPerMinute);
     info.onShutdown(() => this.#shutdown());
   }
 
@@ -215,14 +222,28 @@ export class Pop3Session {
    */
   async login(result: AuthResult): Promise<void> {
     const store = this.ctx.store;
-    const lock = await MaildropLock.acquire(store.leases, result.accountId, {
-      ttlMs: this.options.lockTtlMs,
-      logger: this.log,
-      onLost: () => {
-        if (this.state === "transaction") this.log.warn("maildrop lock lost during the session");
-      },
-    });
+    const limit = this.ctx.config.current().limits.maxConnectionsPerUser;
+    const releaseSlot = userSessions(this.ctx).open(result.accountId, limit);
+    if (releaseSlot === null) {
+      this.log.info({ user: result.username, limit }, "POP3 login over maxConnectionsPerUser");
+      this.send(err(`too many sessions for this account (at most ${limit})`, "IN-USE"));
+      return;
+    }
+    let lock: MaildropLock | null;
+    try {
+      lock = await MaildropLock.acquire(store.leases, result.accountId, {
+        ttlMs: this.options.lockTtlMs,
+        logger: this.log,
+        onLost: () => {
+          if (this.state === "transaction") this.log.warn("maildrop lock lost during the session");
+        },
+      });
+    } catch (e) {
+      releaseSlot();
+      throw e;
+    }
     if (lock === null) {
+      releaseSlot();
       this.log.info({ user: result.username }, "POP3 maildrop in use");
       this.send(err("maildrop already locked by another session", "IN-USE"));
       return;
@@ -231,13 +252,17 @@ export class Pop3Session {
     try {
       drop = await Maildrop.load(store, result.accountId);
     } catch (e) {
+      releaseSlot();
       await lock.release();
       throw e;
     }
     if (this.#closed) {
+      releaseSlot();
       await lock.release();
       return;
     }
+    this.#releaseSlot = releaseSlot;
+    this.#throttle.credit(MAILDROP_CREDIT * drop.messages.length);
     this.lock = lock;
     this.maildrop = drop;
     this.identity = result;
@@ -354,8 +379,19 @@ export class Pop3Session {
     }
   }
 
+  /** limits.commandsPerMinute: false (refusal sent) when the client is over it. */
+  #allowed(): boolean {
+    const perMinute = this.ctx.config.current().limits.commandsPerMinute;
+    if (this.#throttle.take(perMinute)) return true;
+    const wait = this.#throttle.waitSeconds(perMinute);
+    this.send(err(`too many commands (at most ${perMinute} a minute), wait ${wait} s`, "SYS/TEMP"));
+    this.countError();
+    return false;
+  }
+
   async #dispatch(line: Buffer): Promise<void> {
     const parsed = parseCommand(line);
+    if (!(parsed.ok && parsed.command.name === "QUIT") && !this.#allowed()) return;
     if (!parsed.ok) {
       this.send(err(parsed.error, parsed.code));
       this.countError();
@@ -410,6 +446,8 @@ export class Pop3Session {
   async #cleanup(): Promise<void> {
     if (this.#cleaned) return;
     this.#cleaned = true;
+    this.#releaseSlot?.();
+    this.#releaseSlot = null;
     const lock = this.lock;
     this.lock = null;
     if (lock !== null) await lock.release();
