@@ -1,11 +1,12 @@
 // The `mailroom` command line: the server, the directory (domains, accounts, aliases),
-// configuration checks and mailbox import/export. Every command takes `--data DIR`.
+// configuration checks, mailbox import/export and the outbound queue. Every command takes `--data DIR`.
 import "../core/threadpool.ts";
 import { Command, CommanderError } from "commander";
 import { StoreError } from "../core/errors.ts";
 import { ConfigError } from "../config/load.ts";
 import { registerConfigCommands } from "./config-cmd.ts";
 import { registerDirectoryCommands } from "./directory-cmds.ts";
+import { registerQueueCommands } from "./queue-cmd.ts";
 import { UsageError } from "./output.ts";
 import { registerServe } from "./serve.ts";
 import { registerTransferCommands } from "./transfer.ts";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDirectoryCommands(program);
   registerConfigCommands(program);
   registerTransferCommands(program);
+  registerQueueCommands(program);
   return program;
 }
 
