@@ -49,8 +49,8 @@ export interface StartOptions {
   dir?: string;
   /** Adds an "lmtp-socket" listener: LMTP on this unix socket path. */
   lmtpSocket?: string;
-  /** Fields added to the four SMTP listeners (e.g. vrfy). */
-  listener?: Record<string, unknown>;
+  /** Fields added to a listener (e.g. { lmtp: { vrfy: "on" } }). */
+  listeners?: Partial<Record<"smtp" | "submission" | "submissions" | "lmtp", Record<string, unknown>>>;
 }
 
 export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
@@ -75,17 +75,16 @@ export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
     await store.setAlias({ address: "sales@example.org", targets: ["alice@example.org", "bob@example.org"] });
     await store.setAlias({ address: "al@example.org", targets: ["alice@example.org"] });
   }
-  const local = { bind: "127.0.0.1", port: 0, ...opts.listener };
+  const local = { bind: "127.0.0.1", port: 0 };
+  const extra = opts.listeners ?? {};
   const config = ConfigManager.fromObject({
     server: { dataDir: dir, hostname: "mx.example.org" },
     listeners: {
-      smtp: local,
-      submission: { ...local, allowPlaintextAuth: false },
-      submissions: local,
-      lmtp: local,
-      ...(opts.lmtpSocket === undefined
-        ? {}
-        : { "lmtp-socket": { service: "lmtp", path: opts.lmtpSocket, ...opts.listener } }),
+      smtp: { ...local, ...extra.smtp },
+      submission: { ...local, allowPlaintextAuth: false, ...extra.submission },
+      submissions: { ...local, ...extra.submissions },
+      lmtp: { ...local, ...extra.lmtp },
+      ...(opts.lmtpSocket === undefined ? {} : { "lmtp-socket": { service: "lmtp", path: opts.lmtpSocket } }),
       http: { enabled: false },
       https: { enabled: false },
       imap: { enabled: false },

@@ -22,4 +22,5 @@ export * from "./framer.ts";
 export * from "./params.ts";
 export * from "./path.ts";
 export * from "./replies.ts";
+export * from "./vrfy.ts";
 export * from "./xtext.ts";

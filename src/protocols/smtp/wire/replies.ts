@@ -108,6 +108,8 @@ export const REPLIES = {
   },
   // Permanent refusals.
   NO_SUCH_USER: { code: 550, enhanced: "5.1.1", text: "No such user here" },
+  // RFC 5321 §3.5.1, §3.5.4: VRFY of a name that fits several mailboxes; RFC 3463 X.1.4.
+  USER_AMBIGUOUS: { code: 553, enhanced: "5.1.4", text: "User ambiguous" },
   BAD_DOMAIN: { code: 550, enhanced: "5.1.2", text: "Bad destination system address" },
   MAILBOX_DISABLED: { code: 550, enhanced: "5.2.1", text: "Mailbox disabled" },
   RELAY_DENIED: { code: 550, enhanced: "5.7.1", text: "Relaying denied" },

@@ -10,8 +10,9 @@ import { MAIL } from "./mail.ts";
 import { RCPT } from "./rcpt.ts";
 import { SIMPLE } from "./simple.ts";
 import { STARTTLS } from "./starttls.ts";
+import { VRFY } from "./vrfy.ts";
 
-const ALL: readonly CommandDescriptor[] = [HELLO, MAIL, RCPT, DATA, BDAT, AUTH, STARTTLS, ...SIMPLE];
+const ALL: readonly CommandDescriptor[] = [HELLO, MAIL, RCPT, DATA, BDAT, AUTH, STARTTLS, VRFY, ...SIMPLE];
 
 export const COMMANDS: ReadonlyMap<Verb, CommandDescriptor> = new Map(
   ALL.flatMap((d) => d.verbs.map((v) => [v, d] as const)),

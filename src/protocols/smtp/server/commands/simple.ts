@@ -1,5 +1,5 @@
-// RSET (RFC 5321 §4.1.1.5), NOOP (§4.1.1.9), QUIT (§4.1.1.10), HELP (§4.1.1.8), VRFY
-// (§4.1.1.6) and EXPN (§4.1.1.7).
+// RSET (RFC 5321 §4.1.1.5), NOOP (§4.1.1.9), QUIT (§4.1.1.10) and HELP (§4.1.1.8); VRFY and
+// EXPN are in vrfy.ts.
 import { reply } from "../../wire/replies.ts";
 import type { CommandDescriptor } from "../session.ts";
 
@@ -43,14 +43,4 @@ export const HELP: CommandDescriptor = {
   },
 };
 
-export const VRFY: CommandDescriptor = {
-  verbs: ["VRFY", "EXPN"],
-  requires: [],
-  handle(s) {
-    // RFC 5321 §3.5.3: 252 when the server will not verify (address harvesting, §7.3).
-    // todo RFC 5321 §3.5.2: VRFY/EXPN answers for authenticated users once enabled by config.
-    s.reply(reply("CANNOT_VRFY"));
-  },
-};
-
-export const SIMPLE: readonly CommandDescriptor[] = [RSET, NOOP, QUIT, HELP, VRFY];
+export const SIMPLE: readonly CommandDescriptor[] = [RSET, NOOP, QUIT, HELP];
