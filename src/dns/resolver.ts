@@ -116,7 +116,11 @@ export function systemResolver(nameservers?: readonly string[], opts: SystemReso
     }
   }
   return {
-    resolveMx: (n) => run("MX", n, () => r.resolveMx(n)),
+    // Only the two fields of MxRecord (Node may add others, such as `type`).
+    resolveMx: (n) =>
+      run("MX", n, async () =>
+        (await r.resolveMx(n)).map((m) => ({ exchange: m.exchange, priority: m.priority })),
+      ),
     resolveTxt: (n) => run("TXT", n, () => r.resolveTxt(n)),
     resolve4: (n) => run("A", n, () => r.resolve4(n)),
     resolve6: (n) => run("AAAA", n, () => r.resolve6(n)),
