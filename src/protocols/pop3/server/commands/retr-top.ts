@@ -13,12 +13,15 @@ import { ReadAhead } from "../read-ahead.ts";
 import type { Pop3Session } from "../session.ts";
 import { pick } from "./stat-list.ts";
 
-async function raw(s: Pop3Session, m: MaildropMessage, readAhead: boolean): Promise<Buffer | null> {
+function readAhead(s: Pop3Session): ReadAhead {
   const drop = s.maildrop;
   if (drop === null) throw new Error("no maildrop in TRANSACTION state");
   s.readAhead ??= new ReadAhead(s.ctx.store, drop.accountId, drop.messages);
-  const buf = await s.readAhead.get(m);
-  if (readAhead) s.readAhead.after(m);
+  return s.readAhead;
+}
+
+async function raw(s: Pop3Session, m: MaildropMessage): Promise<Buffer | null> {
+  const buf = await readAhead(s).get(m);
   if (buf === null) {
     s.send(err(`message ${m.number} was removed by another session`));
     return null;
@@ -32,9 +35,12 @@ export const retr: CommandHandler<"RETR"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m, true);
+    const buf = await raw(s, m);
     if (buf === null) return;
     await s.sendMessage(ok(`${buf.length} octets`), stuffMessage(buf));
+    // The next messages are read once this one is on its way (the store's read is
+    // synchronous for inline blobs: done before the write, it would delay every answer).
+    readAhead(s).after(m);
   },
 };
 
@@ -44,7 +50,7 @@ export const top: CommandHandler<"TOP"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m, false);
+    const buf = await raw(s, m);
     if (buf === null) return;
     await s.sendMessage(ok("top of message follows"), stuffTop(buf, cmd.lines));
   },
