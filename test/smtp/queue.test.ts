@@ -152,6 +152,8 @@ void describe("submission into the queue table", () => {
       ret: "FULL",
       envid: "x1",
       requireTls: true,
+      // RFC 4954 §5: the authenticated submitter (test/smtp/auth-param.test.ts).
+      auth: "alice@example.org",
       deliverByMode: "N",
       deliverByTrace: false,
     });

@@ -53,6 +53,29 @@ export async function checkSender(s: SmtpSession, from: SmtpAddress | null): Pro
 }
 
 /**
+ * RFC 4954 §5: the AUTH= mailbox kept with a submitted message (the queue passes it on to
+ * servers that offer AUTH). The server vouches only for what it knows: a mailbox the client
+ * gives is kept when it is one of the authenticated account's own addresses; anything else
+ * (another mailbox, `<>`, or none: RFC 6409 submission is original submission) becomes the
+ * account's primary address. Without an authenticated account with an address: null (`<>`).
+ */
+export async function submitterMailbox(
+  s: SmtpSession,
+  given: string | null | undefined,
+): Promise<string | null> {
+  if (s.auth === null) return null;
+  const account = await s.ctx.store.getAccount(s.auth.accountId);
+  if (account === null) return null;
+  const own = account.addresses.map((a) => a.toLowerCase());
+  if (typeof given === "string") {
+    const at = given.lastIndexOf("@");
+    const g = at > 0 ? normalizeAddress({ localPart: given.slice(0, at), domain: given.slice(at + 1) }) : "";
+    if (own.includes(g)) return g;
+  }
+  return own[0] ?? (account.name.includes("@") ? account.name.toLowerCase() : null);
+}
+
+/**
  * Resolves one recipient. Local domains: the store's resolution, else 550 5.1.1. Other
  * domains: relayed only for an authenticated submission session, else 550 5.7.1.
  */

@@ -6,7 +6,7 @@
 import type { MailCommand } from "../../wire/commands.ts";
 import { reply } from "../../wire/replies.ts";
 import { runHooks, verdictReply } from "../hooks.ts";
-import { checkSender } from "../policy.ts";
+import { checkSender, submitterMailbox } from "../policy.ts";
 import type { CommandDescriptor } from "../session.ts";
 
 export const MAIL: CommandDescriptor = {
@@ -63,9 +63,11 @@ export const MAIL: CommandDescriptor = {
       else s.reply(r);
       return;
     }
-    // RFC 4954 §5: AUTH= from a client we do not trust is treated as AUTH=<>; for an
-    // authenticated session it is kept (the queue passes it on).
-    s.txn = { from: cmd.from, params: p, recipients: [], rcptAttempts: 0, startedAt: now };
+    // RFC 4954 §5: on submission the AUTH= kept for the queue names the authenticated
+    // submitter, whatever the client wrote (policy.ts submitterMailbox). Elsewhere AUTH is not
+    // advertised, so the parameter never gets this far (555, capabilities.ts).
+    const params = s.mode === "submission" ? { ...p, auth: await submitterMailbox(s, p.auth) } : p;
+    s.txn = { from: cmd.from, params, recipients: [], rcptAttempts: 0, startedAt: now };
     s.pendingBdat = null;
     s.reply(reply("SENDER_OK"));
   },
