@@ -17,7 +17,6 @@ import type { SaslConnection } from "../../../auth/sasl/types.ts";
 import { MAX_COMMAND_LINE, parseCommand, type Pop3Command } from "../wire/command.ts";
 import { LineReader, type LineEvent } from "../wire/line-reader.ts";
 import { err, ok, type ResponseCode } from "../wire/reply.ts";
-import { joinParts } from "../wire/message.ts";
 import { MaildropLock } from "./lock.ts";
 import { Maildrop } from "./maildrop.ts";
 import type { ReadAhead } from "./read-ahead.ts";
@@ -44,8 +43,8 @@ const DEFAULT_MAX_ERRORS = 20;
 const DEFAULT_LOCK_TTL_MS = 60_000;
 /** Lines read ahead of the command being run before the socket is paused. */
 const MAX_QUEUED_LINES = 256;
-/** Messages up to this size go out as one write; larger ones in slices with backpressure. */
-const ONE_WRITE_MAX = 1024 * 1024;
+/** A response goes out in writes of about this size; between them the socket may drain. */
+const SLICE = 256 * 1024;
 
 export class Pop3Session {
   readonly ctx: ServerContext;
@@ -137,40 +136,32 @@ export class Pop3Session {
     this.#socket.write(text);
   }
 
-  /** Writes a status line and message parts, waiting for the socket to drain between slices. */
-  async sendMessage(status: string, parts: Buffer[]): Promise<void> {
-    if (this.#closed) return;
-    let total = 0;
-    for (const p of parts) total += p.length;
-    if (total <= ONE_WRITE_MAX) {
-      // One writev of the status line and the slices: no copy of the message.
-      if (this.#socket.destroyed) return;
-      this.#socket.cork();
-      this.#socket.write(status);
-      for (const p of parts) this.#socket.write(p);
-      this.#socket.uncork();
-      return;
-    }
-    this.send(status);
-    let batch: Buffer[] = [];
+  /**
+   * Writes a status line and the parts of a message (slices of the stored bytes, see
+   * stuffMessage): corked, so each SLICE of the response leaves in one writev, without a
+   * copy; between slices of a large message it waits for the socket to drain.
+   */
+  async sendMessage(status: string, parts: readonly Buffer[]): Promise<void> {
+    const s = this.#socket;
+    if (this.#closed || s.destroyed) return;
+    s.cork();
+    s.write(status);
     let size = 0;
     for (const p of parts) {
-      batch.push(p);
+      s.write(p);
       size += p.length;
-      if (size >= 256 * 1024) {
-        await this.#write(joinParts(batch));
-        batch = [];
-        size = 0;
-      }
+      if (size < SLICE) continue;
+      s.uncork();
+      size = 0;
+      if (s.writableNeedDrain) await this.#drained(s);
+      if (this.#closed || s.destroyed) return;
+      s.cork();
     }
-    if (batch.length > 0) await this.#write(joinParts(batch));
+    s.uncork();
   }
 
-  async #write(b: Buffer): Promise<void> {
-    if (this.#closed || this.#socket.destroyed) return;
-    if (this.#socket.write(b)) return;
-    const s = this.#socket;
-    await new Promise<void>((resolve) => {
+  #drained(s: Socket): Promise<void> {
+    return new Promise<void>((resolve) => {
       const done = (): void => {
         s.off("drain", done);
         s.off("close", done);
