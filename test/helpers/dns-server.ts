@@ -46,7 +46,15 @@ function answers(q: packet.Question, recs: StaticRecords): packet.Answer[] {
   }
 }
 
-export async function startDnsServer(records: Record<string, StaticRecords> = {}): Promise<TestDnsServer> {
+export interface DnsServerOptions {
+  /** Names whose answers carry the AD bit, as a validating resolver's secure answers do. */
+  secure?: (name: string) => boolean;
+}
+
+export async function startDnsServer(
+  records: Record<string, StaticRecords> = {},
+  opts: DnsServerOptions = {},
+): Promise<TestDnsServer> {
   const zones = new Map<string, StaticRecords>();
   const key = (name: string): string => (isIP(name) !== 0 ? reverseName(name) : normalizeName(name));
   for (const [name, recs] of Object.entries(records)) zones.set(key(name), recs);
@@ -72,7 +80,10 @@ export async function startDnsServer(records: Record<string, StaticRecords> = {}
       id: query.id ?? 0,
       type: "response",
       flags:
-        packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | (packet.AUTHORITATIVE_ANSWER ?? 0) | rcode,
+        packet.RECURSION_DESIRED |
+        packet.RECURSION_AVAILABLE |
+        (opts.secure?.(normalizeName(q.name)) === true ? packet.AUTHENTIC_DATA : 0) |
+        rcode,
       questions: [q],
       answers: list,
     });
