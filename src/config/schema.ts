@@ -113,7 +113,7 @@ const listenerInputSchema = z
       .min(1)
       .optional()
       .describe(
-        'Listen on a unix domain socket at this path instead of TCP (bind and port are then not allowed), e.g. "/run/mailroom/lmtp.sock" for lmtp. The parent folder is created when missing; a stale socket left by a server that is gone is removed at start (one that still answers is an error), and the socket is removed at stop. portOffset does not apply and maxConnectionsPerIp is not counted (every client is local).',
+        'Listen on a unix domain socket at this path instead of TCP (then port is not allowed and bind is ignored), e.g. "/run/mailroom/lmtp.sock" for lmtp. The parent folder is created when missing; a stale socket left by a server that is gone is removed at start (one that still answers is an error), and the socket is removed at stop. portOffset does not apply and maxConnectionsPerIp is not counted (every client is local).',
       ),
     socketMode: z
       .string()
@@ -204,12 +204,14 @@ const listenersSchema = z
         });
         continue;
       }
-      if (g?.path !== undefined && (g.bind !== undefined || g.port !== undefined)) {
+      // With path, bind does not apply (and is ignored, so `mailroom serve --host`, which sets
+      // bind on every listener, leaves a socket listener as it is); a port is a mistake.
+      if (g?.path !== undefined && g.port !== undefined) {
         zctx.issues.push({
           code: "custom",
           input: g,
           path: [name, "path"],
-          message: `listener "${name}": path (a unix socket) replaces bind and port; set one or the other`,
+          message: `listener "${name}": path (a unix socket) replaces port; set one or the other`,
         });
         continue;
       }

@@ -110,6 +110,9 @@ socketMode = "0600"
     assert.equal(c.listeners["lmtp"]?.port, 24, "the TCP lmtp listener stays");
     const both = configError(() => parseConfig({ listeners: { lmtp: { path: "/tmp/l.sock", port: 24 } } }));
     assert.equal(both.issues[0]?.path, "listeners.lmtp.path");
+    // bind does not apply to a socket (mailroom serve --host sets it on every listener).
+    const withBind = parseConfig({ listeners: { lmtp: { path: "/tmp/l.sock", bind: "127.0.0.1" } } });
+    assert.equal(withBind.listeners["lmtp"]?.bind, "");
     const modeOnly = configError(() => parseConfig({ listeners: { lmtp: { socketMode: "0600" } } }));
     assert.equal(modeOnly.issues[0]?.path, "listeners.lmtp.socketMode");
     const badMode = configError(() =>
