@@ -9,24 +9,26 @@ import { downgradeMessage, needsDowngrade } from "../../wire/downgrade.ts";
 import { stuffMessage, stuffTop } from "../../wire/message.ts";
 import type { CommandHandler } from "../command.ts";
 import type { MaildropMessage } from "../maildrop.ts";
-import { ReadAhead } from "../read-ahead.ts";
+import { ReadAhead, type ReadyMessage } from "../read-ahead.ts";
 import type { Pop3Session } from "../session.ts";
 import { pick } from "./stat-list.ts";
 
 function readAhead(s: Pop3Session): ReadAhead {
   const drop = s.maildrop;
   if (drop === null) throw new Error("no maildrop in TRANSACTION state");
-  s.readAhead ??= new ReadAhead(s.ctx.store, drop.accountId, drop.messages);
+  // UTF8 is only valid before login: the mode is fixed for the messages of this session.
+  const utf8 = s.utf8;
+  s.readAhead ??= new ReadAhead(s.ctx.store, drop.accountId, drop.messages, (raw, ahead) => {
+    const msg = utf8 || !needsDowngrade(raw) ? raw : downgradeMessage(raw);
+    return { msg, parts: ahead ? stuffMessage(msg) : null };
+  });
   return s.readAhead;
 }
 
-async function raw(s: Pop3Session, m: MaildropMessage): Promise<Buffer | null> {
-  const buf = await readAhead(s).get(m);
-  if (buf === null) {
-    s.send(err(`message ${m.number} was removed by another session`));
-    return null;
-  }
-  return s.utf8 || !needsDowngrade(buf) ? buf : downgradeMessage(buf);
+async function load(s: Pop3Session, m: MaildropMessage): Promise<ReadyMessage | null> {
+  const ready = await readAhead(s).get(m);
+  if (ready === null) s.send(err(`message ${m.number} was removed by another session`));
+  return ready;
 }
 
 export const retr: CommandHandler<"RETR"> = {
@@ -35,9 +37,9 @@ export const retr: CommandHandler<"RETR"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m);
-    if (buf === null) return;
-    await s.sendMessage(ok(`${buf.length} octets`), stuffMessage(buf));
+    const ready = await load(s, m);
+    if (ready === null) return;
+    await s.sendMessage(ok(`${ready.msg.length} octets`), ready.parts ?? stuffMessage(ready.msg));
     // The next messages are read once this one is on its way (the store's read is
     // synchronous for inline blobs: done before the write, it would delay every answer).
     readAhead(s).after(m);
@@ -50,8 +52,8 @@ export const top: CommandHandler<"TOP"> = {
   async handle(s, cmd) {
     const m = pick(s, cmd.msg);
     if (m === undefined) return;
-    const buf = await raw(s, m);
-    if (buf === null) return;
-    await s.sendMessage(ok("top of message follows"), stuffTop(buf, cmd.lines));
+    const ready = await load(s, m);
+    if (ready === null) return;
+    await s.sendMessage(ok("top of message follows"), stuffTop(ready.msg, cmd.lines));
   },
 };
