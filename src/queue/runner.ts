@@ -9,59 +9,20 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Resolver } from "../dns/resolver.ts";
 import { buildDsn, type DsnRecipient } from "./dsn.ts";
-import type {
-  QueueParams,
-  QueuedMessage,
-  QueuedRecipient,
-  QueueStore,
-  RecipientAttempt,
-} from "./queue-store.ts";
-import { addressesOf, findRoute, RouteTempError, type RouteHost } from "./routing.ts";
+import type { QueuedMessage, QueuedRecipient, QueueStore } from "./queue-store.ts";
+import { deliverToDomain, type DomainOutcome } from "./destination.ts";
+import type { TlsPolicyOptions } from "./tls-policy.ts";
+import type { TlsReportSink, Transport } from "./transport.ts";
 
-export interface DeliveryTarget {
-  /** MX host name (TLS server name, policy checks). */
-  host: string;
-  address: string;
-  port: number;
-}
-
-export interface TransportRecipientResult {
-  index: number;
-  ok: boolean;
-  permanent: boolean;
-  code: number;
-  enhanced: string | null;
-  text: string;
-}
-
-export interface TransportResult {
-  recipients: TransportRecipientResult[];
-  /** The peer offered DSN (RFC 3461): it reports success itself when NOTIFY asks. */
-  dsnSupported: boolean;
-}
-
-/** A failure of the whole session with one destination (no per-recipient replies). */
-export class TransportError extends Error {
-  override readonly name = "TransportError";
-  readonly permanent: boolean;
-  readonly enhanced: string;
-  constructor(message: string, permanent: boolean, enhanced: string) {
-    super(message);
-    this.permanent = permanent;
-    this.enhanced = enhanced;
-  }
-}
-
-export interface Transport {
-  deliver(
-    target: DeliveryTarget,
-    from: string,
-    recipients: readonly QueuedRecipient[],
-    params: QueueParams,
-    message: Buffer,
-  ): Promise<TransportResult>;
-  close(): Promise<void>;
-}
+export { TransportError } from "./transport.ts";
+export type {
+  DeliveryTarget,
+  TlsReportSink,
+  TlsResult,
+  Transport,
+  TransportRecipientResult,
+  TransportResult,
+} from "./transport.ts";
 
 export interface RetrySchedule {
   /** First retry after this long; each further one waits twice as long... */
@@ -101,6 +62,10 @@ export interface RunnerOptions {
   perDomain?: number;
   leaseMs?: number;
   pollMs?: number;
+  /** DANE and MTA-STS lookups (none: opportunistic TLS everywhere). */
+  tls?: TlsPolicyOptions;
+  /** Where TLS outcomes go for TLS-RPT. */
+  tlsReports?: TlsReportSink;
   /** Delivers a DSN to `to` (a local mailbox through the ingest path, or the queue). */
   returnMail(to: string, dsn: Buffer): Promise<void>;
 }
@@ -140,17 +105,6 @@ function domainOf(address: string): string {
 function wants(r: QueuedRecipient, what: "SUCCESS" | "FAILURE" | "DELAY"): boolean {
   if (r.notify === undefined) return what !== "SUCCESS";
   return r.notify !== "NEVER" && r.notify.includes(what);
-}
-
-function outcomeOf(r: TransportRecipientResult, remote: string): RecipientAttempt {
-  const status = r.enhanced ?? (r.ok ? "2.0.0" : r.permanent ? "5.0.0" : "4.0.0");
-  return {
-    index: r.index,
-    status: r.ok ? "delivered" : r.permanent ? "failed" : "pending",
-    error: r.ok ? null : `${r.code} ${r.enhanced ? `${r.enhanced} ` : ""}${r.text}`,
-    remoteMta: remote,
-    dsnStatus: status,
-  };
 }
 
 export class QueueRunner {
@@ -233,7 +187,7 @@ export class QueueRunner {
     try {
       const raw = await this.#o.queue.message(m);
       const pending = m.recipients.filter((r) => r.status === "pending");
-      const results: Array<RecipientAttempt & { dsnSupported?: boolean }> = [];
+      const results: DomainOutcome[] = [];
       if (!raw) {
         log.error("queued message blob missing; failing its recipients");
         for (const r of pending)
@@ -277,73 +231,22 @@ export class QueueRunner {
     }
   }
 
-  /** One destination domain: route, then the hosts in order until one gives answers. */
+  /** One destination domain (destination.ts), within the per-domain limit. */
   async #deliverDomain(
     m: QueuedMessage,
     raw: Buffer,
     domain: string,
     rcpts: QueuedRecipient[],
-  ): Promise<Array<RecipientAttempt & { dsnSupported?: boolean }>> {
-    const fail = (
-      status: "failed" | "pending",
-      dsnStatus: string,
-      error: string,
-      remote: string | null = null,
-    ): RecipientAttempt[] =>
-      rcpts.map((r) => ({ index: r.index, status, error, remoteMta: remote, dsnStatus }));
+  ): Promise<DomainOutcome[]> {
     await this.#domains.acquire(domain);
     try {
-      let hosts: RouteHost[];
-      let port = this.#o.port ?? 25;
-      if (this.#o.smartHost) {
-        hosts = [{ name: this.#o.smartHost.host, preference: 0 }];
-        port = this.#o.smartHost.port;
-      } else {
-        const route = await findRoute(this.#o.resolver, domain);
-        if (route.kind === "null-mx")
-          return fail("failed", "5.1.10", `${domain} accepts no mail (null MX, RFC 7505)`);
-        if (route.kind === "no-domain") return fail("failed", "5.1.2", `domain ${domain} does not exist`);
-        hosts = route.hosts;
-      }
-      let last = fail("pending", "4.4.1", `no answer from the mail hosts of ${domain}`);
-      for (const host of hosts) {
-        const addresses = await addressesOf(this.#o.resolver, host.name);
-        if (addresses.length === 0) {
-          last = fail("pending", "4.4.4", `host ${host.name} has no address`);
-          continue;
-        }
-        for (const address of addresses) {
-          const target = { host: host.name, address, port };
-          try {
-            const res = await this.#o.transport.deliver(target, m.from, rcpts, m.params, raw);
-            const out = res.recipients.map((r) => outcomeOf(r, host.name));
-            // The peer answered: its replies are final for this attempt.
-            await this.#o.queue.record(m.id, this.#o.holder, out);
-            return out.map((o) => ({ ...o, dsnSupported: res.dsnSupported }));
-          } catch (e) {
-            if (!(e instanceof TransportError)) throw e;
-            // RFC 5321 §5.1: a permanent answer from one host is final; a temporary one or
-            // no answer moves on to the next address or host.
-            if (e.permanent) return fail("failed", e.enhanced, e.message, host.name);
-            last = fail("pending", e.enhanced, e.message, host.name);
-          }
-        }
-      }
-      return last;
-    } catch (e) {
-      if (e instanceof RouteTempError) return fail("pending", "4.4.3", e.message);
-      throw e;
+      return await deliverToDomain(this.#o, m, raw, domain, rcpts);
     } finally {
       this.#domains.release(domain);
     }
   }
 
-  async #finish(
-    m: QueuedMessage,
-    raw: Buffer | null,
-    results: Array<RecipientAttempt & { dsnSupported?: boolean }>,
-    log: Logger,
-  ): Promise<void> {
+  async #finish(m: QueuedMessage, raw: Buffer | null, results: DomainOutcome[], log: Logger): Promise<void> {
     const now = this.#o.clock.now();
     const age = now - m.createdAt;
     const byIndex = new Map(m.recipients.map((r) => [r.index, r]));

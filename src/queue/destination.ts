@@ -1,0 +1,143 @@
+// One delivery attempt to one recipient domain: route it (routing.ts), decide each MX host's
+// TLS (tls-policy.ts: DANE, MTA-STS, opportunistic), hand the message to the transport, and
+// turn what happened into per-recipient outcomes. RFC 5321 §5.1: hosts are tried in
+// preference order until one answers; a temporary failure or no answer moves on, a permanent
+// answer is final. TLS outcomes are reported for TLS-RPT (RFC 8460).
+import type { QueuedMessage, QueuedRecipient, RecipientAttempt } from "./queue-store.ts";
+import { addressesOf, findRoute, RouteTempError, type RouteHost } from "./routing.ts";
+import type { RunnerOptions } from "./runner.ts";
+import { TransportError, type TransportRecipientResult } from "./transport.ts";
+import { domainTlsContext, hostTlsPolicy, satisfiesRequireTls, type DomainTlsContext } from "./tls-policy.ts";
+
+export type DomainOutcome = RecipientAttempt & { dsnSupported?: boolean };
+
+function outcomeOf(r: TransportRecipientResult, remote: string): RecipientAttempt {
+  const status = r.enhanced ?? (r.ok ? "2.0.0" : r.permanent ? "5.0.0" : "4.0.0");
+  return {
+    index: r.index,
+    status: r.ok ? "delivered" : r.permanent ? "failed" : "pending",
+    error: r.ok ? null : `${r.code} ${r.enhanced ? `${r.enhanced} ` : ""}${r.text}`,
+    remoteMta: remote,
+    dsnStatus: status,
+  };
+}
+
+export async function deliverToDomain(
+  o: RunnerOptions,
+  m: QueuedMessage,
+  raw: Buffer,
+  domain: string,
+  rcpts: QueuedRecipient[],
+): Promise<DomainOutcome[]> {
+  const fail = (
+    status: "failed" | "pending",
+    dsnStatus: string,
+    error: string,
+    remote: string | null = null,
+  ) => rcpts.map((r): DomainOutcome => ({ index: r.index, status, error, remoteMta: remote, dsnStatus }));
+  const tlsOpts = o.tls ?? {};
+  try {
+    let hosts: RouteHost[];
+    let port = o.port ?? 25;
+    let tlsCtx: DomainTlsContext;
+    if (o.smartHost) {
+      hosts = [{ name: o.smartHost.host, preference: 0 }];
+      port = o.smartHost.port;
+      tlsCtx = { domain, mxSecure: false, sts: null };
+    } else {
+      const route = await findRoute(o.resolver, domain);
+      if (route.kind === "null-mx")
+        return fail("failed", "5.1.10", `${domain} accepts no mail (null MX, RFC 7505)`);
+      if (route.kind === "no-domain") return fail("failed", "5.1.2", `domain ${domain} does not exist`);
+      hosts = route.hosts;
+      tlsCtx = await domainTlsContext(domain, tlsOpts);
+    }
+    let last = fail("pending", "4.4.1", `no answer from the mail hosts of ${domain}`);
+    for (const host of hosts) {
+      const tls = o.smartHost
+        ? // A smart host is trusted by configuration: TLS when it offers it.
+          {
+            mode: "opportunistic" as const,
+            verifyCertificate: false,
+            type: "no-policy-found" as const,
+            reportOnly: false,
+            policyStrings: [],
+          }
+        : await hostTlsPolicy(tlsCtx, host.name, tlsOpts);
+      if (tls.refused !== undefined) {
+        // RFC 8461 §5.1: an enforced policy's unlisted MX is not used; the mail waits.
+        o.tlsReports?.record({
+          policyDomain: domain,
+          type: tls.type,
+          policyStrings: tls.policyStrings,
+          mxHost: host.name,
+          address: "",
+          ok: false,
+          failure: "validation-failure",
+          detail: tls.refused,
+        });
+        last = fail("pending", "4.7.5", tls.refused);
+        continue;
+      }
+      // RFC 8689 §4.2.1 and §5: REQUIRETLS mail that no host can take authenticated fails 5.7.30.
+      if (m.params.requireTls === true && !satisfiesRequireTls(tls)) {
+        last = fail(
+          "failed",
+          "5.7.30",
+          `REQUIRETLS: ${host.name} is not authenticated by DANE or MTA-STS`,
+          host.name,
+        );
+        continue;
+      }
+      const addresses = await addressesOf(o.resolver, host.name);
+      if (addresses.length === 0) {
+        last = fail("pending", "4.4.4", `host ${host.name} has no address`);
+        continue;
+      }
+      for (const address of addresses) {
+        try {
+          const res = await o.transport.deliver(
+            { host: host.name, address, port, tls },
+            m.from,
+            rcpts,
+            m.params,
+            raw,
+          );
+          if (tls.type !== "no-policy-found")
+            o.tlsReports?.record({
+              policyDomain: domain,
+              type: tls.type,
+              policyStrings: tls.policyStrings,
+              mxHost: host.name,
+              address,
+              ok: res.tls,
+              ...(res.tls ? {} : { failure: "starttls-not-supported" }),
+            });
+          const out = res.recipients.map((r) => outcomeOf(r, host.name));
+          // The peer answered: its replies are final for this attempt, recorded at once.
+          await o.queue.record(m.id, o.holder, out);
+          return out.map((x) => ({ ...x, dsnSupported: res.dsnSupported }));
+        } catch (e) {
+          if (!(e instanceof TransportError)) throw e;
+          if (e.tlsFailure !== undefined)
+            o.tlsReports?.record({
+              policyDomain: domain,
+              type: tls.type,
+              policyStrings: tls.policyStrings,
+              mxHost: host.name,
+              address,
+              ok: false,
+              failure: e.tlsFailure,
+              detail: e.message,
+            });
+          if (e.permanent) return fail("failed", e.enhanced, e.message, host.name);
+          last = fail("pending", e.enhanced, e.message, host.name);
+        }
+      }
+    }
+    return last;
+  } catch (e) {
+    if (e instanceof RouteTempError) return fail("pending", "4.4.3", e.message);
+    throw e;
+  }
+}
