@@ -2,10 +2,8 @@
 // per-minute figure (at least 10), refilled continuously. A command finding the bucket empty
 // waits for the next token: a client over the rate is slowed down, never refused, and a
 // client within it never waits. The rate is read at every command, so a reload applies.
-
-export interface Clock {
-  now(): number;
-}
+// Real time by default: the wait is a real timer, whatever clock the server's context uses.
+import { systemClock, type Clock } from "../core/clock.ts";
 
 export class CommandThrottle {
   readonly #perMinute: () => number;
@@ -14,7 +12,7 @@ export class CommandThrottle {
   #at = 0;
 
   /** `perMinute` is read at every take() (e.g. from the current configuration). */
-  constructor(perMinute: () => number, clock: Clock = Date) {
+  constructor(perMinute: () => number, clock: Clock = systemClock) {
     this.#perMinute = perMinute;
     this.#clock = clock;
   }
