@@ -64,18 +64,20 @@ export async function deliverToDomain(
             policyStrings: [],
           }
         : await hostTlsPolicy(tlsCtx, host.name, tlsOpts);
-      if (tls.refused !== undefined) {
-        // RFC 8461 §5.1: an enforced policy's unlisted MX is not used; the mail waits.
+      const report = (address: string, failure?: string, detail?: string): void =>
         o.tlsReports?.record({
           policyDomain: domain,
           type: tls.type,
           policyStrings: tls.policyStrings,
           mxHost: host.name,
-          address: "",
-          ok: false,
-          failure: "validation-failure",
-          detail: tls.refused,
+          address,
+          ok: failure === undefined,
+          ...(failure !== undefined ? { failure } : {}),
+          ...(detail !== undefined ? { detail } : {}),
         });
+      if (tls.refused !== undefined) {
+        // RFC 8461 §5.1: an enforced policy's unlisted MX is not used; the mail waits.
+        report("", "validation-failure", tls.refused);
         last = fail("pending", "4.7.5", tls.refused);
         continue;
       }
@@ -103,33 +105,14 @@ export async function deliverToDomain(
             m.params,
             raw,
           );
-          if (tls.type !== "no-policy-found")
-            o.tlsReports?.record({
-              policyDomain: domain,
-              type: tls.type,
-              policyStrings: tls.policyStrings,
-              mxHost: host.name,
-              address,
-              ok: res.tls,
-              ...(res.tls ? {} : { failure: "starttls-not-supported" }),
-            });
+          if (tls.type !== "no-policy-found") report(address, res.tls ? undefined : "starttls-not-supported");
           const out = res.recipients.map((r) => outcomeOf(r, host.name));
           // The peer answered: its replies are final for this attempt, recorded at once.
           await o.queue.record(m.id, o.holder, out);
           return out.map((x) => ({ ...x, dsnSupported: res.dsnSupported }));
         } catch (e) {
           if (!(e instanceof TransportError)) throw e;
-          if (e.tlsFailure !== undefined)
-            o.tlsReports?.record({
-              policyDomain: domain,
-              type: tls.type,
-              policyStrings: tls.policyStrings,
-              mxHost: host.name,
-              address,
-              ok: false,
-              failure: e.tlsFailure,
-              detail: e.message,
-            });
+          if (e.tlsFailure !== undefined) report(address, e.tlsFailure, e.message);
           if (e.permanent) return fail("failed", e.enhanced, e.message, host.name);
           last = fail("pending", e.enhanced, e.message, host.name);
         }
