@@ -99,17 +99,7 @@ export function httpsPolicyFetcher(opts: {
   timeoutMs?: number;
   port?: number;
 }): PolicyFetcher {
-  const lookup: LookupFunction = (hostname, options, callback) => {
-    opts.resolver.resolve4(hostname).then(
-      (addrs) => {
-        const address = addrs[0]!;
-        if (typeof options === "object" && options.all) callback(null, [{ address, family: 4 }]);
-        else callback(null, address, 4);
-      },
-      (e: unknown) =>
-        callback(e instanceof Error ? (e as NodeJS.ErrnoException) : new Error(String(e)), "", 4),
-    );
-  };
+  const lookup = resolverLookup(opts.resolver);
   return (url) =>
     new Promise((resolve, reject) => {
       const u = new URL(url);
@@ -149,6 +139,21 @@ export function httpsPolicyFetcher(opts: {
       req.on("error", reject);
       req.end();
     });
+}
+
+/** A `lookup` for node:net/https that asks our Resolver (IPv4) instead of the system. */
+export function resolverLookup(resolver: Resolver): LookupFunction {
+  return (hostname, options, callback) => {
+    resolver.resolve4(hostname).then(
+      (addrs) => {
+        const address = addrs[0]!;
+        if (typeof options === "object" && options.all) callback(null, [{ address, family: 4 }]);
+        else callback(null, address, 4);
+      },
+      (e: unknown) =>
+        callback(e instanceof Error ? (e as NodeJS.ErrnoException) : new Error(String(e)), "", 4),
+    );
+  };
 }
 
 export interface StsLookup {

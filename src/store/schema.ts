@@ -209,6 +209,22 @@ export const MIGRATIONS: Migration[] = [
     `ALTER TABLE outbound_recipients ADD COLUMN remote_mta TEXT`,
     `ALTER TABLE outbound_recipients ADD COLUMN dsn_status TEXT`,
   ],
+  // 6: TLS-RPT (RFC 8460): outcomes of outbound TLS per UTC day, policy domain and policy,
+  // MX host and result ('' for a success), counted; the daily report is built from these
+  // rows and deletes them (src/queue/tls-rpt.ts).
+  ({ int }) => [
+    `CREATE TABLE tls_rpt_results (
+      day TEXT NOT NULL,
+      policy_domain TEXT NOT NULL,
+      policy_type TEXT NOT NULL,
+      policy_strings TEXT NOT NULL,
+      mx_host TEXT NOT NULL,
+      result_type TEXT NOT NULL,
+      receiving_ip TEXT NOT NULL,
+      detail TEXT,
+      sessions ${int} NOT NULL,
+      PRIMARY KEY (day, policy_domain, policy_type, mx_host, result_type, receiving_ip))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {
