@@ -1,31 +1,38 @@
-// The configured limits over real sockets: limits.commandsPerMinute (a bucket of commands,
-// with a credit per maildrop message at login, refused with -ERR [SYS/TEMP]) and
-// limits.maxConnectionsPerUser (a login past it refused with -ERR [IN-USE]), and the
-// throttle's arithmetic with a fake clock.
+// The configured limits over real sockets: limits.commandsPerMinute (the shared bucket, with
+// a credit per maildrop message at login; a client over the rate waits, one far over it gets
+// -ERR [SYS/TEMP]) and limits.maxConnectionsPerUser (a login past it gets -ERR [IN-USE]).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { CommandThrottle, MAILDROP_CREDIT } from "../../src/protocols/pop3/server/throttle.ts";
+import { MAILDROP_CREDIT } from "../../src/protocols/pop3/server/session.ts";
 import { userSessions } from "../../src/protocols/pop3/server/user-sessions.ts";
 import { message, RawPop3, startPop3, type Pop3Fixture } from "./helpers.ts";
 
-void describe("POP3 command throttle", () => {
-  void test("a bucket of a tenth of a minute (at least 10), refilled at the rate, plus credits", () => {
-    let now = 0;
-    const t = new CommandThrottle(600, () => now);
-    for (let i = 0; i < 60; i++) assert.ok(t.take(600), `command ${i}`);
-    assert.equal(t.take(600), false);
-    assert.equal(t.waitSeconds(600), 1);
-    now += 1000; // 10 commands a second
-    for (let i = 0; i < 10; i++) assert.ok(t.take(600));
-    assert.equal(t.take(600), false);
-    t.credit(5); // used when the bucket is empty, never refilled
-    for (let i = 0; i < 5; i++) assert.ok(t.take(600));
-    assert.equal(t.take(600), false);
-    t.credit(5);
-    now += 600_000; // refilling never goes past the capacity
-    for (let i = 0; i < 65; i++) assert.ok(t.take(600));
-    assert.equal(t.take(600), false);
-    assert.equal(CommandThrottle.capacity(20), 10);
+void describe("POP3 commandsPerMinute, slowing down", () => {
+  let f: Pop3Fixture;
+  before(async () => {
+    f = await startPop3({ limits: { commandsPerMinute: 600 } }); // a burst of 60, then 10 a second
+    await f.deliver(message("one"));
+    await f.deliver(message("two"));
+  });
+  after(async () => {
+    await f.stop();
+  });
+
+  void test("past the burst and the maildrop credit, commands wait for the rate", async () => {
+    const c = await RawPop3.connect(f.pop3Port);
+    await c.line();
+    assert.match(await c.login(f.user), /^\+OK/); // 2 of 60, then a credit of 3 per message
+    const free = 60 - 2 + MAILDROP_CREDIT * 2;
+    const t0 = performance.now();
+    c.write("NOOP\r\n".repeat(free));
+    for (let i = 0; i < free; i++) assert.equal(await c.line(), "+OK", `NOOP ${i}`);
+    const t1 = performance.now();
+    c.write("NOOP\r\n".repeat(3));
+    for (let i = 0; i < 3; i++) assert.equal(await c.line(), "+OK");
+    const t2 = performance.now();
+    assert.ok(t1 - t0 < 1000, `the free commands took ${t1 - t0} ms`);
+    assert.ok(t2 - t1 >= 200, `3 commands at 10 a second took ${t2 - t1} ms`);
+    assert.match(await c.cmd("QUIT"), /^\+OK bye/);
   });
 });
 
@@ -40,10 +47,12 @@ void describe("POP3 limits", () => {
     await f.stop();
   });
 
-  void test("commandsPerMinute: -ERR [SYS/TEMP] once the bucket and the maildrop credit are used", async () => {
+  void test("commandsPerMinute: a command that would wait past 5 s gets -ERR [SYS/TEMP]; QUIT passes", async () => {
     const c = await RawPop3.connect(f.pop3Port);
     await c.line();
-    assert.match(await c.login(f.user), /^\+OK/); // 2 of 10, then a credit of 3 per message
+    // 10 a minute: a burst of 10 (2 used by the login), a credit of 3 per message, then each
+    // command would wait 6 s.
+    assert.match(await c.login(f.user), /^\+OK/);
     const allowed = 10 - 2 + MAILDROP_CREDIT * 2;
     // Pipelined, as a client may: the answers keep their order.
     c.write("NOOP\r\n".repeat(allowed + 2));

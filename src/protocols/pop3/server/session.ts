@@ -1,8 +1,14 @@
 // One POP3 connection: reads command lines, runs them one at a time in order (RFC 2449 §6.6
 // PIPELINING: the client may send many commands at once; answers keep their order), keeps
 // the state (RFC 1939 §3: AUTHORIZATION, TRANSACTION, UPDATE), the limits and timers, STLS,
-// and the graceful stop. Limits: limits.commandsPerMinute (./throttle.ts, -ERR [SYS/TEMP])
-// and limits.maxConnectionsPerUser (./user-sessions.ts, -ERR [IN-USE] at login). Commands live in ./commands/, one file per command or family, and
+// and the graceful stop. Limits: limits.maxConnectionsPerUser (./user-sessions.ts, -ERR
+// [IN-USE] at login) and limits.commandsPerMinute: the shared token bucket
+// (src/net/command-throttle.ts) slows a client over the rate down, as SMTP and IMAP do; POP3
+// needs one command per message (RETR n, DELE n), so a login adds MAILDROP_CREDIT commands
+// per message that pass first, and a client downloading and deleting a large maildrop is
+// not slowed. A command that would have to wait more than MAX_THROTTLE_WAIT_MS (a client
+// pipelining far past the rate) is refused with -ERR [SYS/TEMP] (RFC 3206 §4: temporary,
+// try again later) and counted as an error. QUIT is never held back. Commands live in ./commands/, one file per command or family, and
 // are looked up in the registry (./registry.ts); the dispatcher checks the state once.
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
@@ -21,7 +27,7 @@ import { MaildropLock } from "./lock.ts";
 import { Maildrop } from "./maildrop.ts";
 import type { ReadAhead } from "./read-ahead.ts";
 import { COMMANDS } from "./registry.ts";
-import { CommandThrottle, MAILDROP_CREDIT } from "./throttle.ts";
+import { CommandThrottle } from "../../../net/command-throttle.ts";
 import { userSessions } from "./user-sessions.ts";
 import { DEFAULT_LANGUAGE } from "./commands/lang.ts";
 
@@ -41,6 +47,10 @@ export interface Pop3Options {
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 const DEFAULT_MAX_ERRORS = 20;
 const DEFAULT_LOCK_TTL_MS = 60_000;
+/** Commands per maildrop message that pass before the rate limit (TOP or RETR, DELE, LIST). */
+export const MAILDROP_CREDIT = 3;
+/** A command over limits.commandsPerMinute that would wait longer than this is refused. */
+export const MAX_THROTTLE_WAIT_MS = 5000;
 /** Lines read ahead of the command being run before the socket is paused. */
 const MAX_QUEUED_LINES = 256;
 /** A response goes out in writes of about this size; between them the socket may drain. */
@@ -74,6 +84,8 @@ export class Pop3Session {
   #errors = 0;
   #authFailures = 0;
   readonly #throttle: CommandThrottle;
+  /** Commands granted at login (MAILDROP_CREDIT per message), used before the bucket. */
+  #credit = 0;
   /** Gives back this session's slot of limits.maxConnectionsPerUser. */
   #releaseSlot: (() => void) | null = null;
   readonly #onData = (d: Buffer): void => this.#feed(d);
@@ -89,7 +101,7 @@ export class Pop3Session {
     };
     this.log = ctx.logger.child({ proto: "pop3", ip: info.remoteAddress, port: info.remotePort });
     this.#socket = socket;
-    this.#throttle = new CommandThrottle(ctx.config.current().limits.commandsPerMinute);
+    this.#throttle = new CommandThrottle(() => ctx.config.current().limits.commandsPerMinute);
     info.onShutdown(() => this.#shutdown());
   }
 
@@ -253,7 +265,7 @@ export class Pop3Session {
       return;
     }
     this.#releaseSlot = releaseSlot;
-    this.#throttle.credit(MAILDROP_CREDIT * drop.messages.length);
+    this.#credit = MAILDROP_CREDIT * drop.messages.length;
     this.lock = lock;
     this.maildrop = drop;
     this.identity = result;
@@ -370,19 +382,27 @@ export class Pop3Session {
     }
   }
 
-  /** limits.commandsPerMinute: false (refusal sent) when the client is over it. */
-  #allowed(): boolean {
-    const perMinute = this.ctx.config.current().limits.commandsPerMinute;
-    if (this.#throttle.take(perMinute)) return true;
-    const wait = this.#throttle.waitSeconds(perMinute);
-    this.send(err(`too many commands (at most ${perMinute} a minute), wait ${wait} s`, "SYS/TEMP"));
-    this.countError();
-    return false;
+  /** limits.commandsPerMinute: waits when the client is over it; false (refusal sent) when far over. */
+  async #allowed(): Promise<boolean> {
+    if (this.#credit > 0) {
+      this.#credit--;
+      return true;
+    }
+    const waitMs = this.#throttle.take();
+    if (waitMs === 0) return true;
+    if (waitMs > MAX_THROTTLE_WAIT_MS) {
+      const perMinute = this.ctx.config.current().limits.commandsPerMinute;
+      this.send(err(`too many commands (at most ${perMinute} a minute), slow down`, "SYS/TEMP"));
+      this.countError();
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, waitMs).unref());
+    return !this.#closed;
   }
 
   async #dispatch(line: Buffer): Promise<void> {
     const parsed = parseCommand(line);
-    if (!(parsed.ok && parsed.command.name === "QUIT") && !this.#allowed()) return;
+    if (!(parsed.ok && parsed.command.name === "QUIT") && !(await this.#allowed())) return;
     if (!parsed.ok) {
       this.send(err(parsed.error, parsed.code));
       this.countError();
