@@ -317,21 +317,21 @@ export class SmtpSession implements HookSession {
     this.#maybeShutdown();
   }
 
-  /**
-   * limits.commandsPerMinute: a command over the rate waits for its turn (the replies so far
-   * are sent first). AUTH exchange lines and message data are not commands.
-   */
-  async #slowDown(): Promise<void> {
-    const waitMs = this.#throttle.take();
-    if (waitMs === 0) return;
+  /** A command over limits.commandsPerMinute waits its turn; the replies so far go out first. */
+  async #slowDown(waitMs: number): Promise<void> {
     this.flush();
     await new Promise((r) => setTimeout(r, waitMs).unref());
   }
 
   async #handle(e: FramerEvent): Promise<void> {
+    // The command rate counts command lines; AUTH exchange lines and message data are not
+    // commands. No await unless the command has to wait (the common case costs no promise).
     if (e.type === "line-too-long" || (e.type === "line" && this.authExchange === null)) {
-      await this.#slowDown();
-      if (this.#closed) return;
+      const waitMs = this.#throttle.take();
+      if (waitMs > 0) {
+        await this.#slowDown(waitMs);
+        if (this.#closed) return;
+      }
     }
     switch (e.type) {
       case "line-too-long":
