@@ -16,7 +16,9 @@ export interface MaildropMessage {
   /**
    * The stored size. RFC 1939 §5 LIST wants the octets RETR sends; they are equal for
    * CRLF messages (what SMTP, LMTP and IMAP deliver). todo RFC 1939 §5: a message stored
-   * with bare LFs is sent with CRLFs and so is longer than listed.
+   * with bare LFs is sent with CRLFs and so is longer than listed; todo RFC 6856 §2 (SHOULD):
+   * a message downgraded for a client without UTF8 (RFC 6857) differs from its listed size
+   * too (its RETR status line gives the octets sent).
    */
   readonly size: number;
   deleted: boolean;

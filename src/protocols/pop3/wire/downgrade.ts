@@ -17,9 +17,13 @@
 // The body is sent as it is (8-bit bodies are fine in POP3). todo RFC 6857 §3.5: header
 // fields of MIME body parts (e.g. a UTF-8 attachment filename) are not downgraded.
 //
+// 8-bit header octets that are not UTF-8 (legacy mailers) are read as windows-1252, the
+// superset of what such mailers mean, and downgraded the same way.
+//
 // Pure: bytes in, bytes out. Only the header is rebuilt; the body is a slice of the input.
 import { isAscii as isAsciiBuffer } from "node:buffer";
 import { asciiDomain, parseAddressGroups, splitAddress } from "../../../mail/address.ts";
+import { decodeUnknown } from "../../../mail/charset.ts";
 import { rawFields } from "../../../mail/header-fields.ts";
 import type { Address } from "../../../mail/types.ts";
 import { headerEnd } from "./message.ts";
@@ -88,7 +92,7 @@ export function downgradeMessage(msg: Buffer): Buffer {
     pos = f.end;
     const bytes = msg.subarray(f.start, f.end);
     if (isAsciiBuffer(bytes)) out.push(bytes.toString("latin1"));
-    else out.push(downgradeField(f.name, unfold(msg.toString("utf8", f.valueStart, f.end))));
+    else out.push(downgradeField(f.name, unfold(decodeUnknown(msg.subarray(f.valueStart, f.end)))));
   }
   // The rest of the header block: stray lines, then the blank line.
   if (pos < end) keepAscii(msg.subarray(pos, end), out);
