@@ -14,7 +14,7 @@ import { parseMessage } from "../mail/parse.ts";
 import type { AppendInput, AppendResult, Id, MailStore, StoreErrorLike } from "../store/types.ts";
 import { isAppendError } from "../store/types.ts";
 
-export type IngestSource = "smtp" | "lmtp" | "imap-append" | "jmap-import" | "sieve" | "import";
+export type IngestSource = "smtp" | "lmtp" | "imap-append" | "jmap-import" | "sieve" | "import" | "queue";
 
 export interface IngestRequest {
   accountId: Id;

@@ -6,7 +6,7 @@
 import type { QueuedMessage, QueuedRecipient, RecipientAttempt } from "./queue-store.ts";
 import { addressesOf, findRoute, RouteTempError, type RouteHost } from "./routing.ts";
 import type { RunnerOptions } from "./runner.ts";
-import { TransportError, type TransportRecipientResult } from "./transport.ts";
+import { TransportError, type LocalDelivery, type TransportRecipientResult } from "./transport.ts";
 import { domainTlsContext, hostTlsPolicy, satisfiesRequireTls, type DomainTlsContext } from "./tls-policy.ts";
 
 export type DomainOutcome = RecipientAttempt & { dsnSupported?: boolean };
@@ -20,6 +20,23 @@ function outcomeOf(r: TransportRecipientResult, remote: string): RecipientAttemp
     remoteMta: remote,
     dsnStatus: status,
   };
+}
+
+/** Local recipients: each through the ingest path; its answer counts as the peer's. */
+async function deliverLocally(
+  o: RunnerOptions,
+  local: LocalDelivery,
+  m: QueuedMessage,
+  raw: Buffer,
+  rcpts: QueuedRecipient[],
+): Promise<DomainOutcome[]> {
+  const out: DomainOutcome[] = [];
+  for (const r of rcpts) {
+    const res = await local.deliver(r.address, m.from, raw);
+    out.push(outcomeOf({ ...res, index: r.index }, o.hostname));
+  }
+  await o.queue.record(m.id, o.holder, out);
+  return out;
 }
 
 export async function deliverToDomain(
@@ -36,6 +53,7 @@ export async function deliverToDomain(
     remote: string | null = null,
   ) => rcpts.map((r): DomainOutcome => ({ index: r.index, status, error, remoteMta: remote, dsnStatus }));
   const tlsOpts = o.tls ?? {};
+  if (o.local && (await o.local.isLocal(domain))) return deliverLocally(o, o.local, m, raw, rcpts);
   try {
     let hosts: RouteHost[];
     let port = o.port ?? 25;

@@ -12,7 +12,7 @@ import { buildDsn, type DsnRecipient } from "./dsn.ts";
 import type { QueuedMessage, QueuedRecipient, QueueStore } from "./queue-store.ts";
 import { deliverToDomain, type DomainOutcome } from "./destination.ts";
 import type { TlsPolicyOptions } from "./tls-policy.ts";
-import type { TlsReportSink, Transport } from "./transport.ts";
+import type { LocalDelivery, TlsReportSink, Transport } from "./transport.ts";
 
 export { TransportError } from "./transport.ts";
 export type {
@@ -64,6 +64,8 @@ export interface RunnerOptions {
   pollMs?: number;
   /** DANE and MTA-STS lookups (none: opportunistic TLS everywhere). */
   tls?: TlsPolicyOptions;
+  /** Mail for local domains goes into the mailboxes instead of over SMTP. */
+  local?: LocalDelivery;
   /** Where TLS outcomes go for TLS-RPT. */
   tlsReports?: TlsReportSink;
   /** Delivers a DSN to `to` (a local mailbox through the ingest path, or the queue). */

@@ -72,3 +72,13 @@ export interface Transport {
   ): Promise<TransportResult>;
   close(): Promise<void>;
 }
+
+/**
+ * Delivery into our own mailboxes, for queued mail whose recipient domain is local (a local
+ * copy that failed for a while at SMTP time, a DSN to a local sender): through the ingest
+ * path, wired by the server. Answers like a peer's RCPT/DATA reply for that recipient.
+ */
+export interface LocalDelivery {
+  isLocal(domain: string): Promise<boolean>;
+  deliver(address: string, from: string, message: Buffer): Promise<Omit<TransportRecipientResult, "index">>;
+}
