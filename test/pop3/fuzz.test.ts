@@ -18,6 +18,7 @@ const WORDS = [
   "AUTH",
   "CAPA",
   "UTF8",
+  "LANG",
   "RSET",
   "NOOP",
 ];

@@ -98,7 +98,21 @@ void describe("POP3 command parser", () => {
 
   void test("property: mutated valid commands never throw; valid ones parse", () => {
     const cmd = fc.oneof(
-      fc.constantFrom("STAT", "NOOP", "RSET", "QUIT", "CAPA", "STLS", "UTF8", "LIST", "UIDL", "AUTH"),
+      fc.constantFrom(
+        "STAT",
+        "NOOP",
+        "RSET",
+        "QUIT",
+        "CAPA",
+        "STLS",
+        "UTF8",
+        "LIST",
+        "UIDL",
+        "AUTH",
+        "LANG",
+        "LANG *",
+        "LANG en-GB",
+      ),
       fc
         .tuple(fc.constantFrom("RETR", "DELE", "LIST", "UIDL"), fc.integer({ min: 1, max: 99999 }))
         .map(([c, n]) => `${c} ${n}`),
