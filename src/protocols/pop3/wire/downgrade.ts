@@ -3,18 +3,19 @@
 // others get the message downgraded as RFC 6857 describes, so what they read is 7-bit
 // RFC 5322 + MIME, with the UTF-8 text kept as RFC 2047 encoded-words).
 //
-// RFC 6857 §3, per header field that holds non-ASCII (ASCII fields are copied as they are):
-// - address fields (§3.1): display names and group names become encoded-words; a domain in
+// RFC 6857's approach, per header field that holds non-ASCII (ASCII fields are copied as
+// they are):
+// - address fields: display names and group names become encoded-words; a domain in
 //   U-labels becomes A-labels (IDNA); a mailbox whose local part is not ASCII cannot be
 //   written in 7-bit, so it becomes an empty group whose display name is the encoded-word of
 //   the original mailbox (`=?UTF-8?B?...?= :;`), keeping the text for the reader;
-// - MIME parameters (§3.2, RFC 2231 §4): a non-ASCII value becomes `name*=utf-8''%XX...`;
-// - unstructured fields (Subject, Comments, Content-Description, unknown fields) (§3.3):
+// - MIME parameters (RFC 2231 §4): a non-ASCII value becomes `name*=utf-8''%XX...`;
+// - unstructured fields (Subject, Comments, Content-Description, unknown fields):
 //   the non-ASCII words become encoded-words (RFC 2047 §5 (1));
 // - fields whose syntax has no room for encoded-words (Message-ID, In-Reply-To, References,
-//   Received, Return-Path, ...) (§3.4): encapsulated as `Downgraded-<Name>:` with the value
+//   Received, Return-Path, ...): encapsulated as `Downgraded-<Name>:` with the value
 //   as encoded-words, so nothing is lost and no client misreads a broken identifier.
-// The body is sent as it is (8-bit bodies are fine in POP3). todo RFC 6857 §3.5: header
+// The body is sent as it is (8-bit bodies are fine in POP3). todo RFC 6857: header
 // fields of MIME body parts (e.g. a UTF-8 attachment filename) are not downgraded.
 //
 // 8-bit header octets that are not UTF-8 (legacy mailers) are read as windows-1252, the
@@ -49,7 +50,7 @@ const ADDRESS_FIELDS = new Set([
   "disposition-notification-to",
 ]);
 const MIME_PARAM_FIELDS = new Set(["content-type", "content-disposition"]);
-/** Structured fields with no place for encoded-words: encapsulated (RFC 6857 §3.4). */
+/** Structured fields with no place for encoded-words: encapsulated (RFC 6857). */
 const ENCAPSULATED_FIELDS = new Set([
   "message-id",
   "in-reply-to",
@@ -212,7 +213,7 @@ function mailbox(a: Address): string | null {
   return a.name === null ? addr : `${phrase(a.name)} <${addr}>`;
 }
 
-/** RFC 6857 §3.1: a mailbox that has no 7-bit form, as an empty group that names it. */
+/** RFC 6857: a mailbox that has no 7-bit form, as an empty group that names it. */
 function namedGroup(a: Address): string {
   const text = a.name === null ? a.address : `${a.name} <${a.address}>`;
   return `${encodedWords(text).join(" ")} :;`;
