@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { ServerContext } from "../../core/context.ts";
 import type { ConnectionInfo, ProtocolHandler } from "../../net/listener.ts";
+import { EnvelopeCache } from "./server/envelope-cache.ts";
 import { MailboxChangeReader } from "./server/mailbox-changes.ts";
 import { ImapSession } from "./server/session.ts";
 import type { ImapOptions, ImapShared } from "./server/session.ts";
@@ -12,7 +13,11 @@ export type { ImapOptions } from "./server/session.ts";
 
 /** The ProtocolFactory of imap and imaps. */
 export function imapProtocol(ctx: ServerContext, options: ImapOptions = {}): ProtocolHandler {
-  const shared: ImapShared = { recentClaims: new Map(), changes: new MailboxChangeReader() };
+  const shared: ImapShared = {
+    recentClaims: new Map(),
+    changes: new MailboxChangeReader(),
+    envelopes: new EnvelopeCache(),
+  };
   return {
     // RFC 9051 §7.1.5: BYE before closing a connection refused over a limit
     tooManyConnections: "* BYE Too many connections, try again later\r\n",

@@ -32,6 +32,7 @@ import type { Completion, ImapState } from "./command.ts";
 import type { RecentClaims, ViewMode } from "./selected.ts";
 import { SelectedMailbox } from "./selected.ts";
 import type { MailboxChangeReader } from "./mailbox-changes.ts";
+import type { EnvelopeCache } from "./envelope-cache.ts";
 
 export interface ImapOptions {
   /** Product name in the greeting and ID. */
@@ -43,6 +44,8 @@ export interface ImapShared {
   recentClaims: RecentClaims;
   /** Mailbox deltas read once for all the sessions woken by one change. */
   changes: MailboxChangeReader;
+  /** ENVELOPE wire text by email id. */
+  envelopes: EnvelopeCache;
 }
 
 /** Bytes buffered in the reader before the socket is paused. */

@@ -8,7 +8,7 @@ import { bodyStructure, envelopeValue } from "../../../mail/body-structure.ts";
 import { formatImapDate } from "../../../mail/date.ts";
 import { encodeMailboxName } from "../../../mail/utf7.ts";
 import type { Chunk, WireValue, WriteOptions } from "./values.ts";
-import { atom, ChunkList, mailboxText, stringText } from "./values.ts";
+import { atom, ChunkList, mailboxText, stringText, writeValue } from "./values.ts";
 import { compressOrdered, compressUids } from "./sequence-set.ts";
 import type { Section, FetchPartial } from "./commands/fetch.ts";
 import type { StatusItem } from "./commands/status.ts";
@@ -309,6 +309,21 @@ export function fetchObjectId(name: "EMAILID" | "THREADID", id: string | null): 
 /** ENVELOPE from src/mail/types.ts Envelope. */
 export function fetchEnvelope(env: Envelope): FetchDatum {
   return ["ENVELOPE", envelopeValue(env)];
+}
+
+/**
+ * The ENVELOPE value as wire text: its fields are strings and NIL only, so the text holds
+ * everything (a string that cannot be quoted is an inline literal, counted in UTF-8 bytes).
+ */
+export function envelopeText(env: Envelope, opts: WriteOptions): string {
+  let out = "";
+  for (const c of writeValue(envelopeValue(env), opts)) out += typeof c === "string" ? c : c.toString("utf8");
+  return out;
+}
+
+/** ENVELOPE from its wire text (envelopeText). */
+export function fetchEnvelopeText(text: string): FetchDatum {
+  return ["ENVELOPE", { raw: text }];
 }
 
 /** BODYSTRUCTURE (extended) or BODY from a MimePart (src/mail/body-structure.ts). */

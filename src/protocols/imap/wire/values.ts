@@ -60,8 +60,12 @@ function quotable(s: string, opts: WriteOptions): boolean {
   return s.length <= max && (s.length * 3 <= max || Buffer.byteLength(s) <= max);
 }
 
+const PLAIN_QUOTED = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** RFC 9051 §4.3: a string as a quoted string when it can be one, else a literal. */
 export function stringText(s: string, opts: WriteOptions): string {
+  // the common case, printable ASCII without '"' and '\\': quoted as is
+  if (s.length <= (opts.maxQuoted ?? 1024) && PLAIN_QUOTED.test(s)) return '"' + s + '"';
   if (quotable(s, opts)) return '"' + s.replace(/["\\]/g, "\\$&") + '"';
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
 }

@@ -15,7 +15,7 @@ import {
   fetchBodySection,
   fetchBodyStructure,
   fetchDate,
-  fetchEnvelope,
+  fetchEnvelopeText,
   fetchFlags,
   fetchModseq,
   fetchNumber,
@@ -134,22 +134,34 @@ async function readRaws(s: ImapSession, rows: readonly MessageRow[]): Promise<Ma
 }
 
 /**
- * The envelopes of the view's messages from the lowest of `uids` on, in one listing, when
- * `uids` are most of that tail; else null (looked up by id per batch).
+ * The ENVELOPE wire text of each message of `rows`, by email id: from the server's cache, the
+ * missing ones read in one listing of the mailbox's tail when they are most of it (FETCH 1:*,
+ * the newest n), else by id.
  */
-async function tailEnvelopes(s: ImapSession, uids: readonly number[]): Promise<Map<string, Envelope> | null> {
+async function envelopeTexts(s: ImapSession, rows: readonly MessageRow[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
   const view = s.selected;
-  if (view === null || uids.length === 0) return null;
-  let min = uids[0] ?? 0;
-  for (const u of uids) if (u < min) min = u;
+  if (view === null) return out;
+  const cache = s.shared.envelopes;
+  const utf8 = s.utf8;
+  const missing: MessageRow[] = [];
+  for (const r of rows) {
+    const text = cache.get(r.emailId, utf8);
+    if (text === undefined) missing.push(r);
+    else out.set(r.emailId, text);
+  }
+  if (missing.length === 0) return out;
+  let min = missing[0]?.uid ?? 0;
+  for (const r of missing) if (r.uid < min) min = r.uid;
   const from = view.seqOf(min);
-  if (from === 0 || view.exists - from + 1 > 2 * uids.length + 50) return null;
-  const rows = await s.ctx.store.listMessages(s.accountId, view.mailbox.id, {
-    fromUid: min,
-    withEnvelope: true,
-  });
-  const out = new Map<string, Envelope>();
-  for (const r of rows) if (r.envelope !== undefined) out.set(r.emailId, r.envelope);
+  const wanted = new Set(missing.map((r) => r.emailId));
+  const found: Iterable<[string, Envelope]> =
+    from > 0 && view.exists - from + 1 <= 2 * missing.length + 50
+      ? (await s.ctx.store.listMessages(s.accountId, view.mailbox.id, { fromUid: min, withEnvelope: true }))
+          .filter((r) => r.envelope !== undefined && wanted.has(r.emailId))
+          .map((r): [string, Envelope] => [r.emailId, r.envelope as Envelope])
+      : await s.ctx.store.getEnvelopes(s.accountId, [...wanted]);
+  for (const [id, env] of found) out.set(id, cache.put(id, utf8, env));
   return out;
 }
 
@@ -178,9 +190,12 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
     args.changedSince !== null || items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
   if (wantsModseq) s.condstoreActive = true;
   const hasFlags = items.some((i) => i.kind === "simple" && i.name === "FLAGS");
-  // ENVELOPE of a mailbox's tail (1:*, the newest n): one ordered walk from the first UID
-  // gives every envelope at once, instead of lookups by id batch by batch
-  const bulk = need.envelope ? await tailEnvelopes(s, uids) : null;
+  const envelopes = need.envelope
+    ? await envelopeTexts(
+        s,
+        uids.map((u) => view.rows.get(u)).filter((r): r is MessageRow => r !== undefined),
+      )
+    : new Map<string, string>();
   for (let i = 0; i < uids.length; i += BATCH) {
     const batch = uids.slice(i, i + BATCH).filter((u) => view.rows.has(u));
     const rows = batch.map((u) => view.rows.get(u)).filter((r): r is MessageRow => r !== undefined);
@@ -202,8 +217,6 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
         }
       }
     }
-    const envelopes: Map<string, Envelope> =
-      bulk ?? (need.envelope ? await store.getEnvelopes(s.accountId, ids) : new Map<string, Envelope>());
     const parsed: Map<string, Parsed> = need.parsed
       ? await store.getParsed(s.accountId, ids)
       : new Map<string, Parsed>();
@@ -239,7 +252,7 @@ function datum(
   row: MessageRow,
   raw: Buffer | null,
   p: Parsed | undefined,
-  env: Envelope | undefined,
+  env: string | undefined,
   flags: string[],
 ): FetchDatum[] {
   const opts = s.writeOptions;
@@ -285,7 +298,7 @@ function datum(
         case "THREADID":
           return [fetchObjectId("THREADID", row.threadId)];
         case "ENVELOPE":
-          return env === undefined ? [] : [fetchEnvelope(env)];
+          return env === undefined ? [] : [fetchEnvelopeText(env)];
         case "BODY":
         case "BODYSTRUCTURE":
           return p === undefined ? [] : [fetchBodyStructure(p.root, it.name === "BODYSTRUCTURE", opts)];
