@@ -29,7 +29,9 @@ export class DbBlobStore implements TxBlobStore, ListableBlobStore {
 
   async get(id: string): Promise<Buffer | null> {
     const row = await this.#db.get<{ data: Buffer }>("SELECT data FROM blobs WHERE id = ?", [id]);
-    return row ? Buffer.from(row.data) : null;
+    if (!row) return null;
+    // Both drivers give a Buffer of its own already: no copy (POP3 RETR reads one per message).
+    return Buffer.isBuffer(row.data) ? row.data : Buffer.from(row.data);
   }
 
   async has(id: string): Promise<boolean> {

@@ -238,7 +238,13 @@ function openConnection(path: string, opts: SqliteOptions, role: "writer" | "rea
   // FULL durability is WalSync's fdatasync after COMMIT (see the file comment).
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  if (role === "reader") db.pragma("query_only = ON");
+  if (role === "reader") {
+    db.pragma("query_only = ON");
+    // Reads of the database file through a memory map instead of read() calls: a 28 KB
+    // message blob costs about half the CPU (measured 40 -> 20 us). Pages still in the WAL
+    // are read from it as before.
+    db.pragma("mmap_size = 268435456");
+  }
   return new Connection(db, opts.statementCacheSize ?? 500);
 }
 
