@@ -97,6 +97,70 @@ describe("IMAP: many sessions of one mailbox", () => {
   });
 });
 
+describe("IMAP: SELECT again and own changes", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap();
+  });
+  after(async () => f.stop());
+
+  test("SELECT of the selected mailbox after others' changes equals a fresh session's SELECT", async () => {
+    await f.server.ctx.store.createMailbox(f.account.id, { name: "Again" });
+    for (let i = 1; i <= 5; i++) await f.deliver(message(`a${i}`), "Again");
+    const a = await f.raw();
+    const b = await f.raw();
+    for (const c of [a, b]) await c.cmd("ENABLE CONDSTORE");
+    await a.cmd("SELECT Again");
+    await b.cmd("SELECT Again");
+    await b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)");
+    await b.cmd("EXPUNGE");
+    await b.cmd("STORE 1 +FLAGS.SILENT ($Label \\Seen)");
+    await f.deliver(message("a6"), "Again");
+    const again = await a.cmd("SELECT Again");
+    const c = await f.raw();
+    await c.cmd("ENABLE CONDSTORE");
+    const fresh = await c.cmd("SELECT Again");
+    const lines = (r: string): string[] =>
+      r
+        .split("\r\n")
+        .filter((l) =>
+          /^\* (\d+ EXISTS|FLAGS|OK \[(PERMANENTFLAGS|UIDNEXT|UIDVALIDITY|HIGHESTMODSEQ|UNSEEN))/.test(l),
+        );
+    assert.deepEqual(lines(again), lines(fresh));
+    assert.match(again, /\* 5 EXISTS\r\n/);
+    assert.doesNotMatch(again, /EXPUNGE/);
+    // the same messages, flags and modseqs (the new message is \Recent to the first session only)
+    const items = async (x: RawImap): Promise<string> =>
+      (await x.cmd("FETCH 1:* (UID FLAGS MODSEQ)")).replace(/A\d+ OK.*$/s, "").replace(/ ?\\Recent/g, "");
+    assert.equal(await items(a), await items(c));
+    for (const x of [a, b, c]) x.close();
+  });
+
+  test("a session's own STORE is not reported twice; another's change still is", async () => {
+    await f.server.ctx.store.createMailbox(f.account.id, { name: "Own" });
+    for (let i = 1; i <= 2; i++) await f.deliver(message(`o${i}`), "Own");
+    const a = await f.raw();
+    const b = await f.raw();
+    await a.cmd("SELECT Own");
+    await b.cmd("SELECT Own");
+    assert.match(
+      await a.cmd("STORE 1 +FLAGS (\\Flagged)"),
+      /^\* 1 FETCH \(FLAGS \(\\Flagged( \\Recent)?\)\)\r\nA\d+ OK/,
+    );
+    assert.match(await a.cmd("NOOP"), /^A\d+ OK/);
+    await b.cmd("STORE 2 +FLAGS.SILENT (\\Answered)");
+    assert.match(
+      await a.cmd("STORE 1 -FLAGS.SILENT (\\Flagged)"),
+      /\* 2 FETCH \(FLAGS \(\\Answered( \\Recent)?\)\)\r\nA\d+ OK/,
+    );
+    // FETCH BODY[] sets \Seen (its own change) and the NOOP after it reports nothing more
+    assert.match(await a.cmd("FETCH 1 (BODY[])"), /FLAGS \(\\Seen( \\Recent)?\)/);
+    assert.match(await a.cmd("NOOP"), /^A\d+ OK/);
+    a.close();
+    b.close();
+  });
+});
+
 describe("IMAP: FETCH of many messages", () => {
   let f: ImapFixture;
   const COUNT = 260;

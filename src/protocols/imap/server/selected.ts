@@ -62,8 +62,9 @@ export class SelectedMailbox {
   readonly keywords = new Set<string>();
   /** RFC 5182 SEARCHRES: the saved result as UIDs. */
   saved: number[] = [];
-  /** Set when the bus told of a change in this mailbox that has not been read yet. */
-  dirty = false;
+  /** Modseqs of change events of this mailbox not read yet (nor made by this session). */
+  readonly #unread = new Set<number>();
+  #forced = false;
   readonly #claims: RecentClaims;
   readonly #rev1: boolean;
   readonly #changes: MailboxChangeReader;
@@ -88,9 +89,19 @@ export class SelectedMailbox {
     store: MailStore,
     accountId: string,
     mailbox: Mailbox,
-    opts: { readOnly: boolean; claims: RecentClaims; rev1: boolean; changes: MailboxChangeReader },
+    opts: {
+      readOnly: boolean;
+      claims: RecentClaims;
+      rev1: boolean;
+      changes: MailboxChangeReader;
+      /** The view this session had: when of the same mailbox, the new one starts from it. */
+      previous?: SelectedMailbox | null;
+    },
   ): Promise<SelectedMailbox> {
     const v = new SelectedMailbox(store, accountId, mailbox, opts.readOnly, opts);
+    const prev = opts.previous;
+    if (prev !== undefined && prev !== null && prev.accountId === accountId && prev.mailbox.id === mailbox.id)
+      return v.#reopen(prev);
     // the modseq first: a change committed while we list is read again by the next sync
     const fresh = await store.getMailbox(accountId, mailbox.id);
     if (fresh !== null) v.mailbox = fresh;
@@ -107,6 +118,63 @@ export class SelectedMailbox {
     v.reportedExists = v.uids.length;
     v.reportedRecent = v.recent.size;
     return v;
+  }
+
+  /** True when the store has changes this view has not read: the next update polls. */
+  get dirty(): boolean {
+    return this.#forced || this.#unread.size > 0;
+  }
+
+  /** Asks for a poll before the next updates (true), or forgets what was pending (false). */
+  set dirty(v: boolean) {
+    this.#forced = v;
+    if (!v) this.#unread.clear();
+  }
+
+  /** The bus told of a change of this mailbox, committed with `modseq`. */
+  changed(modseq: number): void {
+    this.#unread.add(modseq);
+  }
+
+  /**
+   * This session made the change committed with `modseq` and took its result into the view
+   * (STORE read its rows back, FETCH set \Seen): that change needs no poll. Another change
+   * told meanwhile still does.
+   */
+  absorb(modseq: number): void {
+    this.#unread.delete(modseq);
+  }
+
+  /**
+   * SELECT of the mailbox this session has selected: the messages it knows, then what changed
+   * since (the same delta IDLE reads), instead of listing the whole mailbox again. Its
+   * \Recent claims were taken by the old view (RFC 3501 §2.3.2): only new messages are recent.
+   */
+  async #reopen(prev: SelectedMailbox): Promise<SelectedMailbox> {
+    this.mailbox = prev.mailbox;
+    for (const u of prev.uids) {
+      const r = prev.rows.get(u);
+      if (r === undefined || prev.pendingExpunge.has(u)) continue;
+      this.uids.push(u);
+      this.rows.set(u, r);
+    }
+    this.lastModSeq = prev.lastModSeq;
+    await this.poll();
+    if (this.pendingExpunge.size > 0) {
+      const gone = this.pendingExpunge;
+      this.uids = this.uids.filter((u) => !gone.has(u));
+      for (const u of gone) {
+        this.rows.delete(u);
+        this.recent.delete(u);
+      }
+      gone.clear();
+    }
+    this.pendingFlags.clear();
+    for (const r of this.rows.values())
+      for (const k of r.keywords) if (!k.startsWith("\\")) this.keywords.add(k);
+    this.reportedExists = this.uids.length;
+    this.reportedRecent = this.recent.size;
+    return this;
   }
 
   #claimRecent(uids: readonly number[]): void {

@@ -316,7 +316,7 @@ export class ImapSession {
       const sel = this.selected;
       if (sel !== null && ev.mailboxIds.includes(sel.mailbox.id)) {
         this.shared.changes.noteEvent(sel.mailbox.id, ev);
-        sel.dirty = true;
+        sel.changed(ev.modseq);
         this.#signal();
       }
     });
@@ -339,9 +339,14 @@ export class ImapSession {
   }
 
   /** Opens a mailbox view (SELECT/EXAMINE). */
-  async openView(mailbox: Mailbox, readOnly: boolean): Promise<SelectedMailbox> {
+  async openView(
+    mailbox: Mailbox,
+    readOnly: boolean,
+    previous: SelectedMailbox | null = null,
+  ): Promise<SelectedMailbox> {
     return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, {
       readOnly,
+      previous,
       claims: this.shared.recentClaims,
       rev1: !this.rev2,
       changes: this.shared.changes,

@@ -215,6 +215,7 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
           };
           view.rows.set(r.uid, updated);
         }
+        if (res.updated.length > 0) view.absorb(res.modseq);
       }
     }
     const parsed: Map<string, Parsed> = need.parsed

@@ -37,13 +37,14 @@ async function open(
   args: SelectArgs,
   readOnly: boolean,
 ): Promise<{ text: string; code: { code: string }; skipUpdates: boolean }> {
+  const previous = s.selected;
   deselect(s, true);
   if (args.qresync !== null && !s.qresync) throw bad("QRESYNC is not enabled", "CLIENTBUG");
   const path = normalizePath(args.mailbox);
   const mb = await s.ctx.store.getMailboxByPath(s.accountId, path);
   if (mb === null) throw no("NONEXISTENT", "No such mailbox");
   if (args.condstore) s.condstoreActive = true;
-  const view = await s.openView(mb, readOnly);
+  const view = await s.openView(mb, readOnly, previous);
   const m = view.mailbox;
   const [flagsLine, permanentLine] = view.flagsAnnouncement();
   s.send(flagsLine ?? "");

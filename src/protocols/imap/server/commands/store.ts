@@ -37,6 +37,8 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
       view.rows.set(r.uid, r);
       if (!updated.has(r.emailId)) view.pendingFlags.add(r.uid);
     }
+    // the rows of this change are read: its event needs no poll
+    view.absorb(res.modseq);
   }
   const announce = view.announceKeywords(byEmail.values());
   if (announce.length > 0) s.send(announce);
