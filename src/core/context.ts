@@ -25,4 +25,6 @@ export interface ServerContext {
   ingest: Ingest;
   /** SASL and plain logins for every protocol, with the failed-login rate limits. */
   auth: Authenticator;
+  /** The outbound delivery agent, when it runs: told when mail was queued. */
+  outbound?: { wake(): void };
 }

@@ -32,7 +32,7 @@ export function smtpHandler(
   if (opts.outbound === undefined) {
     // Relayed mail goes to the durable queue table of the store.
     const queue = QueueStore.fromStore(ctx.store, ctx.clock);
-    if (queue !== null) opts = { ...opts, outbound: queueSink(queue) };
+    if (queue !== null) opts = { ...opts, outbound: queueSink(queue, () => ctx.outbound?.wake()) };
   }
   return {
     handle(socket, info) {

@@ -188,6 +188,9 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
     }
   }
 
+  if (s.mode !== "lmtp")
+    await queueFailedCopies(s, txn, message, now, byAccount, outcomes, queueFailure === null);
+
   const perRecipient = txn.recipients.map((r): Reply | null => {
     for (const a of r.accountIds) {
       const o = outcomes.get(a);
@@ -206,9 +209,56 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
     s.reply(ok);
     return;
   }
-  // SMTP has one reply for the message: 250 only when every copy is committed. A temporary
-  // failure wins, so the client retries.
-  // todo RFC 3461: once the queue sends DSNs, a partial failure gets 250 and a bounce instead
-  // (a retry now stores the copies that were committed once more).
+  // SMTP has one reply for the message: here no copy at all was committed (a partial failure
+  // went to the queue above). A temporary failure wins, so the client retries.
   s.reply(failures.find((f) => f.code < 500) ?? (failures[0] as Reply));
+}
+
+/**
+ * SMTP has one reply per message (RFC 5321 §4.2.5), so when some local copies committed and
+ * others failed, a 4xx would make the client send the committed ones again. Instead the
+ * failed copies go to the queue, whose local delivery retries them or bounces them with a
+ * DSN (RFC 3461, RFC 5321 §6.1: after 250 we own the message), and the message gets 250. If
+ * nothing committed, or the queue refuses, the failures stand.
+ */
+async function queueFailedCopies(
+  s: SmtpSession,
+  txn: Transaction,
+  message: Buffer,
+  now: number,
+  byAccount: Map<string, AcceptedRecipient>,
+  outcomes: Map<string, Reply | null>,
+  remoteOk: boolean,
+): Promise<void> {
+  const failed = [...outcomes].filter(([, o]) => o !== null).map(([a]) => a);
+  const committed =
+    [...outcomes.values()].some((o) => o === null) ||
+    (remoteOk && txn.recipients.some((r) => r.external.length > 0));
+  if (failed.length === 0 || !committed || s.outbound === null) return;
+  try {
+    const recipients = [];
+    for (const accountId of failed) {
+      const account = await s.ctx.store.getAccount(accountId);
+      const r = byAccount.get(accountId);
+      if (!account || !r) return;
+      // The queue delivers to the account itself (its name), not again to an alias's other
+      // targets; ORCPT keeps the address the sender used for the DSN (RFC 3461 §4.2).
+      const params = {
+        ...r.params,
+        orcpt: r.params.orcpt ?? { addrType: "rfc822", address: formatAddress(r.address) },
+      };
+      recipients.push({ address: account.name, params });
+    }
+    await s.outbound.enqueue({
+      from: txn.from === null ? "" : `${txn.from.localPart}@${txn.from.domain}`,
+      mailParams: txn.params,
+      recipients,
+      message,
+      receivedAt: now,
+      accountId: s.auth?.accountId ?? null,
+    });
+    for (const a of failed) outcomes.set(a, null);
+  } catch (e) {
+    s.log.error({ err: e instanceof Error ? e.stack : String(e) }, "queueing the failed copies failed");
+  }
 }

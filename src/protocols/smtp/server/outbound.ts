@@ -5,7 +5,8 @@
 import type { QueueParams, QueueStore } from "../../../queue/queue-store.ts";
 import type { OutboundEnvelope, OutboundSink } from "./types.ts";
 
-export function queueSink(queue: QueueStore): OutboundSink {
+/** `queued` is told after each message is committed to the queue (the delivery agent wakes). */
+export function queueSink(queue: QueueStore, queued?: () => void): OutboundSink {
   return {
     async enqueue(e: OutboundEnvelope): Promise<string> {
       const p = e.mailParams;
@@ -23,7 +24,7 @@ export function queueSink(queue: QueueStore): OutboundSink {
       let holdUntil: number | null = null;
       if (p.holdFor !== undefined) holdUntil = e.receivedAt + p.holdFor * 1000;
       if (p.holdUntil !== undefined) holdUntil = p.holdUntil.getTime();
-      return queue.enqueue({
+      const id = await queue.enqueue({
         from: e.from,
         message: e.message,
         recipients: e.recipients.map((r) => ({
@@ -37,6 +38,8 @@ export function queueSink(queue: QueueStore): OutboundSink {
         priority: p.mtPriority ?? 0,
         deliverBy: p.by !== undefined ? e.receivedAt + p.by.time * 1000 : null,
       });
+      queued?.();
+      return id;
     },
   };
 }
