@@ -165,6 +165,22 @@ async function envelopeTexts(s: ImapSession, rows: readonly MessageRow[]): Promi
   return out;
 }
 
+/** Sets \Seen on the messages of `rows` without it (RFC 9051 §6.4.5); the ids it set. */
+async function markSeen(s: ImapSession, rows: readonly MessageRow[]): Promise<Set<string>> {
+  const view = s.selected;
+  const unseen = rows.filter((r) => !r.keywords.includes("\\Seen")).map((r) => r.emailId);
+  if (view === null || unseen.length === 0) return new Set();
+  const res = await s.ctx.store.setKeywords(s.accountId, unseen, { add: ["\\Seen"] });
+  const done = new Set(res.updated);
+  for (const r of rows) {
+    if (!done.has(r.emailId)) continue;
+    view.rows.set(r.uid, { ...r, keywords: [...r.keywords, "\\Seen"].sort(), modseq: res.modseq });
+  }
+  // this session took the change in: its event needs no poll
+  if (done.size > 0) view.absorb(res.modseq);
+  return done;
+}
+
 async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   const view = s.selected;
   if (view === null) throw bad("No mailbox selected");
@@ -200,28 +216,14 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
     const batch = uids.slice(i, i + BATCH).filter((u) => view.rows.has(u));
     const rows = batch.map((u) => view.rows.get(u)).filter((r): r is MessageRow => r !== undefined);
     const ids = rows.map((r) => r.emailId);
-    let seenNow = new Set<string>();
-    if (need.seen && !view.readOnly) {
-      const unseen = rows.filter((r) => !r.keywords.includes("\\Seen")).map((r) => r.emailId);
-      if (unseen.length > 0) {
-        const res = await store.setKeywords(s.accountId, unseen, { add: ["\\Seen"] });
-        seenNow = new Set(res.updated);
-        for (const r of rows) {
-          if (!seenNow.has(r.emailId)) continue;
-          const updated: MessageRow = {
-            ...r,
-            keywords: [...r.keywords, "\\Seen"].sort(),
-            modseq: res.modseq,
-          };
-          view.rows.set(r.uid, updated);
-        }
-        if (res.updated.length > 0) view.absorb(res.modseq);
-      }
-    }
+    // \Seen is committed while the messages are read: the commit's wait for the disk overlaps
+    const seenNow = need.seen && !view.readOnly ? markSeen(s, rows) : Promise.resolve(new Set<string>());
+    seenNow.catch(() => undefined);
     const parsed: Map<string, Parsed> = need.parsed
       ? await store.getParsed(s.accountId, ids)
       : new Map<string, Parsed>();
     const raws = need.raw ? await readRaws(s, rows) : new Map<string, Buffer | null>();
+    const seen = await seenNow;
     for (const u of batch) {
       const row = view.rows.get(u);
       const seq = view.seqOf(u);
@@ -238,7 +240,7 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
         out.push(fetchNumber("UID", u));
       for (const it of items)
         out.push(...datum(s, it, row, raw, p, envelopes.get(row.emailId), view.flagsOf(u)));
-      if (seenNow.has(row.emailId) && !hasFlags) out.push(fetchFlags(view.flagsOf(u)));
+      if (seen.has(row.emailId) && !hasFlags) out.push(fetchFlags(view.flagsOf(u)));
       if (wantsModseq && !items.some((x) => x.kind === "simple" && x.name === "MODSEQ"))
         out.push(fetchModseq(row.modseq));
       s.send(fetchResponse(seq, out, s.writeOptions));
