@@ -3,10 +3,11 @@
 // the CLI import. Parsing, size limits, default mailbox choice and the durable commit happen
 // here only; Sieve, spam verdicts and deduplication hook in here as their issues land.
 //
-// Group commit: requests for one account that arrive while that account's previous batch is
-// being committed wait and go together in the next transaction, so many concurrent
-// deliveries cost one fsync per batch, not one per message. A request resolves only after
-// its batch has committed (nothing is acknowledged before it is durable).
+// Group commit: requests for one account made in one turn of the event loop go to the store
+// together, and the store (store/append.ts) puts the batches that arrive while one commits
+// into its next transaction, which starts as soon as the previous one committed; on SQLite
+// one WAL sync then serves the commits of every account made meanwhile. A request resolves
+// only after its batch is durable (nothing is acknowledged before).
 import type { Clock } from "../core/clock.ts";
 import { StoreError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -55,6 +56,8 @@ export class Ingest {
   readonly #queues = new Map<Id, AccountQueue>();
   readonly #inboxCache = new Map<Id, Id>();
   readonly #maxBatch: number;
+  /** Batches handed to the store and not yet resolved. */
+  #inFlight = 0;
 
   constructor(opts: IngestOptions) {
     this.#opts = opts;
@@ -88,7 +91,7 @@ export class Ingest {
 
   /** Resolves when every queued message has been committed or refused. */
   async drain(): Promise<void> {
-    while ([...this.#queues.values()].some((q) => q.running || q.pending.length > 0)) {
+    while (this.#inFlight > 0 || [...this.#queues.values()].some((q) => q.running || q.pending.length > 0)) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -111,54 +114,63 @@ export class Ingest {
       this.#queues.set(accountId, q);
     }
     q.pending.push(p);
-    if (!q.running) void this.#flush(accountId, q);
+    if (q.running) return;
+    // Requests of this turn of the event loop go together; the store groups batches that
+    // arrive while one commits, and starts the next as soon as the previous one committed.
+    q.running = true;
+    const queue = q;
+    queueMicrotask(() => {
+      queue.running = false;
+      this.#queues.delete(accountId);
+      while (queue.pending.length > 0) void this.#append(accountId, queue.pending.splice(0, this.#maxBatch));
+    });
   }
 
-  async #flush(accountId: Id, q: AccountQueue): Promise<void> {
-    q.running = true;
+  async #append(accountId: Id, batch: Pending[]): Promise<void> {
+    this.#inFlight++;
     try {
-      while (q.pending.length > 0) {
-        const batch = q.pending.splice(0, this.#maxBatch);
-        let results: Array<AppendResult | StoreErrorLike>;
-        try {
-          results = await this.#opts.store.appendEmails(
-            accountId,
-            batch.map((b) => b.input),
-          );
-        } catch (e) {
-          // The whole transaction failed: nothing of this batch was committed. One bad
-          // request must not sink the others: retry them one by one.
-          if (e instanceof StoreError && e.code === "NOTFOUND") this.#inboxCache.delete(accountId);
-          if (batch.length === 1) {
-            batch[0]?.reject(e);
-            continue;
-          }
-          results = [];
-          for (const b of batch) {
-            try {
-              const [one] = await this.#opts.store.appendEmails(accountId, [b.input]);
-              results.push(one ?? { error: { code: "TEMP", message: "no result" } });
-            } catch (e1) {
-              results.push({
-                error: {
-                  code: e1 instanceof StoreError ? e1.code : "TEMP",
-                  message: e1 instanceof Error ? e1.message : String(e1),
-                },
-              });
-            }
-          }
-        }
-        batch.forEach((b, i) => {
-          const r = results[i];
-          if (!r) b.reject(new StoreError("TEMP", "no result for a batched message"));
-          else if (isAppendError(r)) b.reject(toStoreError(r));
-          else b.resolve(r);
-        });
-      }
+      await this.#appendBatch(accountId, batch);
     } finally {
-      q.running = false;
-      if (q.pending.length === 0) this.#queues.delete(accountId);
+      this.#inFlight--;
     }
+  }
+
+  async #appendBatch(accountId: Id, batch: Pending[]): Promise<void> {
+    let results: Array<AppendResult | StoreErrorLike>;
+    try {
+      results = await this.#opts.store.appendEmails(
+        accountId,
+        batch.map((b) => b.input),
+      );
+    } catch (e) {
+      // The whole transaction failed: nothing of this batch was committed. One bad
+      // request must not sink the others: retry them one by one.
+      if (e instanceof StoreError && e.code === "NOTFOUND") this.#inboxCache.delete(accountId);
+      if (batch.length === 1) {
+        batch[0]?.reject(e);
+        return;
+      }
+      results = [];
+      for (const b of batch) {
+        try {
+          const [one] = await this.#opts.store.appendEmails(accountId, [b.input]);
+          results.push(one ?? { error: { code: "TEMP", message: "no result" } });
+        } catch (e1) {
+          results.push({
+            error: {
+              code: e1 instanceof StoreError ? e1.code : "TEMP",
+              message: e1 instanceof Error ? e1.message : String(e1),
+            },
+          });
+        }
+      }
+    }
+    batch.forEach((b, i) => {
+      const r = results[i];
+      if (!r) b.reject(new StoreError("TEMP", "no result for a batched message"));
+      else if (isAppendError(r)) b.reject(toStoreError(r));
+      else b.resolve(r);
+    });
   }
 }
 

@@ -157,52 +157,64 @@ async function drain(
       n += job.pending.length;
     }
     if (group.length === 0) break;
-    try {
-      await commit(ctx, accountId, group);
-      for (const j of group) j.resolve();
-    } catch (e) {
-      for (const j of group) j.reject(e);
-    }
+    // The next group starts as soon as this one has committed; its jobs resolve once it is
+    // durable (the WAL sync of SQLite runs meanwhile and serves several groups).
+    let committed!: () => void;
+    const started = new Promise<void>((r) => (committed = r));
+    const done = commit(ctx, accountId, group, committed).then(
+      () => {
+        for (const j of group) j.resolve();
+      },
+      (e: unknown) => {
+        for (const j of group) j.reject(e);
+      },
+    );
+    await Promise.race([started, done]);
   }
   byAccount.delete(accountId);
 }
 
 /** 3. the transaction, for every job of the group. */
-async function commit(ctx: StoreContext, accountId: Id, group: Job[]): Promise<void> {
+async function commit(ctx: StoreContext, accountId: Id, group: Job[], committed: () => void): Promise<void> {
   const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
-  await writeAccount(ctx, accountId, async (w) => {
-    const boxes = new Map<string, MailboxInfo>();
-    for (const r of await w.tx.all<MailboxInfo>(
-      "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
-      [w.account.num],
-    )) {
-      boxes.set(r.id, r);
-    }
-    const written = new Set<string>();
-    const toIndex: IndexEntry[] = [];
-    for (const job of group) {
-      for (const p of job.pending) {
-        try {
-          const targets = [...new Set(p.input.mailboxIds)].map((id) => {
-            const b = boxes.get(id);
-            if (!b) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
-            return b;
-          });
-          quotaCheck(w.account, w.usedBytes, w.usedMessages, p.input.raw.length, 1);
-          if (txBlobs && !written.has(p.blobId)) {
-            await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
-            written.add(p.blobId);
+  await writeAccount(
+    ctx,
+    accountId,
+    async (w) => {
+      const boxes = new Map<string, MailboxInfo>();
+      for (const r of await w.tx.all<MailboxInfo>(
+        "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
+        [w.account.num],
+      )) {
+        boxes.set(r.id, r);
+      }
+      const written = new Set<string>();
+      const toIndex: IndexEntry[] = [];
+      for (const job of group) {
+        for (const p of job.pending) {
+          try {
+            const targets = [...new Set(p.input.mailboxIds)].map((id) => {
+              const b = boxes.get(id);
+              if (!b) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
+              return b;
+            });
+            quotaCheck(w.account, w.usedBytes, w.usedMessages, p.input.raw.length, 1);
+            if (txBlobs && !written.has(p.blobId)) {
+              await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
+              written.add(p.blobId);
+            }
+            job.results[p.index] = await insertEmail(ctx, w, p, targets, toIndex);
+          } catch (e) {
+            job.results[p.index] = failure(e);
           }
-          job.results[p.index] = await insertEmail(ctx, w, p, targets, toIndex);
-        } catch (e) {
-          job.results[p.index] = failure(e);
         }
       }
-    }
-    // After every other write of the transaction (see SearchIndex.index).
-    if (toIndex.length > 0) await ctx.search.index(w.tx, toIndex);
-    return {};
-  });
+      // After every other write of the transaction (see SearchIndex.index).
+      if (toIndex.length > 0) await ctx.search.index(w.tx, toIndex);
+      return {};
+    },
+    { committed },
+  );
 }
 
 async function insertEmail(

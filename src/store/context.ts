@@ -220,7 +220,7 @@ export async function writeAccount<T>(
   ctx: StoreContext,
   accountId: Id,
   fn: (w: WriteContext) => Promise<T>,
-  opts?: { before?: (tx: SqlExecutor) => Promise<void> },
+  opts?: { before?: (tx: SqlExecutor) => Promise<void>; committed?: () => void },
 ): Promise<T & { modseq: number }> {
   let event: ChangeEvent | null = null;
   const afterCommit = (): void => {
@@ -236,7 +236,7 @@ export async function writeAccount<T>(
       event = await w.finish();
       return { ...result, modseq: w.bumped ? w.modseq : account.modseq };
     },
-    { afterCommit },
+    { afterCommit, ...(opts?.committed ? { committed: opts.committed } : {}) },
   );
   afterCommit();
   return out;

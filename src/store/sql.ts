@@ -38,6 +38,13 @@ export interface TransactionOptions {
    * then publishes when transaction() resolves.)
    */
   afterCommit?: () => void;
+  /**
+   * Called synchronously right after COMMIT succeeded, before it is durable (SQLite syncs
+   * the WAL afterwards) and before the next transaction may start: a writer can form its next
+   * batch while this one syncs. Where COMMIT is durable when it returns (PostgreSQL), the
+   * same moment as afterCommit.
+   */
+  committed?: () => void;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -5,7 +5,15 @@
 // serialization failures and deadlocks are still retried, the whole function again.
 import pg from "pg";
 import type { Logger } from "../../../core/logger.ts";
-import type { Dialect, RunResult, SqlDriver, SqlExecutor, SqlRow, SqlValue } from "../../sql.ts";
+import type {
+  Dialect,
+  RunResult,
+  SqlDriver,
+  SqlExecutor,
+  SqlRow,
+  SqlValue,
+  TransactionOptions,
+} from "../../sql.ts";
 import { PlaceholderCache } from "./placeholders.ts";
 
 export interface PostgresOptions {
@@ -119,16 +127,14 @@ class PgDriver extends PgExecutor implements SqlDriver {
     this.#opts = opts;
   }
 
-  async transaction<T>(
-    fn: (tx: SqlExecutor) => Promise<T>,
-    txOpts?: { afterCommit?: () => void },
-  ): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, txOpts?: TransactionOptions): Promise<T> {
     const attempts = Math.max(1, this.#opts.maxAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(fn);
       if (outcome.ok) {
         // Per account, writers are serialized by the account row lock, so the next writer's
         // COMMIT cannot be answered before this one: events leave in commit order.
+        txOpts?.committed?.();
         for (const h of outcome.hooks) h();
         txOpts?.afterCommit?.();
         return outcome.value;

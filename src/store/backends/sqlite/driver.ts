@@ -307,6 +307,7 @@ class SqliteDriver implements SqlDriver {
         const result = await fn(tx);
         tx.open = false;
         w.prepare("COMMIT").run();
+        opts?.committed?.();
         // Started at the first commit: a driver that only reads needs no thread.
         if (this.#checkpointInWorker) this.#checkpointer ??= new Checkpointer(w.db.name);
         const committed = (): void => {
