@@ -1,0 +1,144 @@
+// Random server behaviour never crashes the outbound SMTP client: a scripted loopback server
+// answers each chunk the client writes with a random reply, garbage, an over-long line or
+// reply, silence, or a close; connect(), send() and quit() always resolve or reject with an
+// SmtpClientError, within the per-phase time limits.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import fc from "fast-check";
+import {
+  SmtpClient,
+  SmtpClientError,
+  type ClientTlsPolicy,
+  type SendOutcome,
+} from "../../src/protocols/smtp/client/index.ts";
+
+type Action = { kind: "write"; data: string } | { kind: "close" } | { kind: "destroy" } | { kind: "silence" };
+
+const write = (data: string): Action => ({ kind: "write", data });
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(
+        "220 fuzz ESMTP\r\n",
+        "250 ok\r\n",
+        "250 2.1.0 ok\r\n",
+        "250-fuzz\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n250-SIZE 100\r\n250 DSN\r\n",
+        "250-fuzz\r\n250-STARTTLS\r\n250-SMTPUTF8\r\n250 BINARYMIME\r\n",
+        "250-fuzz\r\n250 LIMITS RCPTMAX=1 MAILMAX=1\r\n",
+        "354 go ahead\r\n",
+        "220 2.0.0 ready for TLS\r\n",
+        "220 ready\r\n250 injected\r\n",
+        "421 4.3.2 bye\r\n",
+        "450 4.2.0 later\r\n",
+        "550 5.1.1 no\r\n",
+        "500 what\r\n",
+        "334 VXNlcm5hbWU6\r\n",
+        "235 ok\r\n",
+        "221 bye\r\n",
+        "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n",
+        "250-partial",
+        "250-a\r\n451 mixed\r\n",
+        "999 bad code\r\n",
+      )
+      .map(write),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => write(Buffer.from(b).toString("latin1"))),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((s) => write(`${s}\r\n`)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(write("2".repeat(5000)), write("250-x\r\n".repeat(300) + "250 x\r\n")),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Action>({ kind: "close" }, { kind: "destroy" }, { kind: "silence" }),
+  },
+);
+
+function act(s: Socket, a: Action | undefined): void {
+  if (a === undefined || a.kind === "destroy") s.destroy();
+  else if (a.kind === "close") s.end();
+  else if (a.kind === "write") s.write(a.data, "latin1");
+}
+
+void describe("SMTP client under random server behaviour", () => {
+  let server: Server;
+  let script: Action[] = [];
+  before(async () => {
+    server = createServer((s) => {
+      const steps = [...script];
+      s.on("error", () => undefined);
+      act(s, steps.shift());
+      s.on("data", () => act(s, steps.shift()));
+    });
+    server.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+  });
+  after(() => {
+    server.close();
+  });
+
+  void test("connect, send and quit always settle, failures as SmtpClientError", async () => {
+    const port = (server.address() as AddressInfo).port;
+    const ms = 150;
+    await fc.assert(
+      fc.asyncProperty(
+        // Half the scripts open with a valid greeting and EHLO, to reach the transaction.
+        fc.boolean(),
+        fc.array(action, { minLength: 1, maxLength: 14 }),
+        fc.constantFrom<ClientTlsPolicy["mode"]>("none", "opportunistic", "required"),
+        fc.boolean(),
+        async (opening, actions, mode, utf8) => {
+          script = opening
+            ? [write("220 fuzz\r\n"), write("250-fuzz\r\n250 PIPELINING\r\n"), ...actions]
+            : actions;
+          const timeouts = {
+            connectMs: 1000,
+            greetingMs: ms,
+            ehloMs: ms,
+            mailMs: ms,
+            rcptMs: ms,
+            dataInitMs: ms,
+            dataBlockMs: ms,
+            dataTermMs: ms,
+          };
+          const expectClientError = (e: unknown): null => {
+            assert.ok(e instanceof SmtpClientError, `not an SmtpClientError: ${String(e)}`);
+            return null;
+          };
+          const c = await SmtpClient.connect({
+            host: "127.0.0.1",
+            port,
+            helo: "fuzz.example",
+            tls: { mode, servername: "fuzz", verifyCertificate: mode === "required" },
+            timeouts,
+          }).catch(expectClientError);
+          if (c === null) return;
+          const msg = Buffer.from("Subject: x\r\n\r\n.dot\r\nGrüße\r\n");
+          for (let i = 0; i < 2; i++) {
+            const r: SendOutcome | null = await c
+              .send(
+                utf8 ? "ä@fuzz.example" : "a@fuzz.example",
+                [{ address: "b@x.example" }, { address: "c@x.example" }],
+                {},
+                msg,
+              )
+              .catch(expectClientError);
+            if (r !== null) {
+              assert.equal(r.recipients.length, 2);
+              for (const o of r.recipients) assert.ok(o.reply.code >= 200 && o.reply.code < 600);
+            }
+          }
+          await c.quit();
+          assert.equal(c.usable, false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
