@@ -83,6 +83,83 @@ void describe("SMTP client under random server behaviour", () => {
     server.close();
   });
 
+  const client = (mode: ClientTlsPolicy["mode"]): Promise<SmtpClient> =>
+    SmtpClient.connect({
+      host: "127.0.0.1",
+      port: (server.address() as AddressInfo).port,
+      helo: "fuzz.example",
+      tls: { mode, servername: "fuzz", verifyCertificate: false },
+      timeouts: { greetingMs: 2000, ehloMs: 2000, mailMs: 2000 },
+    });
+
+  void test("STARTTLS response injection: data after the 220 is refused, not read", async () => {
+    script = [
+      write("220 fuzz\r\n"),
+      write("250-fuzz\r\n250 STARTTLS\r\n"),
+      write("220 go ahead\r\n250-fake\r\n250 AUTH PLAIN\r\n"),
+    ];
+    const e = await client("opportunistic").then(
+      () => assert.fail("connected"),
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof SmtpClientError);
+    assert.equal(e.phase, "tls");
+    assert.equal(e.tlsFailure, true);
+  });
+
+  void test("STARTTLS refused: opportunistic goes on in clear, required fails", async () => {
+    const steps = [
+      write("220 fuzz\r\n"),
+      write("250-fuzz\r\n250 STARTTLS\r\n"),
+      write("454 4.7.0 no TLS now\r\n"),
+    ];
+    script = steps;
+    const c = await client("opportunistic");
+    assert.equal(c.tls.established, false);
+    c.close();
+    script = steps;
+    const e = await client("required").then(
+      () => assert.fail("connected"),
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof SmtpClientError);
+    assert.equal(e.phase, "starttls");
+    assert.equal(e.tlsFailure, true);
+    assert.equal(e.reply?.code, 454);
+  });
+
+  void test("a 421 sent while idle ends the session before the next transaction", async () => {
+    const idle = createServer((s) => {
+      s.on("error", () => undefined);
+      s.write("220 idle\r\n");
+      s.once("data", () => {
+        s.write("250 idle\r\n");
+        setTimeout(() => s.write("421 4.4.2 idle timeout\r\n"), 30);
+      });
+    });
+    idle.listen(0, "127.0.0.1");
+    await new Promise((r) => idle.once("listening", r));
+    try {
+      const c2 = await SmtpClient.connect({
+        host: "127.0.0.1",
+        port: (idle.address() as AddressInfo).port,
+        helo: "fuzz.example",
+        tls: { mode: "none", servername: "fuzz", verifyCertificate: false },
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const e = await c2.send("a@fuzz.example", [{ address: "b@x.example" }], {}, Buffer.from("x\r\n")).then(
+        () => assert.fail("sent"),
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof SmtpClientError);
+      assert.equal(e.reply?.code, 421);
+      assert.equal(e.permanent, false);
+      assert.equal(c2.usable, false);
+    } finally {
+      idle.close();
+    }
+  });
+
   void test("connect, send and quit always settle, failures as SmtpClientError", async () => {
     const port = (server.address() as AddressInfo).port;
     const ms = 150;

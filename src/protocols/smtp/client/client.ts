@@ -49,6 +49,7 @@ export const tcpDialer: SmtpDialer = {
       s.once("connect", () => {
         clearTimeout(timer);
         s.removeAllListeners("error");
+        s.on("error", () => undefined); // until the Connection listens (it reports errors)
         resolve(s);
       });
       s.once("error", (e: Error) => {
@@ -203,6 +204,13 @@ export class SmtpClient {
     if (this.#busy) throw new SmtpClientError("mail", "a transaction is already running on this connection");
     this.#busy = true;
     try {
+      // A reply that arrived while idle (RFC 5321 §4.5.3.2.7 timeout 421, or junk) would be
+      // taken as the answer to our next command: the session is out of step, or closing.
+      const stray = this.#conn.takeQueued();
+      if (stray !== undefined) {
+        check421("mail", stray);
+        throw replyError("mail", stray, "reply received while idle");
+      }
       return await this.#transaction(from, recipients, params, message);
     } catch (e) {
       const err = asClientError(e, "closed");
