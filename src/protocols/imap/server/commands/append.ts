@@ -14,11 +14,11 @@ export const append = command<AppendArgs>({
   async handle(s, args) {
     const mb = await s.ctx.store.getMailboxByPath(s.accountId, normalizePath(args.mailbox));
     if (mb === null) throw no("TRYCREATE", "No such mailbox");
-    const done: Array<{ uid: number; uidValidity: number }> = [];
-    try {
-      for (const m of args.messages) {
-        if (m.data.length === 0) throw no("CANNOT", "Empty message");
-        const r = await s.ctx.ingest.ingest({
+    if (args.messages.some((m) => m.data.length === 0)) throw no("CANNOT", "Empty message");
+    // the messages of a MULTIAPPEND are handed to ingest together: one commit (group commit)
+    const settled = await Promise.allSettled(
+      args.messages.map((m) =>
+        s.ctx.ingest.ingest({
           accountId: s.accountId,
           // the literal is a view on the input buffers: keep a copy of its own
           raw: Buffer.from(m.data),
@@ -26,11 +26,20 @@ export const append = command<AppendArgs>({
           mailboxIds: [mb.id],
           keywords: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
           ...(m.date !== null ? { receivedAt: m.date } : {}),
-        });
-        const u = r.uids.find((x) => x.mailboxId === mb.id);
-        if (u !== undefined) done.push({ uid: u.uid, uidValidity: u.uidValidity });
+        }),
+      ),
+    );
+    const done: Array<{ uid: number; uidValidity: number }> = [];
+    let failure: { reason: unknown } | null = null;
+    for (const r of settled) {
+      if (r.status === "rejected") {
+        failure ??= { reason: r.reason as unknown };
+        continue;
       }
-    } catch (e) {
+      const u = r.value.uids.find((x) => x.mailboxId === mb.id);
+      if (u !== undefined) done.push({ uid: u.uid, uidValidity: u.uidValidity });
+    }
+    if (failure !== null) {
       // RFC 3502 §6.3.11: MULTIAPPEND is all or nothing; take back what went in
       if (done.length > 0)
         await s.ctx.store
@@ -40,7 +49,7 @@ export const append = command<AppendArgs>({
             done.map((d) => d.uid),
           )
           .catch(() => undefined);
-      throw e;
+      throw failure.reason instanceof Error ? failure.reason : new Error(String(failure.reason));
     }
     if (s.selected?.mailbox.id === mb.id) s.selected.dirty = true;
     const first = done[0];
