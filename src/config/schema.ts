@@ -4,12 +4,14 @@
 // it by scripts/gen-config-docs.ts.
 //
 // Two kinds of sections:
-// - STATIC sections (server, listeners, tls, store, logging, http, dns) are read once at start;
+// - STATIC sections (server, listeners, tls, store, logging, http, dns, queue, mtaSts) are read
+//   once at start;
 //   changing them needs a restart (a reload that changes one is refused).
 // - DYNAMIC sections (limits, auth, domains) are hot-reloaded (SIGHUP or ConfigManager.reload()).
 // Domains, accounts and aliases live in the store, not here; the file holds only their
 // defaults and limits.
 import { z } from "zod";
+import { mtaStsSchema, queueSchema } from "./outbound-schema.ts";
 
 export const SERVICES = [
   "smtp",
@@ -50,7 +52,17 @@ export const SERVICE_DEFAULTS: Record<Service, { port: number; tls: TlsMode; bin
 };
 
 /** The sections whose change needs a restart. */
-export const STATIC_SECTIONS = ["server", "listeners", "tls", "store", "logging", "http", "dns"] as const;
+export const STATIC_SECTIONS = [
+  "server",
+  "listeners",
+  "tls",
+  "store",
+  "logging",
+  "http",
+  "dns",
+  "queue",
+  "mtaSts",
+] as const;
 /** The sections applied by a reload. */
 export const DYNAMIC_SECTIONS = ["limits", "auth", "domains"] as const;
 
@@ -532,6 +544,8 @@ export const configSchema = z
     logging: loggingSchema,
     http: httpSchema,
     dns: dnsSchema,
+    queue: queueSchema,
+    mtaSts: mtaStsSchema,
     limits: limitsSchema,
     auth: authSchema,
     domains: domainsSchema,
@@ -554,6 +568,7 @@ export type DomainsConfig = Config["domains"];
 export type TlsConfig = Config["tls"];
 export type StoreConfig = Config["store"];
 export type DnsConfig = Config["dns"];
+export type QueueConfig = Config["queue"];
 
 export function dynamicPart(c: Config): DynamicConfig {
   return { limits: c.limits, auth: c.auth, domains: c.domains };

@@ -10,6 +10,8 @@ import type { Config, Service } from "../config/schema.ts";
 import { Authenticator } from "../auth/authenticator.ts";
 import { MemoryRateLimiter } from "../auth/rate-limit.ts";
 import { Ingest } from "../delivery/ingest.ts";
+import { registerMtaStsPolicy } from "../http/mta-sts.ts";
+import { startOutbound } from "../server/outbound.ts";
 import { storeCredentialSource } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
 import { createHttpApp } from "../http/app.ts";
@@ -55,6 +57,13 @@ export interface StartServerOptions {
   reloadOnSighup?: boolean;
   /** Time allowed for an implicit-TLS handshake. Default 30 s. */
   handshakeTimeoutMs?: number;
+  /**
+   * Deliver the outbound queue (src/server/outbound.ts) when config.queue.enabled. Default
+   * true; protocol tests that inspect the queue turn it off.
+   */
+  outbound?: boolean;
+  /** Extra trust anchors of the outbound SMTP client (tests: the peer's test certificate). */
+  outboundCa?: string | Buffer;
 }
 
 export interface RunningServer {
@@ -131,6 +140,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await ctx.store.listDomains();
     },
   });
+  registerMtaStsPolicy(app, ctx.store, () => config.current());
   opts.httpRoutes?.(app, ctx);
 
   const protocols: Partial<Record<Service, ProtocolRegistration>> = {};
@@ -161,6 +171,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (opts.tls === undefined) tls.close();
     throw e;
   }
+  const outbound =
+    opts.outbound === false ? null : startOutbound(ctx, opts.outboundCa ? { ca: opts.outboundCa } : {});
+  if (outbound) ctx.outbound = outbound;
 
   const onSighup = (): void => {
     logger.info("SIGHUP: reloading the configuration and certificates");
@@ -179,6 +192,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       process.off("SIGHUP", onSighup);
       logger.info("stopping");
       await listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 });
+      await outbound?.stop();
       tls.close();
       await ctx.store.close();
       logger.info("stopped");

@@ -11,7 +11,7 @@ import type { Service } from "../../src/config/schema.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { startServer, type ProtocolFactory, type RunningServer } from "../../src/core/server.ts";
-import { StaticResolver } from "../../src/dns/resolver.ts";
+import { StaticResolver, type Resolver } from "../../src/dns/resolver.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { Account, MailStore } from "../../src/store/types.ts";
 import { testTls } from "../net/helpers.ts";
@@ -28,6 +28,12 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   /** Blob store of the test store; default "fs". */
   blobs?: "auto" | "fs" | "db";
+  /** Run the outbound delivery agent (default off: tests inspect the queue as the server left it). */
+  outbound?: boolean;
+  /** DNS for the server (default: an empty static resolver). */
+  resolver?: Resolver;
+  /** Trust anchors of the outbound SMTP client. */
+  outboundCa?: string;
 }
 
 export interface TestServer {
@@ -67,7 +73,9 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
       config,
       store,
       logger,
-      resolver: new StaticResolver(),
+      resolver: opts.resolver ?? new StaticResolver(),
+      outbound: opts.outbound ?? false,
+      ...(opts.outboundCa !== undefined ? { outboundCa: opts.outboundCa } : {}),
       tls: await testTls(),
       http: false,
       reloadOnSighup: false,

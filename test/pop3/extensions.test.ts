@@ -171,6 +171,7 @@ void describe("POP3 lock across two servers on one store", () => {
       tls: await testTls(),
       http: false,
       reloadOnSighup: false,
+      outbound: false,
       protocols: { pop3: pop3Protocol },
     });
     try {

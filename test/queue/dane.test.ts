@@ -38,7 +38,9 @@ before(async () => {
     extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "mx.dane.test" }] }],
   });
   leaf = { cert: leafPems.cert, key: leafPems.private };
-  tlsServer = createServer({ cert: `${leaf.cert.trim()}\n${ca.cert.trim()}\n`, key: leaf.key }, (s) => s.end());
+  tlsServer = createServer({ cert: `${leaf.cert.trim()}\n${ca.cert.trim()}\n`, key: leaf.key }, (s) =>
+    s.end(),
+  );
   await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
   const addr = tlsServer.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;

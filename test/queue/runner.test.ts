@@ -3,24 +3,17 @@
 // delay once after 4 h, expiry after 5 days with 4.4.7), none for the null sender, and the
 // backoff of the retries. Deliveries over SMTP are in the end-to-end tests.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ManualClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { Ingest } from "../../src/delivery/ingest.ts";
-import { localDelivery, returnMail } from "../../src/delivery/queue-local.ts";
 import { StaticResolver } from "../../src/dns/resolver.ts";
 import { parseMessage } from "../../src/mail/parse.ts";
-import { QueueStore } from "../../src/queue/queue-store.ts";
 import { QueueRunner, type Transport } from "../../src/queue/runner.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
-import { openStore } from "../../src/store/open.ts";
+import { localParts, queueFixture, type QueueFixture } from "./helpers.ts";
 import type { Id } from "../../src/store/types.ts";
 
 const T0 = Date.UTC(2026, 10, 22, 8);
-let dir: string;
 let store: MaintainedMailStore;
 let sender: Id;
 let rcpt: Id;
@@ -31,22 +24,15 @@ const noRemote: Transport = {
   close: async () => {},
 };
 
+let fx: QueueFixture;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mailroom-runner-"));
-  store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.sqlite"),
-    blobs: "auto",
-    clock: new ManualClock(T0),
-    logger: silentLogger(),
-  });
-  await store.createDomain("local.test");
-  sender = (await store.createAccount({ name: "sender@local.test" })).id;
+  fx = await queueFixture("mailroom-runner-", T0);
+  store = fx.store;
+  sender = fx.sender;
   rcpt = (await store.createAccount({ name: "rcpt@local.test" })).id;
 });
 after(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  await fx.cleanup();
 });
 
 async function inbox(account: Id): Promise<Buffer[]> {
@@ -69,10 +55,7 @@ function dsnStatus(raw: Buffer): string {
 
 void test("local delivery, routing failures and DSNs over the life of a message", async () => {
   const clock = new ManualClock(T0);
-  const queue = QueueStore.fromStore(store, clock);
-  assert.ok(queue);
-  const ingest = new Ingest({ store, clock, logger: silentLogger(), maxMessageSize: 10_000_000 });
-  const local = localDelivery(store, ingest);
+  const { queue, local, returnMail } = localParts(store, clock);
   const runner = new QueueRunner({
     queue,
     resolver: new StaticResolver({
@@ -85,7 +68,7 @@ void test("local delivery, routing failures and DSNs over the life of a message"
     hostname: "mx.local.test",
     holder: "test-node",
     local,
-    returnMail: returnMail(queue, local),
+    returnMail,
   });
   const message = Buffer.from(
     "From: sender@local.test\r\nSubject: hello\r\nMessage-ID: <m1@local.test>\r\n\r\nbody\r\n",
@@ -173,10 +156,7 @@ void test("local delivery, routing failures and DSNs over the life of a message"
 
 void test("no DSN ever goes to the null sender", async () => {
   const clock = new ManualClock(T0);
-  const queue = QueueStore.fromStore(store, clock);
-  assert.ok(queue);
-  const ingest = new Ingest({ store, clock, logger: silentLogger(), maxMessageSize: 10_000_000 });
-  const local = localDelivery(store, ingest);
+  const { queue, local, returnMail } = localParts(store, clock);
   const before = (await queue.list()).length;
   const runner = new QueueRunner({
     queue,
@@ -187,7 +167,7 @@ void test("no DSN ever goes to the null sender", async () => {
     hostname: "mx.local.test",
     holder: "test-node-2",
     local,
-    returnMail: returnMail(queue, local),
+    returnMail,
   });
   await queue.enqueue({
     from: "",

@@ -103,6 +103,7 @@ export async function startSmtp(opts: StartOptions = {}): Promise<TestServer> {
     logger: silentLogger(),
     resolver: new StaticResolver(),
     reloadOnSighup: false,
+    outbound: false,
     http: false,
     protocols: {
       smtp: smtpProtocol("smtp", service),
