@@ -17,26 +17,40 @@
 // --messages 10000` beforehand saves that time). imap-idle-conns delivers with APPEND.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
-// Measured 2026-11-22 (2 shared cores; Dovecot 2.3.19 maildir on 127.0.0.43; ours SQLite,
-// blobs "auto", search index on; --runs 2 --count 1000 --messages 10000 --sizes 10000,100000
-// --conns 1000 --duration 20), medians, ratio = times better than Dovecot:
-//   append msgs/s            Dovecot 238.9   ours 51.9    0.22  (target >= 2)
-//   FETCH 1:* meta ms (10k)  Dovecot 194.8   ours 534.6   0.36  (target >= 2)
-//   FETCH BODY[] msgs/s      Dovecot 474.1   ours 247.8   0.52  (target >= 2)
-//   SEARCH TEXT 10k ms       Dovecot 1382    ours 27.4    50
-//   SEARCH TEXT 100k ms      Dovecot 21736   ours 83.3    261   (target ours <= 200 ms: met)
-//   SEARCH FROM / SINCE 100k Dovecot 1461 / 432 ms, ours 19.7 / 54.2 ms
-//   idle RSS KB/conn (1000)  Dovecot 5160 (PSS 502)  ours 13.8 (runs 25.3 and 2.3: GC noise)
-//                                                         (target <= 40: met)
-//   all 1000 notified ms     Dovecot 3906    ours 267.5   14.6  (target ours <= 100: missed)
-//   mixed ops/s (8 clients)  Dovecot 2184    ours 565.3   0.26  (target >= 2)
-//   mixed p99 ms             Dovecot 14.0    ours 46.1    0.30  (target >= 2, i.e. half)
-// Ours is CPU-bound on its one thread in the mixed load (20.4 CPU s in 20 s; Dovecot 32.6 over
-// its processes). CPU profile of our server over the whole run (102 s busy): 44% inside
-// SQLite calls on the event loop, of which COMMIT (synchronous=FULL WAL fsync, blocking the
-// loop) about 25% of busy time, the search index insert at append (store/search/sqlite.ts
-// index) 12%, its removal at expunge 3%, FETCH's emailsByIds/listMessages/getEnvelopes 8%;
-// socket writes of strings (writeUtf8String, one per response line) 8%.
+// Measured 2026-11-22 09:00 UTC after the IMAP server work below (2 shared cores, load ~4 from
+// other work: wall figures are noisy; Dovecot 2.3.19 maildir on 127.0.0.43; ours SQLite, blobs
+// "auto", search on; --runs 2 --only append,fetch,idle,mixed, default counts), medians (both
+// runs), ratio = times better than Dovecot:
+//   append msgs/s            Dovecot 144.4 (86/202) ours 40.9 (40.0/41.7)   0.28 (target >= 2)
+//   append p50 / p99 ms      Dovecot 7.0 / 29.4     ours 8.6 / 116.6
+//   FETCH 1:* meta ms (10k)  Dovecot 158.1          ours 174.7  0.91  (target >= 2)
+//        (ours per rep: 424 cold, then 180, 92 / 124, 169, 207; the cold one lists and
+//         serializes every envelope, the others take them from the envelope cache)
+//   FETCH BODY[] msgs/s      Dovecot 515.9          ours 244.3  0.47  (target >= 2)
+//   all 1000 notified ms     Dovecot 9658 (4412/14905) ours 123.3 (91/155) (target <= 100)
+//        (ours: every connection is told before the delivering client's LOGIN + APPEND is
+//         acknowledged, deliver_ack_ms 92/156: the time is that client's connect, LOGIN
+//         (Argon2 verify) and the APPEND commit; the fan-out itself took 25-45 ms in a
+//         separate run with an unloaded machine)
+//   idle RSS/PSS KB/conn     ours -3 / 2 (GC noise; target <= 40: met)
+//   mixed ops/s (8 clients)  Dovecot 885.8          ours 652.7  0.74  (target >= 2)
+//   mixed p99 ms             Dovecot 57.5           ours 63.4   0.91  (target >= 2, i.e. half)
+// Before this work (the same day, same flags): append 0.22x, FETCH meta 535 vs 195 ms, BODY[]
+// 0.52x, all notified 268 ms, mixed 0.26x ops/s and p99 46 vs 14 ms.
+// Server CPU per operation (our process, bench/lib/imap-server.ts with a raw client, less
+// noisy than the rates): FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE) of 10k 264 -> ~110 ms;
+// FETCH n BODY[] 2.4 -> 1.4-1.7 ms; APPEND 5.7 -> 4.8-5.3 ms, of which the IMAP command itself
+// (mailbox lookup, literal) is ~0.3 ms and ingest (parse, commit, WAL sync, search indexing in
+// its worker) the rest; mixed 1.8 -> 1.4 ms CPU per op.
+// What changed in the IMAP server: one socket write per command (not per response line); one
+// store read of a mailbox's changes shared by every session it woke (IDLE fan-out: 1000
+// sessions cost one read, not 3000 queries); ENVELOPE wire text cached per email and the
+// tail of a mailbox listed in one query; SELECT of the open mailbox reads only the delta; a
+// session's own STORE / \Seen change needs no re-read; the \Seen commit overlaps the message
+// read. Where the rest goes: APPEND and BODY[] wait for the store's commit (WAL fdatasync;
+// append p90 ~60 ms with stalls in the store), the mixed load is CPU-bound on the event loop
+// with SQLite reads (mailbox lookups, changedMessages, search) and socket writes (loopback
+// send of the response bytes, ~20% of busy time), not in the IMAP layer.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
@@ -65,7 +79,8 @@ const o = args({
 });
 timeLimit(o.timeLimit);
 const harness = resolve(o.harness);
-if (!existsSync(join(harness, "node_modules/imapflow"))) throw new Error(`no harness with npm ci done at ${harness}`);
+if (!existsSync(join(harness, "node_modules/imapflow")))
+  throw new Error(`no harness with npm ci done at ${harness}`);
 const run = promisify(execFile);
 const only = new Set(o.only.split(","));
 const sizes = o.sizes.split(",").map(Number);
@@ -101,7 +116,9 @@ const ours: ChildProcess = spawn(
 const ready = await new Promise<{ port: number; pid: number }>((ok, fail) => {
   ours.once("exit", (code) => fail(new Error(`our server exited (${code})`)));
   if (!ours.stdout) return fail(new Error("no stdout"));
-  createInterface({ input: ours.stdout }).once("line", (l) => ok(JSON.parse(l) as { port: number; pid: number }));
+  createInterface({ input: ours.stdout }).once("line", (l) =>
+    ok(JSON.parse(l) as { port: number; pid: number }),
+  );
 });
 const servers = [
   { label: "dovecot", host: o.referenceHost, port: 10143, pid: refPid },
@@ -147,7 +164,8 @@ interface Metric {
   higherIsBetter: boolean;
   target: string;
 }
-const plan: Array<{ key: string; script: string; flags: string[]; metrics: Metric[]; searchRow?: string }> = [];
+const plan: Array<{ key: string; script: string; flags: string[]; metrics: Metric[]; searchRow?: string }> =
+  [];
 if (only.has("append"))
   plan.push({
     key: "append",
@@ -230,7 +248,10 @@ try {
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
-const rows: string[] = ["| metric | dovecot | mailroom | ratio (x better) | target |", "|---|---|---|---|---|"];
+const rows: string[] = [
+  "| metric | dovecot | mailroom | ratio (x better) | target |",
+  "|---|---|---|---|---|",
+];
 for (const w of plan) {
   for (const m of w.metrics) {
     const ref = median((results.get(`${w.key}/dovecot`) ?? []).map((j) => get(j, m.path)));
