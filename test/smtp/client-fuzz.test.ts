@@ -12,6 +12,7 @@ import {
   type ClientTlsPolicy,
   type SendOutcome,
 } from "../../src/protocols/smtp/client/index.ts";
+import { rejection } from "./client-helpers.ts";
 
 type Action = { kind: "write"; data: string } | { kind: "close" } | { kind: "destroy" } | { kind: "silence" };
 
@@ -98,10 +99,7 @@ void describe("SMTP client under random server behaviour", () => {
       write("250-fuzz\r\n250 STARTTLS\r\n"),
       write("220 go ahead\r\n250-fake\r\n250 AUTH PLAIN\r\n"),
     ];
-    const e = await client("opportunistic").then(
-      () => assert.fail("connected"),
-      (err: unknown) => err,
-    );
+    const e = await rejection(client("opportunistic"));
     assert.ok(e instanceof SmtpClientError);
     assert.equal(e.phase, "tls");
     assert.equal(e.tlsFailure, true);
@@ -118,10 +116,7 @@ void describe("SMTP client under random server behaviour", () => {
     assert.equal(c.tls.established, false);
     c.close();
     script = steps;
-    const e = await client("required").then(
-      () => assert.fail("connected"),
-      (err: unknown) => err,
-    );
+    const e = await rejection(client("required"));
     assert.ok(e instanceof SmtpClientError);
     assert.equal(e.phase, "starttls");
     assert.equal(e.tlsFailure, true);
@@ -147,9 +142,8 @@ void describe("SMTP client under random server behaviour", () => {
         tls: { mode: "none", servername: "fuzz", verifyCertificate: false },
       });
       await new Promise((r) => setTimeout(r, 100));
-      const e = await c2.send("a@fuzz.example", [{ address: "b@x.example" }], {}, Buffer.from("x\r\n")).then(
-        () => assert.fail("sent"),
-        (err: unknown) => err,
+      const e = await rejection(
+        c2.send("a@fuzz.example", [{ address: "b@x.example" }], {}, Buffer.from("x\r\n")),
       );
       assert.ok(e instanceof SmtpClientError);
       assert.equal(e.reply?.code, 421);

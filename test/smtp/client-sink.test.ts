@@ -16,6 +16,7 @@ import {
   type ClientOptions,
   type SendOutcome,
 } from "../../src/protocols/smtp/client/index.ts";
+import { TEST_TIMEOUTS, rejection } from "./client-helpers.ts";
 
 const SINK = "/usr/sbin/smtp-sink";
 
@@ -96,24 +97,8 @@ function opts(port: number): ClientOptions {
     port,
     helo: "client.example",
     tls: { mode: "opportunistic", servername: "smtp-sink", verifyCertificate: false },
-    timeouts: {
-      greetingMs: 5000,
-      ehloMs: 5000,
-      mailMs: 5000,
-      rcptMs: 5000,
-      dataInitMs: 5000,
-      dataTermMs: 5000,
-    },
+    timeouts: TEST_TIMEOUTS,
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<SmtpClientError> {
-  const e = await p.then(
-    () => assert.fail("resolved"),
-    (err: unknown) => err,
-  );
-  assert.ok(e instanceof SmtpClientError, String(e));
-  return e;
 }
 
 const codes = (o: SendOutcome): [number, boolean, boolean][] =>

@@ -15,6 +15,7 @@ import {
   type ClientTlsPolicy,
 } from "../../src/protocols/smtp/client/index.ts";
 import { PASSWORDS, message, startSmtp, type TestServer } from "./helpers.ts";
+import { TEST_TIMEOUTS, rejection } from "./client-helpers.ts";
 
 const NO_TLS: ClientTlsPolicy = { mode: "none", servername: "mx.example.org", verifyCertificate: false };
 
@@ -44,14 +45,7 @@ void describe("SMTP client against Mailroom's server", () => {
     port: t.port("smtp"),
     helo: "client.example",
     tls: NO_TLS,
-    timeouts: {
-      greetingMs: 5000,
-      ehloMs: 5000,
-      mailMs: 5000,
-      rcptMs: 5000,
-      dataInitMs: 5000,
-      dataTermMs: 5000,
-    },
+    timeouts: TEST_TIMEOUTS,
     ...over,
   });
   before(async () => {
@@ -198,10 +192,7 @@ void describe("SMTP client against Mailroom's server", () => {
       { ...base, ca, servername: "other.example.org" },
       { ...base, ca, checkPeer: () => "TLSA mismatch" },
     ]) {
-      const e = await SmtpClient.connect(opts({ tls })).then(
-        () => assert.fail("connected"),
-        (err: unknown) => err,
-      );
+      const e = await rejection(SmtpClient.connect(opts({ tls })));
       assert.ok(e instanceof SmtpClientError, String(e));
       assert.equal(e.tlsFailure, true);
       assert.equal(e.phase, "tls");
@@ -211,17 +202,14 @@ void describe("SMTP client against Mailroom's server", () => {
 
   void test("REQUIRETLS without verified TLS is refused with 5.7.30 before MAIL", async () => {
     const c = await SmtpClient.connect(opts({ tls: { ...NO_TLS, mode: "opportunistic" } }));
-    const e = await c
-      .send(
+    const e = await rejection(
+      c.send(
         "s@remote.example",
         [{ address: "bob@example.org" }],
         { requireTls: true },
         Buffer.from(message("rt")),
-      )
-      .then(
-        () => assert.fail("sent"),
-        (err: unknown) => err,
-      );
+      ),
+    );
     assert.ok(e instanceof SmtpClientError);
     assert.equal(e.reply?.enhanced, "5.7.30");
     assert.equal(e.permanent, true);
@@ -265,10 +253,7 @@ void describe("SMTP client against Mailroom's server", () => {
     const big = Buffer.from(
       message("big", "x".repeat(70) + "\r\n".repeat(1) + ("y".repeat(998) + "\r\n").repeat(110)),
     );
-    const e = await c.send("s@remote.example", [{ address: "bob@example.org" }], {}, big).then(
-      () => assert.fail("sent"),
-      (err: unknown) => err,
-    );
+    const e = await rejection(c.send("s@remote.example", [{ address: "bob@example.org" }], {}, big));
     assert.ok(e instanceof SmtpClientError);
     assert.equal(e.reply?.code, 552);
     assert.equal(e.reply?.enhanced, "5.3.4");
@@ -299,26 +284,24 @@ void describe("SMTP client against Mailroom's server", () => {
     );
     assert.equal(r.recipients[0]?.delivered, true);
     await c.quit();
-    const bad = await SmtpClient.connect(
-      opts({
-        port: t.port("submission"),
-        tls: { ...NO_TLS, mode: "opportunistic" },
-        auth: { user: "alice@example.org", password: "wrong" },
-      }),
-    ).then(
-      () => assert.fail("authenticated"),
-      (err: unknown) => err,
+    const bad = await rejection(
+      SmtpClient.connect(
+        opts({
+          port: t.port("submission"),
+          tls: { ...NO_TLS, mode: "opportunistic" },
+          auth: { user: "alice@example.org", password: "wrong" },
+        }),
+      ),
     );
     assert.ok(bad instanceof SmtpClientError);
     assert.equal(bad.phase, "auth");
     assert.equal(bad.reply?.code, 535);
     assert.equal(bad.permanent, true);
     // Credentials never go in clear.
-    const clear = await SmtpClient.connect(
-      opts({ port: t.port("submission"), auth: { user: "alice@example.org", password: PASSWORDS.alice } }),
-    ).then(
-      () => assert.fail("authenticated"),
-      (err: unknown) => err,
+    const clear = await rejection(
+      SmtpClient.connect(
+        opts({ port: t.port("submission"), auth: { user: "alice@example.org", password: PASSWORDS.alice } }),
+      ),
     );
     assert.ok(clear instanceof SmtpClientError);
     assert.equal(clear.phase, "auth");
