@@ -264,6 +264,31 @@ void describe("SMTP client against Postfix smtp-sink", { skip: !existsSync(SINK)
     }
   });
 
+  void test("time limits per phase (-W DATA:2) and a refused greeting (-f CONNECT)", async () => {
+    const slow = await startSink(["-W", "DATA:2"]);
+    const closed = await startSink(["-f", "CONNECT"]);
+    try {
+      const c = await SmtpClient.connect({
+        ...opts(slow.port),
+        timeouts: { ...TEST_TIMEOUTS, dataInitMs: 300 },
+      });
+      const started = Date.now();
+      const e = await rejection(
+        c.send("a@example.net", [{ address: "x@example.com" }], {}, Buffer.from(MSG)),
+      );
+      assert.equal(e.phase, "timeout");
+      assert.equal(e.permanent, false);
+      assert.ok(Date.now() - started < 1500);
+      assert.equal(c.usable, false);
+      const g = await rejection(SmtpClient.connect(opts(closed.port)));
+      assert.equal(g.phase, "greeting");
+      assert.equal(g.permanent, true);
+    } finally {
+      await slow.stop();
+      await closed.stop();
+    }
+  });
+
   void test("a peer without ESMTP (-e): HELO fallback, no parameters", async () => {
     const sink = await startSink(["-e"]);
     try {
