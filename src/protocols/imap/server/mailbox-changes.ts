@@ -48,15 +48,19 @@ export class MailboxChangeReader {
     box.reads.clear();
   }
 
-  /** The changes after `since`, read after every event noted so far for the mailbox. */
-  read(store: MailStore, accountId: Id, mailboxId: Id, since: number): Promise<MailboxDelta> {
+  /**
+   * The changes after `since`, read after every event noted so far for the mailbox. `fresh`:
+   * read now whatever is shared (the caller knows of a change its bus event may not have told
+   * yet, such as its own APPEND with a bus that delivers later).
+   */
+  read(store: MailStore, accountId: Id, mailboxId: Id, since: number, fresh = false): Promise<MailboxDelta> {
     let box = this.#boxes.get(mailboxId);
     if (box === undefined) {
       box = { generation: 0, lastEvent: null, reads: new Map() };
       this.#boxes.set(mailboxId, box);
     }
     const known = box.reads.get(since);
-    if (known !== undefined && known.generation === box.generation) return known.delta;
+    if (!fresh && known !== undefined && known.generation === box.generation) return known.delta;
     const read: Read = { generation: box.generation, delta: readDelta(store, accountId, mailboxId, since) };
     box.reads.set(since, read);
     const forget = (): void => {

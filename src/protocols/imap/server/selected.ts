@@ -251,10 +251,12 @@ export class SelectedMailbox {
 
   /** Reads what changed in the store since lastModSeq into the pending sets. */
   async poll(): Promise<void> {
+    // asked for by this session (its APPEND, EXPUNGE): read now, not a read shared before it
+    const fresh = this.#forced;
     this.dirty = false;
     const since = this.lastModSeq;
     // one read serves every session of this mailbox woken by the same change (IDLE fan-out)
-    const delta = await this.#changes.read(this.store, this.accountId, this.mailbox.id, since);
+    const delta = await this.#changes.read(this.store, this.accountId, this.mailbox.id, since, fresh);
     const { mailbox: mb, changed, expunged } = delta;
     if (mb === null) {
       // the mailbox was deleted: every message goes
