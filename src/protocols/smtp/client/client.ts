@@ -10,7 +10,7 @@ import { DotStuffer } from "../wire/data.ts";
 import { parseEhlo, type EhloInfo } from "../wire/ehlo.ts";
 import type { ParsedReply } from "../wire/replies.ts";
 import { authenticate } from "./auth.ts";
-import { Connection, replyInfo } from "./connection.ts";
+import { Connection, WRITE_BLOCK, replyInfo } from "./connection.ts";
 import { prepareTransaction, type PreparedTransaction } from "./envelope.ts";
 import { upgradeToTls } from "./tls.ts";
 import {
@@ -309,9 +309,15 @@ export class SmtpClient {
       return r;
     }
     const stuffer = new DotStuffer();
+    const stuffed = stuffer.push(body);
     conn.expect(1);
-    await conn.writeBlocks(stuffer.push(body), { phase: "data", timeoutMs: t.dataBlockMs });
-    await conn.write(stuffer.end(), { phase: "data", timeoutMs: t.dataBlockMs });
+    const block = { phase: "data", timeoutMs: t.dataBlockMs } as const;
+    // A small message and its terminator go in one write (one segment, one syscall).
+    if (stuffed.length <= WRITE_BLOCK) await conn.write(Buffer.concat([stuffed, stuffer.end()]), block);
+    else {
+      await conn.writeBlocks(stuffed, block);
+      await conn.write(stuffer.end(), block);
+    }
     const final = await conn.read({ phase: "data", timeoutMs: t.dataTermMs });
     check421("data", final);
     isPositive(final, "data");
@@ -328,7 +334,7 @@ export class SmtpClient {
       offset += chunk.length;
       const last = offset >= body.length;
       conn.expect(1);
-      if (chunk.length <= 65536)
+      if (chunk.length <= WRITE_BLOCK)
         await conn.write(encodeBdat(chunk, last), { phase: "data", timeoutMs: t.dataBlockMs });
       else {
         await conn.write(`BDAT ${chunk.length}${last ? " LAST" : ""}\r\n`, {

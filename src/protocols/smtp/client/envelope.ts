@@ -2,6 +2,7 @@
 // sent: the MAIL FROM and RCPT TO lines with the ESMTP parameters the peer offers, and the
 // local refusals that retrying cannot cure (SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS). Pure: no
 // sockets; throws SmtpClientError for a whole-message refusal.
+import { isAscii } from "node:buffer";
 import type { EhloCapabilities } from "../wire/ehlo.ts";
 import {
   mailParamsToRaw,
@@ -43,9 +44,18 @@ function nonAscii(s: string): boolean {
   return false;
 }
 
-/** True when any octet has the high bit set (RFC 6152: an 8-bit body). */
+/** True when any octet has the high bit set (RFC 6152: an 8-bit body). Native scan. */
 function has8bit(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if ((b[i] as number) > 0x7f) return true;
+  return !isAscii(b);
+}
+
+const CR = 13;
+const LF = 10;
+
+/** True when a CR or LF stands alone (RFC 5321 §2.3.8); native searches, no copy. */
+function hasBareLineEnd(b: Buffer): boolean {
+  for (let i = b.indexOf(LF); i !== -1; i = b.indexOf(LF, i + 1)) if (i === 0 || b[i - 1] !== CR) return true;
+  for (let i = b.indexOf(CR); i !== -1; i = b.indexOf(CR, i + 1)) if (b[i + 1] !== LF) return true;
   return false;
 }
 
@@ -110,7 +120,7 @@ export function prepareTransaction(
   // RFC 6152 §3 and RFC 3030 §3: the body type. A BINARYMIME body is sent unchanged with BDAT;
   // a text body gets its line ends made CRLF (RFC 5321 §2.3.8) before any size is taken.
   const binary = params.body === "BINARYMIME";
-  const body = binary ? message : normalizeLineEnds(message);
+  const body = binary || !hasBareLineEnd(message) ? message : normalizeLineEnds(message);
   const eightBit = binary || params.body === "8BITMIME" || has8bit(body);
   if (binary && (c.binaryMime !== true || c.chunking !== true))
     throw refuse(554, "5.6.3", "The peer does not support BINARYMIME with CHUNKING, needed for this message");
