@@ -123,6 +123,56 @@ void describe("SMTP client under random server behaviour", () => {
     assert.equal(e.reply?.code, 454);
   });
 
+  void test("RCPTMAX (RFC 9422): recipients past it are not sent and get 452 4.5.3", async () => {
+    const seen: string[] = [];
+    const limited = createServer((s) => {
+      const steps = [
+        "250-fuzz\r\n250-PIPELINING\r\n250 LIMITS RCPTMAX=2\r\n",
+        "250 ok\r\n250 ok\r\n550 5.1.1 no\r\n",
+        "354 go\r\n",
+        "250 2.0.0 done\r\n",
+        "221 bye\r\n",
+      ];
+      s.on("error", () => undefined);
+      s.write("220 limited\r\n");
+      s.on("data", (d: Buffer) => {
+        seen.push(d.toString());
+        s.write(steps.shift() ?? "");
+      });
+    });
+    limited.listen(0, "127.0.0.1");
+    await new Promise((r) => limited.once("listening", r));
+    try {
+      const c = await SmtpClient.connect({
+        host: "127.0.0.1",
+        port: (limited.address() as AddressInfo).port,
+        helo: "fuzz.example",
+        tls: { mode: "none", servername: "fuzz", verifyCertificate: false },
+      });
+      const r = await c.send(
+        "a@fuzz.example",
+        [{ address: "b@x.example" }, { address: "c@x.example" }, { address: "d@x.example" }],
+        {},
+        Buffer.from("x\r\n"),
+      );
+      assert.deepEqual(
+        r.recipients.map((x) => [x.reply.code, x.reply.enhanced, x.delivered, x.permanent]),
+        [
+          [250, "2.0.0", true, false],
+          [550, "5.1.1", false, true],
+          [452, "4.5.3", false, false],
+        ],
+      );
+      await c.quit();
+      assert.equal(
+        seen[1],
+        "MAIL FROM:<a@fuzz.example>\r\nRCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\n",
+      );
+    } finally {
+      limited.close();
+    }
+  });
+
   void test("a 421 sent while idle ends the session before the next transaction", async () => {
     const idle = createServer((s) => {
       s.on("error", () => undefined);

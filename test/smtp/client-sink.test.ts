@@ -328,6 +328,11 @@ void describe("SMTP client against Postfix smtp-sink", { skip: !existsSync(SINK)
       );
       assert.equal(e8.reply?.enhanced, "5.6.3");
       assert.equal(e8.permanent, true);
+      // RFC 3030 §3: BINARYMIME needs CHUNKING, which smtp-sink never offers.
+      const eb = await rejection(
+        c.send("a@example.net", [{ address: "x@example.com" }], { body: "BINARYMIME" }, Buffer.from(MSG)),
+      );
+      assert.equal(eb.reply?.enhanced, "5.6.3");
       const eu = await rejection(
         c.send("a@example.net", [{ address: "ü@example.com" }], {}, Buffer.from(MSG)),
       );

@@ -268,6 +268,32 @@ void describe("SMTP client against Mailroom's server", () => {
     await c.quit();
   });
 
+  void test("BINARYMIME goes unchanged with BDAT", async () => {
+    const c = await SmtpClient.connect(opts());
+    const binary = Buffer.concat([
+      Buffer.from(message("binary", "", "MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n")),
+      Buffer.from([0, 1, 2, 0x0a, 0x0d, 0xff, 0x2e, 0x0d, 0x0a, 0x2e, 0x0d, 0x0a, 0x80]),
+    ]);
+    const r = await c.send(
+      "s@remote.example",
+      [{ address: "bob@example.org" }, { address: "al@example.org" }, { address: "nobody@example.org" }],
+      { body: "BINARYMIME" },
+      binary,
+    );
+    assert.deepEqual(
+      r.recipients.map((x) => [x.reply.code, x.reply.enhanced, x.delivered]),
+      [
+        [250, "2.0.0", true],
+        [250, "2.0.0", true],
+        [550, "5.1.1", false],
+      ],
+    );
+    await c.quit();
+    const got = (await t.inbox(t.accounts.bob)).find((m) => m.includes("Subject: binary"));
+    assert.ok(got !== undefined);
+    assert.ok(got.subarray(got.length - 13).equals(binary.subarray(binary.length - 13)));
+  });
+
   void test("AUTH PLAIN after STARTTLS on submission", async () => {
     const c = await SmtpClient.connect(
       opts({
