@@ -4,7 +4,7 @@
 // SmtpClientError, within the per-phase time limits.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { type AddressInfo, type Server, type Socket } from "node:net";
 import fc from "fast-check";
 import {
   SmtpClient,
@@ -12,7 +12,7 @@ import {
   type ClientTlsPolicy,
   type SendOutcome,
 } from "../../src/protocols/smtp/client/index.ts";
-import { rejection } from "./client-helpers.ts";
+import { listenLoopback, rejection } from "./client-helpers.ts";
 
 type Action = { kind: "write"; data: string } | { kind: "close" } | { kind: "destroy" } | { kind: "silence" };
 
@@ -71,14 +71,12 @@ void describe("SMTP client under random server behaviour", () => {
   let server: Server;
   let script: Action[] = [];
   before(async () => {
-    server = createServer((s) => {
+    ({ server } = await listenLoopback((s) => {
       const steps = [...script];
       s.on("error", () => undefined);
       act(s, steps.shift());
       s.on("data", () => act(s, steps.shift()));
-    });
-    server.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
+    }));
   });
   after(() => {
     server.close();
@@ -125,7 +123,7 @@ void describe("SMTP client under random server behaviour", () => {
 
   void test("RCPTMAX (RFC 9422): recipients past it are not sent and get 452 4.5.3", async () => {
     const seen: string[] = [];
-    const limited = createServer((s) => {
+    const { server: limited, port: limitedPort } = await listenLoopback((s) => {
       const steps = [
         "250-fuzz\r\n250-PIPELINING\r\n250 LIMITS RCPTMAX=2\r\n",
         "250 ok\r\n250 ok\r\n550 5.1.1 no\r\n",
@@ -140,12 +138,10 @@ void describe("SMTP client under random server behaviour", () => {
         s.write(steps.shift() ?? "");
       });
     });
-    limited.listen(0, "127.0.0.1");
-    await new Promise((r) => limited.once("listening", r));
     try {
       const c = await SmtpClient.connect({
         host: "127.0.0.1",
-        port: (limited.address() as AddressInfo).port,
+        port: limitedPort,
         helo: "fuzz.example",
         tls: { mode: "none", servername: "fuzz", verifyCertificate: false },
       });
@@ -174,7 +170,7 @@ void describe("SMTP client under random server behaviour", () => {
   });
 
   void test("a 421 sent while idle ends the session before the next transaction", async () => {
-    const idle = createServer((s) => {
+    const { server: idle, port: idlePort } = await listenLoopback((s) => {
       s.on("error", () => undefined);
       s.write("220 idle\r\n");
       s.once("data", () => {
@@ -182,12 +178,10 @@ void describe("SMTP client under random server behaviour", () => {
         setTimeout(() => s.write("421 4.4.2 idle timeout\r\n"), 30);
       });
     });
-    idle.listen(0, "127.0.0.1");
-    await new Promise((r) => idle.once("listening", r));
     try {
       const c2 = await SmtpClient.connect({
         host: "127.0.0.1",
-        port: (idle.address() as AddressInfo).port,
+        port: idlePort,
         helo: "fuzz.example",
         tls: { mode: "none", servername: "fuzz", verifyCertificate: false },
       });

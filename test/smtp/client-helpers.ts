@@ -1,6 +1,7 @@
 // Shared by the outbound SMTP client tests (client*.test.ts): short per-phase time limits and
-// a helper that answers the SmtpClientError a promise rejects with.
+// a helper that answers the SmtpClientError a promise rejects with, and loopback servers.
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { SmtpClientError, type Timeouts } from "../../src/protocols/smtp/client/index.ts";
 
 /** Time limits for tests on loopback: a stuck exchange fails in seconds, not minutes. */
@@ -21,4 +22,14 @@ export async function rejection(p: Promise<unknown>): Promise<SmtpClientError> {
   );
   assert.ok(e instanceof SmtpClientError, String(e));
   return e;
+}
+
+/** A TCP server on 127.0.0.1 port 0, listening, with its port. */
+export async function listenLoopback(
+  onConnection?: (s: Socket) => void,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(onConnection);
+  server.listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  return { server, port: (server.address() as AddressInfo).port };
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect as netConnect, createServer, type AddressInfo } from "node:net";
+import { connect as netConnect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import {
@@ -16,7 +16,7 @@ import {
   type ClientOptions,
   type SendOutcome,
 } from "../../src/protocols/smtp/client/index.ts";
-import { TEST_TIMEOUTS, rejection } from "./client-helpers.ts";
+import { TEST_TIMEOUTS, listenLoopback, rejection } from "./client-helpers.ts";
 
 const SINK = "/usr/sbin/smtp-sink";
 
@@ -27,11 +27,8 @@ interface Sink {
 }
 
 async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await new Promise((r) => s.once("listening", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
+  const { server, port } = await listenLoopback();
+  await new Promise((r) => server.close(r));
   return port;
 }
 

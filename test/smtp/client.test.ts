@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { createServer, connect as netConnect, type AddressInfo, type Server } from "node:net";
+import { connect as netConnect, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import {
   SmtpClient,
@@ -15,13 +15,13 @@ import {
   type ClientTlsPolicy,
 } from "../../src/protocols/smtp/client/index.ts";
 import { PASSWORDS, message, startSmtp, type TestServer } from "./helpers.ts";
-import { TEST_TIMEOUTS, rejection } from "./client-helpers.ts";
+import { TEST_TIMEOUTS, listenLoopback, rejection } from "./client-helpers.ts";
 
 const NO_TLS: ClientTlsPolicy = { mode: "none", servername: "mx.example.org", verifyCertificate: false };
 
 /** A TCP proxy that removes CHUNKING and BINARYMIME from the server's EHLO reply. */
 async function noChunkingProxy(port: number): Promise<Server> {
-  const srv = createServer((down) => {
+  const { server } = await listenLoopback((down) => {
     const up = netConnect(port, "127.0.0.1");
     up.on("data", (d: Buffer) => {
       down.write(d.toString("latin1").replace(/250-(CHUNKING|BINARYMIME)\r\n/g, ""), "latin1");
@@ -32,9 +32,7 @@ async function noChunkingProxy(port: number): Promise<Server> {
     up.on("error", () => undefined);
     down.on("error", () => undefined);
   });
-  srv.listen(0, "127.0.0.1");
-  await new Promise((r) => srv.once("listening", r));
-  return srv;
+  return server;
 }
 
 void describe("SMTP client against Mailroom's server", () => {
