@@ -206,6 +206,8 @@ export class Connection {
    */
   replaceSocket(socket: Socket): void {
     this.#detach(this.#socket);
+    // The clear-text socket lives on under TLS; an error it still emits must not go unheard.
+    this.#socket.on("error", () => undefined);
     this.#socket = socket;
     this.#parser = new ReplyParser({ maxLineLength: MAX_REPLY_LINE, maxLines: MAX_REPLY_LINES });
     this.#queue = [];
