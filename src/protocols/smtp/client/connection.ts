@@ -81,7 +81,7 @@ export class Connection {
     if (this.#failure !== null) return;
     if (this.#hold) {
       // Anything after the awaited reply was sent in clear before the handshake: it is kept
-      // as a mark (the client refuses the server) and never read (RFC 3207 §5 injection).
+      // as a mark (the client refuses the server) and never read (RFC 3207 §6, STARTTLS response injection).
       this.#extraAfterHold = true;
       return;
     }
@@ -195,7 +195,7 @@ export class Connection {
     this.#holdArmed = true;
   }
 
-  /** True when the server sent anything after the held reply (RFC 3207 §5 injection). */
+  /** True when the server sent anything after the held reply (RFC 3207 §6, STARTTLS response injection). */
   get extraAfterHold(): boolean {
     return this.#extraAfterHold || this.#queue.length > 0 || this.#socket.readableLength > 0;
   }
