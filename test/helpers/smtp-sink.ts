@@ -8,8 +8,10 @@ import { userInfo } from "node:os";
 
 export const SMTP_SINK = "/usr/sbin/smtp-sink";
 
-export function haveSmtpSink(): boolean {
-  return existsSync(SMTP_SINK);
+/** The tests need it (.ci/run installs Debian's postfix); a clear failure, never a skip. */
+function requireSmtpSink(): void {
+  if (!existsSync(SMTP_SINK))
+    throw new Error(`${SMTP_SINK} is missing: install Debian's postfix (.ci/run does)`);
 }
 
 /** A port free on every given loopback address (so several sinks can share it). */
@@ -53,6 +55,7 @@ export interface SinkProcess {
 }
 
 export async function startSink(host: string, port: number, flags: string[] = []): Promise<SinkProcess> {
+  requireSmtpSink();
   const child: ChildProcess = spawn(
     SMTP_SINK,
     ["-u", userInfo().username, ...flags, `${host}:${port}`, "100"],

@@ -13,9 +13,8 @@ import { QueueRunner } from "../../src/queue/runner.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { localParts, queueFixture, type QueueFixture } from "./helpers.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
-import { freeSharedPort, haveSmtpSink, startSink, type SinkProcess } from "../helpers/smtp-sink.ts";
+import { freeSharedPort, startSink, type SinkProcess } from "../helpers/smtp-sink.ts";
 
-const skip = haveSmtpSink() ? false : "needs smtp-sink (Debian package postfix)";
 const T0 = Date.UTC(2026, 10, 22, 9);
 let fx: QueueFixture;
 let store: MaintainedMailStore;
@@ -24,7 +23,6 @@ let port = 0;
 const sinks: SinkProcess[] = [];
 
 before(async () => {
-  if (skip) return;
   fx = await queueFixture("mailroom-sink-queue-", T0);
   store = fx.store;
   const hosts = {
@@ -61,74 +59,69 @@ before(async () => {
   });
 });
 after(async () => {
-  if (skip) return;
   for (const s of sinks) await s.stop();
   await dns.close();
   await fx.cleanup();
 });
 
-void test(
-  "delivered, bounced with the peer's reply, or kept for a retry, as the peers answer",
-  { skip },
-  async () => {
-    const clock = new ManualClock(T0);
-    const { queue, local, returnMail } = localParts(store, clock);
-    const runner = new QueueRunner({
-      queue,
-      resolver: systemResolver([dns.address], { timeoutMs: 1000, tries: 1 }),
-      transport: new SmtpQueueTransport({
-        helo: "mx.local.test",
-        timeouts: { connectMs: 3000, greetingMs: 5000 },
-      }),
-      clock,
-      logger: silentLogger(),
-      hostname: "mx.local.test",
-      holder: "sink-test",
-      port,
-      local,
-      returnMail,
-    });
-    const id = await queue.enqueue({
-      from: "sender@local.test",
-      message: Buffer.from("From: sender@local.test\r\nSubject: to the sinks\r\n\r\nhello\r\n"),
-      recipients: [
-        { address: "a@ok.test" },
-        { address: "b@hard.test" },
-        { address: "c@soft.test" },
-        { address: "d@drop.test" },
-        { address: "e@backup.test" },
-      ],
-    });
-    assert.equal(await runner.runOnce(), 1);
-    const m = await queue.get(id);
-    assert.ok(m);
-    assert.deepEqual(
-      m.recipients.map((r) => [r.address, r.status, r.remoteMta]),
-      [
-        ["a@ok.test", "delivered", "mx.ok.test"],
-        ["b@hard.test", "failed", "mx.hard.test"],
-        ["c@soft.test", "pending", "mx.soft.test"],
-        ["d@drop.test", "pending", "mx.drop.test"],
-        ["e@backup.test", "delivered", "mx2.backup.test"],
-      ],
-    );
-    assert.match(m.recipients[1]!.lastError ?? "", /^5\d\d /);
-    assert.match(m.recipients[2]!.lastError ?? "", /^4\d\d /);
-    // One failure DSN went to the sender, naming the refusing host and its reply.
-    const sender = await store.getAccountByName("sender@local.test");
-    assert.ok(sender);
-    const box = await store.getMailboxByPath(sender.id, "INBOX");
-    assert.ok(box);
-    const rows = await store.listMessages(sender.id, box.id);
-    assert.equal(rows.length, 1);
-    const dsn = (await store.getRaw(sender.id, rows[0]!.emailId))!;
-    const status = parseMessage(dsn).root.parts?.[1];
-    assert.ok(status);
-    const text = dsn.subarray(status.bodyStart, status.bodyEnd).toString();
-    assert.match(
-      text,
-      /Final-Recipient: rfc822;b@hard\.test\r\nAction: failed\r\nStatus: 5\.\d\.\d+\r\nRemote-MTA: dns; mx\.hard\.test\r\nDiagnostic-Code: smtp; 5\d\d /,
-    );
-    await runner.stop();
-  },
-);
+void test("delivered, bounced with the peer's reply, or kept for a retry, as the peers answer", async () => {
+  const clock = new ManualClock(T0);
+  const { queue, local, returnMail } = localParts(store, clock);
+  const runner = new QueueRunner({
+    queue,
+    resolver: systemResolver([dns.address], { timeoutMs: 1000, tries: 1 }),
+    transport: new SmtpQueueTransport({
+      helo: "mx.local.test",
+      timeouts: { connectMs: 3000, greetingMs: 5000 },
+    }),
+    clock,
+    logger: silentLogger(),
+    hostname: "mx.local.test",
+    holder: "sink-test",
+    port,
+    local,
+    returnMail,
+  });
+  const id = await queue.enqueue({
+    from: "sender@local.test",
+    message: Buffer.from("From: sender@local.test\r\nSubject: to the sinks\r\n\r\nhello\r\n"),
+    recipients: [
+      { address: "a@ok.test" },
+      { address: "b@hard.test" },
+      { address: "c@soft.test" },
+      { address: "d@drop.test" },
+      { address: "e@backup.test" },
+    ],
+  });
+  assert.equal(await runner.runOnce(), 1);
+  const m = await queue.get(id);
+  assert.ok(m);
+  assert.deepEqual(
+    m.recipients.map((r) => [r.address, r.status, r.remoteMta]),
+    [
+      ["a@ok.test", "delivered", "mx.ok.test"],
+      ["b@hard.test", "failed", "mx.hard.test"],
+      ["c@soft.test", "pending", "mx.soft.test"],
+      ["d@drop.test", "pending", "mx.drop.test"],
+      ["e@backup.test", "delivered", "mx2.backup.test"],
+    ],
+  );
+  assert.match(m.recipients[1]!.lastError ?? "", /^5\d\d /);
+  assert.match(m.recipients[2]!.lastError ?? "", /^4\d\d /);
+  // One failure DSN went to the sender, naming the refusing host and its reply.
+  const sender = await store.getAccountByName("sender@local.test");
+  assert.ok(sender);
+  const box = await store.getMailboxByPath(sender.id, "INBOX");
+  assert.ok(box);
+  const rows = await store.listMessages(sender.id, box.id);
+  assert.equal(rows.length, 1);
+  const dsn = (await store.getRaw(sender.id, rows[0]!.emailId))!;
+  const status = parseMessage(dsn).root.parts?.[1];
+  assert.ok(status);
+  const text = dsn.subarray(status.bodyStart, status.bodyEnd).toString();
+  assert.match(
+    text,
+    /Final-Recipient: rfc822;b@hard\.test\r\nAction: failed\r\nStatus: 5\.\d\.\d+\r\nRemote-MTA: dns; mx\.hard\.test\r\nDiagnostic-Code: smtp; 5\d\d /,
+  );
+  await runner.stop();
+});
