@@ -258,26 +258,27 @@ export class QueueStore {
    */
   async claim(holder: string, leaseMs: number, limit: number): Promise<QueuedMessage[]> {
     const now = this.#clock.now();
-    const candidates = await this.#db.all<{ id: string }>(
-      `SELECT id FROM outbound_queue
-       WHERE next_attempt_at <= ? AND ${CLAIMABLE} ORDER BY priority DESC, next_attempt_at, num LIMIT ?`,
-      [now, now, now, limit],
-    );
-    const claimed: string[] = [];
-    for (const { id } of candidates) {
-      const r = await this.#db.run(
-        `UPDATE outbound_queue SET status = 'sending', lease_holder = ?, lease_until = ?
-         WHERE id = ? AND next_attempt_at <= ? AND ${CLAIMABLE}`,
-        [holder, now + leaseMs, id, now, now, now],
+    // One transaction for the whole claim (one commit, not one per message); each UPDATE
+    // re-checks CLAIMABLE, so a message another node claimed meanwhile is skipped.
+    return this.#db.transaction(async (tx) => {
+      const candidates = await tx.all<{ id: string }>(
+        `SELECT id FROM outbound_queue
+         WHERE next_attempt_at <= ? AND ${CLAIMABLE} ORDER BY priority DESC, next_attempt_at, num LIMIT ?`,
+        [now, now, now, limit],
       );
-      if (r.changes === 1) claimed.push(id);
-    }
-    const out: QueuedMessage[] = [];
-    for (const id of claimed) {
-      const m = await this.get(id);
-      if (m) out.push(m);
-    }
-    return out;
+      const claimed: QueueRow[] = [];
+      for (const { id } of candidates) {
+        const r = await tx.run(
+          `UPDATE outbound_queue SET status = 'sending', lease_holder = ?, lease_until = ?
+           WHERE id = ? AND next_attempt_at <= ? AND ${CLAIMABLE}`,
+          [holder, now + leaseMs, id, now, now, now],
+        );
+        if (r.changes !== 1) continue;
+        const row = await tx.get<QueueRow>("SELECT * FROM outbound_queue WHERE id = ?", [id]);
+        if (row) claimed.push(row);
+      }
+      return this.#withRecipients(tx, claimed);
+    });
   }
 
   /** Extends a lease this holder has; false when it was lost (expired and taken). */

@@ -116,7 +116,9 @@ export class QueueRunner {
   readonly #leaseMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
-  #again = false;
+  #wakeUp: (() => void) | undefined;
+  /** wake() was called since the loop last claimed. */
+  #queued = false;
   #stopped = false;
   /** Messages being delivered now (by id). */
   readonly #active = new Set<string>();
@@ -136,50 +138,93 @@ export class QueueRunner {
   /** A message was queued: look now rather than at the next poll. */
   wake(): void {
     if (this.#stopped) return;
-    this.#schedule(0);
+    if (this.#running) {
+      this.#queued = true;
+      this.#signal();
+    } else this.#schedule(0);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#signal();
     await this.#running;
     await this.#o.transport.close();
   }
 
-  /** One pass: claims and delivers what is due; resolves when those deliveries are done. */
+  /** One pass (tests, tools): claims what is due and resolves when those deliveries are done. */
   async runOnce(): Promise<number> {
+    const started = await this.#fill();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Claims due messages up to the free concurrency and starts delivering them. */
+  async #fill(): Promise<Promise<void>[]> {
     const free = (this.#o.concurrency ?? 20) - this.#active.size;
-    if (free <= 0) return 0;
+    if (free <= 0) return [];
     const claimed = await this.#o.queue.claim(this.#o.holder, this.#leaseMs, free);
-    await Promise.all(claimed.map((m) => this.#deliverMessage(m)));
-    return claimed.length;
+    return claimed.map((m) =>
+      this.#deliverMessage(m).finally(() => {
+        this.#signal();
+      }),
+    );
+  }
+
+  /** Wakes the loop waiting in #loop (a delivery ended, a message was queued, stop). */
+  #signal(): void {
+    const wakeUp = this.#wakeUp;
+    this.#wakeUp = undefined;
+    wakeUp?.();
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
+    if (this.#stopped || this.#running) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.#loop().finally(() => {
         this.#running = undefined;
-        const again = this.#again;
-        this.#again = false;
-        this.#schedule(again ? 0 : (this.#o.pollMs ?? 5_000));
+        this.#schedule(this.#o.pollMs ?? 5_000);
       });
     }, ms);
     this.#timer.unref?.();
   }
 
+  /**
+   * Keeps the delivery slots full: claims again whenever a delivery ends (or something is
+   * queued), so a backlog drains continuously instead of pass by pass; returns when nothing
+   * is due and nothing is in flight, and the poll timer takes over.
+   */
   async #loop(): Promise<void> {
+    const inflight = new Set<Promise<void>>();
     try {
-      // Keep going while passes find work (a backlog drains without waiting for polls).
-      while (!this.#stopped && (await this.runOnce()) > 0);
+      while (!this.#stopped) {
+        this.#queued = false;
+        const woken = new Promise<void>((resolve) => (this.#wakeUp = resolve));
+        const started = await this.#fill();
+        for (const p of started) {
+          inflight.add(p);
+          void p.finally(() => inflight.delete(p));
+        }
+        if (inflight.size === 0) {
+          // A message queued while we claimed may have committed after our SELECT.
+          if (this.#queued) continue;
+          break;
+        }
+        // Also look again at the poll interval: retries come due while deliveries run.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          woken,
+          new Promise<void>((r) => (timer = setTimeout(r, this.#o.pollMs ?? 5_000))),
+        ]);
+        clearTimeout(timer);
+      }
     } catch (e) {
       this.#o.logger.error({ err: e }, "queue run failed");
+    } finally {
+      this.#wakeUp = undefined;
+      await Promise.allSettled([...inflight]);
     }
   }
 
