@@ -225,6 +225,52 @@ export const MIGRATIONS: Migration[] = [
       sessions ${int} NOT NULL,
       PRIMARY KEY (day, policy_domain, policy_type, mx_host, result_type, receiving_ip))`,
   ],
+  // 7: DMARC reports (RFC 7489 §7, src/mailauth/reports/). dmarc_records: the evaluations of
+  // incoming mail, counted per UTC day, policy domain and identical report row (the "record"
+  // of Appendix C, policy_published included); the daily aggregate report is built from these
+  // rows and deletes them. reports_received: aggregate DMARC (RFC 7489 §7.2), TLS-RPT (RFC
+  // 8460) and failure (RFC 6591) reports that others sent to our report addresses, parsed
+  // (data: JSON), once per (kind, org_name, report_id). report_counters: fixed-window counts
+  // (the rate limit of outgoing failure reports, RFC 7489 §7.3).
+  ({ pk, int }) => [
+    `CREATE TABLE dmarc_records (
+      period TEXT NOT NULL,
+      policy_domain TEXT NOT NULL,
+      row_key TEXT NOT NULL,
+      policy TEXT NOT NULL,
+      source_ip TEXT NOT NULL,
+      header_from TEXT NOT NULL,
+      envelope_from TEXT NOT NULL,
+      envelope_to TEXT NOT NULL,
+      disposition TEXT NOT NULL,
+      dkim_eval TEXT NOT NULL,
+      spf_eval TEXT NOT NULL,
+      reasons TEXT NOT NULL,
+      dkim TEXT NOT NULL,
+      spf TEXT NOT NULL,
+      count ${int} NOT NULL,
+      PRIMARY KEY (period, policy_domain, row_key))`,
+    `CREATE TABLE reports_received (
+      num ${pk},
+      id TEXT NOT NULL UNIQUE,
+      kind TEXT NOT NULL,
+      org_name TEXT NOT NULL,
+      report_id TEXT NOT NULL,
+      domain TEXT NOT NULL,
+      begin_at ${int},
+      end_at ${int},
+      received_at ${int} NOT NULL,
+      account_id TEXT,
+      summary TEXT NOT NULL,
+      data TEXT NOT NULL,
+      UNIQUE (kind, org_name, report_id))`,
+    `CREATE INDEX reports_received_time ON reports_received(received_at)`,
+    `CREATE TABLE report_counters (
+      name TEXT NOT NULL,
+      window_start ${int} NOT NULL,
+      n ${int} NOT NULL,
+      PRIMARY KEY (name, window_start))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {
