@@ -271,6 +271,25 @@ export const MIGRATIONS: Migration[] = [
       n ${int} NOT NULL,
       PRIMARY KEY (name, window_start))`,
   ],
+  // 8: DKIM signing keys of the local domains (RFC 6376 §3.6, RFC 8463 §4), shared by every
+  // node on one database (src/mailauth/dkim-keys.ts). One row per selector; the rsa-sha256
+  // and ed25519-sha256 keys made together share a generation (unique per domain and
+  // algorithm, so two nodes making a domain's first keys at once cannot both succeed).
+  // Signing uses the newest generation; DNS publishes every one until it is retired.
+  // private_key: PKCS#8 PEM; public_key: the base64 p= value of the key record.
+  ({ int }) => [
+    `CREATE TABLE dkim_keys (
+      domain TEXT NOT NULL,
+      selector TEXT NOT NULL,
+      algorithm TEXT NOT NULL,
+      generation ${int} NOT NULL,
+      private_key TEXT NOT NULL,
+      public_key TEXT NOT NULL,
+      created_at ${int} NOT NULL,
+      retired_at ${int},
+      PRIMARY KEY (domain, selector),
+      UNIQUE (domain, generation, algorithm))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {
