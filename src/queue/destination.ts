@@ -7,9 +7,16 @@ import type { QueuedMessage, QueuedRecipient, RecipientAttempt } from "./queue-s
 import { addressesOf, findRoute, RouteTempError, type RouteHost } from "./routing.ts";
 import type { RunnerOptions } from "./runner.ts";
 import { TransportError, type LocalDelivery, type TransportRecipientResult } from "./transport.ts";
-import { domainTlsContext, hostTlsPolicy, satisfiesRequireTls, type DomainTlsContext } from "./tls-policy.ts";
+import { DnssecLookupError } from "./dane.ts";
+import {
+  domainTlsContext,
+  hostTlsPolicy,
+  satisfiesRequireTls,
+  type DomainTlsContext,
+  type HostTlsPolicy,
+} from "./tls-policy.ts";
 
-export type DomainOutcome = RecipientAttempt & { dsnSupported?: boolean };
+export type DomainOutcome = RecipientAttempt & { dsnSupported?: boolean; deliverBySupported?: boolean };
 
 function outcomeOf(r: TransportRecipientResult, remote: string): RecipientAttempt {
   const status = r.enhanced ?? (r.ok ? "2.0.0" : r.permanent ? "5.0.0" : "4.0.0");
@@ -72,16 +79,36 @@ export async function deliverToDomain(
     }
     let last = fail("pending", "4.4.1", `no answer from the mail hosts of ${domain}`);
     for (const host of hosts) {
-      const tls = o.smartHost
-        ? // A smart host is trusted by configuration: TLS when it offers it.
-          {
-            mode: "opportunistic" as const,
-            verifyCertificate: false,
-            type: "no-policy-found" as const,
-            reportOnly: false,
-            policyStrings: [],
-          }
-        : await hostTlsPolicy(tlsCtx, host.name, tlsOpts);
+      let tls: HostTlsPolicy;
+      try {
+        tls = o.smartHost
+          ? // A smart host is trusted by configuration: TLS when it offers it.
+            {
+              mode: "opportunistic" as const,
+              verifyCertificate: false,
+              type: "no-policy-found" as const,
+              reportOnly: false,
+              policyStrings: [],
+            }
+          : await hostTlsPolicy(tlsCtx, host.name, tlsOpts);
+      } catch (e) {
+        if (!(e instanceof DnssecLookupError)) throw e;
+        // RFC 7672 §2.1.1: a signed domain's TLSA lookup failed (SERVFAIL: bogus or
+        // unreachable), so the host may not be used; the mail waits. RFC 8460 §4.3.2.1.
+        const why = `TLSA lookup for ${host.name} failed: ${e.message}`;
+        o.tlsReports?.record({
+          policyDomain: domain,
+          type: "tlsa",
+          policyStrings: [],
+          mxHost: host.name,
+          address: "",
+          ok: false,
+          failure: "dnssec-invalid",
+          detail: why,
+        });
+        last = fail("pending", "4.4.3", why, host.name);
+        continue;
+      }
       const report = (address: string, failure?: string, detail?: string): void =>
         o.tlsReports?.record({
           policyDomain: domain,
@@ -120,19 +147,28 @@ export async function deliverToDomain(
             { host: host.name, address, port, tls },
             m.from,
             rcpts,
-            m.params,
+            { ...m.params, priority: m.priority, deliverBy: m.deliverBy },
             raw,
           );
           if (tls.type !== "no-policy-found") report(address, res.tls ? undefined : "starttls-not-supported");
           const out = res.recipients.map((r) => outcomeOf(r, host.name));
           // The peer answered: its replies are final for this attempt, recorded at once.
           await o.queue.record(m.id, o.holder, out);
-          return out.map((x) => ({ ...x, dsnSupported: res.dsnSupported }));
+          return out.map((x) => ({
+            ...x,
+            dsnSupported: res.dsnSupported,
+            deliverBySupported: res.deliverBySupported === true,
+          }));
         } catch (e) {
           if (!(e instanceof TransportError)) throw e;
           if (e.tlsFailure !== undefined) report(address, e.tlsFailure, e.message);
           if (e.permanent) return fail("failed", e.enhanced, e.message, host.name);
-          last = fail("pending", e.enhanced, e.message, host.name);
+          // RFC 8689 §4.2.1: REQUIRETLS mail that no MX host takes over authenticated TLS is
+          // returned (5.7.10 "Encryption needed"), not retried.
+          last =
+            m.params.requireTls === true && e.tlsFailure !== undefined
+              ? fail("failed", "5.7.10", `REQUIRETLS: ${e.message}`, host.name)
+              : fail("pending", e.enhanced, e.message, host.name);
         }
       }
     }

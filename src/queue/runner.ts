@@ -309,8 +309,15 @@ export class QueueRunner {
     const failed: DsnRecipient[] = [];
     const delivered: DsnRecipient[] = [];
     const delayed: DsnRecipient[] = [];
+    // RFC 2852 §4: in N mode a deadline that passed is reported with a "delayed" DSN (once,
+    // like the 4-hour one) while delivery goes on; the trace modifier asks for it even
+    // without NOTIFY=DELAY, and for a "relayed" DSN where the next hop does not take BY.
+    const trace = m.params.deliverByTrace === true;
+    const traced = (q: QueuedRecipient): boolean => trace && q.notify !== "NEVER";
+    const byExpired = m.deliverBy !== null && m.params.deliverByMode === "N" && now > m.deliverBy;
     const notifyDelay =
-      !m.delayNotified && this.#retry.delayDsnAfterMs > 0 && age >= this.#retry.delayDsnAfterMs;
+      !m.delayNotified &&
+      (byExpired || (this.#retry.delayDsnAfterMs > 0 && age >= this.#retry.delayDsnAfterMs));
     const willRetryUntil = m.createdAt + this.#retry.maxAgeMs;
     for (const r of results) {
       const q = byIndex.get(r.index);
@@ -326,10 +333,20 @@ export class QueueRunner {
       };
       if (r.status === "failed" && wants(q, "FAILURE")) failed.push(entry);
       // RFC 3461 §5.2.2: a DSN-capable peer reports success itself; otherwise we say "relayed".
-      if (r.status === "delivered" && wants(q, "SUCCESS") && r.dsnSupported !== true)
+      if (
+        r.status === "delivered" &&
+        ((wants(q, "SUCCESS") && r.dsnSupported !== true) || (traced(q) && r.deliverBySupported !== true))
+      )
         delivered.push({ ...entry, action: "relayed" });
-      if (r.status === "pending" && notifyDelay && wants(q, "DELAY"))
-        delayed.push({ ...entry, action: "delayed", willRetryUntil });
+      if (r.status === "pending" && notifyDelay && (wants(q, "DELAY") || (traced(q) && byExpired)))
+        delayed.push({
+          ...entry,
+          action: "delayed",
+          willRetryUntil,
+          ...(byExpired
+            ? { status: "4.4.7", diagnostic: `delivery time (BY) expired; ${r.error ?? ""}` }
+            : {}),
+        });
     }
     // RFC 3461 §6.2 / RFC 5321 §4.5.5: nothing goes back to the null sender.
     if (m.from !== "" && raw) {

@@ -4,6 +4,14 @@
 import type { QueueParams, QueuedRecipient } from "./queue-store.ts";
 import type { HostTlsPolicy, PolicyType } from "./tls-policy.ts";
 
+/** The envelope parameters of one delivery: the stored ones, and those kept on the message row. */
+export interface DeliveryParams extends QueueParams {
+  /** RFC 6710 MT-PRIORITY, -9..9 (0: none given). */
+  priority?: number;
+  /** RFC 2852 deadline (ms since the epoch), for BY passed on with the time left. */
+  deliverBy?: number | null;
+}
+
 export interface DeliveryTarget {
   /** MX host name (TLS server name, policy checks). */
   host: string;
@@ -26,6 +34,8 @@ export interface TransportResult {
   recipients: TransportRecipientResult[];
   /** The peer offered DSN (RFC 3461): it reports success itself when NOTIFY asks. */
   dsnSupported: boolean;
+  /** The peer offered DELIVERBY (RFC 2852) and got the deadline passed on. */
+  deliverBySupported?: boolean;
   /** The session ran over TLS (and passed the policy's checks). */
   tls: boolean;
 }
@@ -67,7 +77,7 @@ export interface Transport {
     target: DeliveryTarget,
     from: string,
     recipients: readonly QueuedRecipient[],
-    params: QueueParams,
+    params: DeliveryParams,
     message: Buffer,
   ): Promise<TransportResult>;
   close(): Promise<void>;

@@ -2,6 +2,8 @@
 // DNS server on loopback: a peer that takes the mail, one that refuses the recipient (5xx:
 // failure DSN with the peer's reply), one that answers 4xx and one that drops the connection
 // at DATA (both retried later); MX fallback to a second host when the first refuses to talk.
+// RFC 2852 DELIVERBY against a peer without it: R returned (5.4.7), N with trace relayed
+// with a "relayed" DSN, an N deadline that passed reported once with a "delayed" DSN.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ManualClock } from "../../src/core/clock.ts";
@@ -62,6 +64,87 @@ after(async () => {
   for (const s of sinks) await s.stop();
   await dns.close();
   await fx.cleanup();
+});
+
+function runnerFor(clock: ManualClock, holder: string): QueueRunner {
+  const { queue, local, returnMail } = localParts(store, clock);
+  return new QueueRunner({
+    queue,
+    resolver: systemResolver([dns.address], { timeoutMs: 1000, tries: 1 }),
+    transport: new SmtpQueueTransport({
+      helo: "mx.local.test",
+      timeouts: { connectMs: 3000, greetingMs: 5000 },
+    }),
+    clock,
+    logger: silentLogger(),
+    hostname: "mx.local.test",
+    holder,
+    port,
+    local,
+    returnMail,
+  });
+}
+
+/** The per-recipient part of each DSN in the account's INBOX. */
+async function dsnTexts(account: string): Promise<string[]> {
+  const a = await store.getAccountByName(account);
+  assert.ok(a);
+  const box = await store.getMailboxByPath(a.id, "INBOX");
+  assert.ok(box);
+  const out: string[] = [];
+  for (const r of await store.listMessages(a.id, box.id)) {
+    const raw = (await store.getRaw(a.id, r.emailId))!;
+    const status = parseMessage(raw).root.parts?.[1];
+    assert.ok(status);
+    out.push(raw.subarray(status.bodyStart, status.bodyEnd).toString());
+  }
+  return out;
+}
+
+void test("DELIVERBY to a peer without it: R returned with 5.4.7, N traced as relayed, N past its deadline delayed", async () => {
+  const clock = new ManualClock(T0);
+  await store.createAccount({ name: "by@local.test" });
+  const runner = runnerFor(clock, "by-test");
+  const { queue } = localParts(store, clock);
+  const msg = (subject: string): Buffer =>
+    Buffer.from(`From: by@local.test\r\nSubject: ${subject}\r\n\r\nhello\r\n`);
+  const r = await queue.enqueue({
+    from: "by@local.test",
+    message: msg("by R"),
+    recipients: [{ address: "r@ok.test" }],
+    params: { deliverByMode: "R" },
+    deliverBy: T0 + 600_000,
+  });
+  const n = await queue.enqueue({
+    from: "by@local.test",
+    message: msg("by N trace"),
+    recipients: [{ address: "n@ok.test" }],
+    params: { deliverByMode: "N", deliverByTrace: true },
+    deliverBy: T0 + 600_000,
+  });
+  const late = await queue.enqueue({
+    from: "by@local.test",
+    message: msg("by N late"),
+    recipients: [{ address: "late@soft.test" }],
+    params: { deliverByMode: "N" },
+    deliverBy: T0 - 1_000,
+  });
+  assert.equal(await runner.runOnce(), 3);
+  assert.equal(await queue.get(r), null);
+  assert.equal(await queue.get(n), null);
+  assert.equal((await queue.get(late))?.recipients[0]?.status, "pending");
+  const texts = await dsnTexts("by@local.test");
+  assert.equal(texts.length, 3, texts.join("\n----\n"));
+  const find = (rcpt: string): string => texts.find((t) => t.includes(`rfc822;${rcpt}`)) ?? "";
+  assert.match(find("r@ok.test"), /Action: failed\r\nStatus: 5\.4\.7\r\n/);
+  assert.match(find("n@ok.test"), /Action: relayed\r\n/);
+  assert.match(find("late@soft.test"), /Action: delayed\r\nStatus: 4\.4\.7\r\n/);
+  // The delayed DSN is sent once: the next attempt (still refused) adds none.
+  clock.advance(3_600_000);
+  assert.equal(await runner.runOnce(), 1);
+  assert.equal((await dsnTexts("by@local.test")).length, 3);
+  await queue.cancel(late);
+  await runner.stop();
 });
 
 void test("delivered, bounced with the peer's reply, or kept for a retry, as the peers answer", async () => {

@@ -149,6 +149,22 @@ export function prepareTransaction(
   // RFC 4954 §5: AUTH= only to a peer that offers AUTH.
   if (c.auth !== undefined && c.auth.length > 0 && params.auth !== undefined) mp.auth = params.auth;
   if (params.requireTls === true) mp.requireTls = true; // RFC 8689 §4.2.1
+  // RFC 6710 §4: the priority goes on to a peer that offers MT-PRIORITY (a peer without it
+  // would refuse the parameter); profiles are not translated.
+  if (params.mtPriority !== undefined && params.mtPriority !== 0 && c.mtPriority !== undefined)
+    mp.mtPriority = params.mtPriority;
+  // RFC 2852 §4: BY goes on to a DELIVERBY peer with the time left. A peer without DELIVERBY
+  // cannot keep an R (return) deadline, so such mail is returned rather than relayed there;
+  // in N mode it is relayed (the caller sends the "relayed" DSN the trace asks for).
+  if (params.by !== undefined) {
+    if (c.deliverBy !== undefined) mp.by = params.by;
+    else if (params.by.mode === "R")
+      throw refuse(
+        554,
+        "5.4.7",
+        "BY ...;R: the peer does not support DELIVERBY, so the deadline cannot be kept",
+      );
+  }
   // RFC 3461 §4.4 ENVID and RFC 4954 §5 AUTH= are xtext.
   const mailLine = `MAIL FROM:${formatPath(fromPath)}${paramText(mailParamsToRaw(mp, encodeXtext))}\r\n`;
 

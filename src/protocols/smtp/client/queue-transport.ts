@@ -5,15 +5,22 @@
 // connection trouble temporary, 5xx permanent, TLS policy failures with their RFC 8460
 // result type for TLS-RPT.
 import type { DetailedPeerCertificate } from "node:tls";
-import type { QueueParams, QueuedRecipient } from "../../../queue/queue-store.ts";
+import type { QueuedRecipient } from "../../../queue/queue-store.ts";
 import {
   TransportError,
+  type DeliveryParams,
   type DeliveryTarget,
   type Transport,
   type TransportResult,
 } from "../../../queue/transport.ts";
 import { SmtpClient } from "./client.ts";
-import { SmtpClientError, type ClientOptions, type SmtpDialer, type Timeouts } from "./types.ts";
+import {
+  SmtpClientError,
+  type ClientOptions,
+  type OutboundParams,
+  type SmtpDialer,
+  type Timeouts,
+} from "./types.ts";
 
 export interface QueueTransportOptions {
   /** Our EHLO name. */
@@ -68,6 +75,24 @@ function asTransportError(e: unknown): TransportError {
   return new TransportError(text, e.permanent, enhanced, e.tlsFailure ? tlsResultType(e) : undefined);
 }
 
+/**
+ * The envelope parameters for the client: the stored ones, MT-PRIORITY (RFC 6710) and BY
+ * (RFC 2852 §4) with the whole seconds left before the deadline. In R mode at least 1 (a
+ * deadline that passed was handled by the delivery agent before it got here); in N mode the
+ * time may be zero or negative (RFC 2852 §4, by-time).
+ */
+export function outboundParams(p: DeliveryParams, now: number): OutboundParams {
+  const { priority, deliverBy, deliverByMode, deliverByTrace, ...rest } = p;
+  const out: OutboundParams = { ...rest };
+  if (priority !== undefined && priority !== 0) out.mtPriority = priority;
+  if (deliverBy !== undefined && deliverBy !== null) {
+    const mode = deliverByMode ?? "N";
+    const left = Math.ceil((deliverBy - now) / 1000);
+    out.by = { time: mode === "R" ? Math.max(1, left) : left, mode, trace: deliverByTrace === true };
+  }
+  return out;
+}
+
 export class SmtpQueueTransport implements Transport {
   readonly #o: QueueTransportOptions;
   readonly #idle = new Map<string, Idle[]>();
@@ -83,7 +108,7 @@ export class SmtpQueueTransport implements Transport {
     target: DeliveryTarget,
     from: string,
     recipients: readonly QueuedRecipient[],
-    params: QueueParams,
+    params: DeliveryParams,
     message: Buffer,
   ): Promise<TransportResult> {
     const key = `${target.address}|${target.port}|${target.tls.mode}|${target.tls.verifyCertificate}|${target.tls.type}|${target.host}`;
@@ -108,7 +133,7 @@ export class SmtpQueueTransport implements Transport {
           ...(r.notify !== undefined ? { notify: r.notify } : {}),
           ...(r.orcpt !== undefined ? { orcpt: r.orcpt } : {}),
         })),
-        params,
+        outboundParams(params, Date.now()),
         message,
       );
       session.used++;
@@ -124,6 +149,8 @@ export class SmtpQueueTransport implements Transport {
           text: o.reply.text.replace(/\n/g, " "),
         })),
         dsnSupported: client.capabilities.capabilities.dsn === true,
+        deliverBySupported:
+          params.deliverBy != null && client.capabilities.capabilities.deliverBy !== undefined,
         tls: client.tls.established,
       };
     } catch (e) {

@@ -96,6 +96,10 @@ export interface OutboundParams {
   requireTls?: boolean;
   /** RFC 4954 §5 AUTH= mailbox (null for AUTH=<>), not encoded. */
   auth?: string | null;
+  /** RFC 6710 MT-PRIORITY, passed on to a peer that offers it. */
+  mtPriority?: number;
+  /** RFC 2852 BY with the seconds left (the caller subtracts the time the message waited). */
+  by?: { time: number; mode: "R" | "N"; trace: boolean };
 }
 
 export interface ReplyInfo {
