@@ -149,22 +149,8 @@ void test("DELIVERBY to a peer without it: R returned with 5.4.7, N traced as re
 
 void test("delivered, bounced with the peer's reply, or kept for a retry, as the peers answer", async () => {
   const clock = new ManualClock(T0);
-  const { queue, local, returnMail } = localParts(store, clock);
-  const runner = new QueueRunner({
-    queue,
-    resolver: systemResolver([dns.address], { timeoutMs: 1000, tries: 1 }),
-    transport: new SmtpQueueTransport({
-      helo: "mx.local.test",
-      timeouts: { connectMs: 3000, greetingMs: 5000 },
-    }),
-    clock,
-    logger: silentLogger(),
-    hostname: "mx.local.test",
-    holder: "sink-test",
-    port,
-    local,
-    returnMail,
-  });
+  const runner = runnerFor(clock, "sink-test");
+  const { queue } = localParts(store, clock);
   const id = await queue.enqueue({
     from: "sender@local.test",
     message: Buffer.from("From: sender@local.test\r\nSubject: to the sinks\r\n\r\nhello\r\n"),
