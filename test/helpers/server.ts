@@ -14,6 +14,7 @@ import { startServer, type ProtocolFactory, type RunningServer } from "../../src
 import { StaticResolver, type Resolver } from "../../src/dns/resolver.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { Account, MailStore } from "../../src/store/types.ts";
+import type { TlsProvider } from "../../src/tls/provider.ts";
 import { testTls } from "../net/helpers.ts";
 
 export interface TestServerOptions {
@@ -34,6 +35,8 @@ export interface TestServerOptions {
   resolver?: Resolver;
   /** Trust anchors of the outbound SMTP client. */
   outboundCa?: string;
+  /** The server's certificates (default: self-signed for localhost). */
+  tls?: TlsProvider;
 }
 
 export interface TestServer {
@@ -76,7 +79,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
       resolver: opts.resolver ?? new StaticResolver(),
       outbound: opts.outbound ?? false,
       ...(opts.outboundCa !== undefined ? { outboundCa: opts.outboundCa } : {}),
-      tls: await testTls(),
+      tls: opts.tls ?? (await testTls()),
       http: false,
       reloadOnSighup: false,
       protocols: opts.protocols,
