@@ -4,14 +4,15 @@
 // it by scripts/gen-config-docs.ts.
 //
 // Two kinds of sections:
-// - STATIC sections (server, listeners, tls, store, logging, http, dns, queue, mtaSts) are read
-//   once at start;
+// - STATIC sections (server, listeners, tls, store, logging, http, dns, queue, mtaSts, reports)
+//   are read once at start;
 //   changing them needs a restart (a reload that changes one is refused).
 // - DYNAMIC sections (limits, auth, domains) are hot-reloaded (SIGHUP or ConfigManager.reload()).
 // Domains, accounts and aliases live in the store, not here; the file holds only their
 // defaults and limits.
 import { z } from "zod";
 import { mtaStsSchema, queueSchema } from "./outbound-schema.ts";
+import { reportsSchema } from "./reports-schema.ts";
 
 export const SERVICES = [
   "smtp",
@@ -62,6 +63,7 @@ export const STATIC_SECTIONS = [
   "dns",
   "queue",
   "mtaSts",
+  "reports",
 ] as const;
 /** The sections applied by a reload. */
 export const DYNAMIC_SECTIONS = ["limits", "auth", "domains"] as const;
@@ -546,6 +548,7 @@ export const configSchema = z
     dns: dnsSchema,
     queue: queueSchema,
     mtaSts: mtaStsSchema,
+    reports: reportsSchema,
     limits: limitsSchema,
     auth: authSchema,
     domains: domainsSchema,
