@@ -5,13 +5,13 @@ import type { X509Certificate } from "node:crypto";
 import { createHash } from "node:crypto";
 import { connect, createServer, type DetailedPeerCertificate, type Server } from "node:tls";
 import { after, before, test } from "node:test";
-import { generate } from "selfsigned";
 import { checkDane, dnssecResolver, presentedChain, usableTlsa } from "../../src/queue/dane.ts";
 import type { TlsaRecord } from "../../src/dns/resolver.ts";
+import { chainPem, testCa, testLeaf, type PemPair } from "../helpers/cert-chain.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 
-let ca: { cert: string; key: string };
-let leaf: { cert: string; key: string };
+let ca: PemPair;
+let leaf: PemPair;
 let chain: X509Certificate[] = [];
 let tlsServer: Server;
 let dns: TestDnsServer;
@@ -20,27 +20,9 @@ const sha256 = (b: Buffer): Buffer => createHash("sha256").update(b).digest();
 const spki = (c: X509Certificate): Buffer => c.publicKey.export({ type: "spki", format: "der" });
 
 before(async () => {
-  const caPems = await generate([{ name: "commonName", value: "Test DANE CA" }], {
-    keyType: "ec",
-    curve: "P-256",
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true, critical: true },
-      { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-    ],
-  });
-  ca = { cert: caPems.cert, key: caPems.private };
-  const leafPems = await generate([{ name: "commonName", value: "mx.dane.test" }], {
-    keyType: "ec",
-    curve: "P-256",
-    algorithm: "sha256",
-    ca,
-    extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "mx.dane.test" }] }],
-  });
-  leaf = { cert: leafPems.cert, key: leafPems.private };
-  tlsServer = createServer({ cert: `${leaf.cert.trim()}\n${ca.cert.trim()}\n`, key: leaf.key }, (s) =>
-    s.end(),
-  );
+  ca = await testCa("Test DANE CA");
+  leaf = await testLeaf(ca, ["mx.dane.test"]);
+  tlsServer = createServer({ cert: chainPem(leaf, ca), key: leaf.key }, (s) => s.end());
   await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
   const addr = tlsServer.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
