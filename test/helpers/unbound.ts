@@ -6,6 +6,7 @@
 // a record changed after signing is bogus (SERVFAIL).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -82,7 +83,9 @@ async function writeZone(dir: string, z: ZoneSpec): Promise<{ file: string; anch
 }
 
 async function launch(dir: string, conf: string): Promise<{ proc: ChildProcess; out: () => string }> {
-  const proc = spawn("unbound", ["-d", "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  // Debian installs it in /usr/sbin, which a user's PATH may lack.
+  const bin = existsSync("/usr/sbin/unbound") ? "/usr/sbin/unbound" : "unbound";
+  const proc = spawn(bin, ["-d", "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
   proc.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -99,6 +102,10 @@ async function launch(dir: string, conf: string): Promise<{ proc: ChildProcess; 
     };
     proc.stderr.on("data", check);
     proc.stdout.on("data", check);
+    proc.once("error", (e) => {
+      clearTimeout(t);
+      reject(new Error(`cannot run unbound (Debian package unbound): ${e.message}`));
+    });
     proc.once("exit", (code) => {
       clearTimeout(t);
       reject(new Error(`unbound exited (${String(code)}):\n${out}`));
