@@ -43,16 +43,21 @@ export function localDelivery(store: MailStore, ingest: Ingest): LocalDelivery {
   };
 }
 
-/** Sends a DSN or report to `to`: local mailbox, or the queue with the null sender. */
+/**
+ * Sends a DSN or report to `to`: local mailbox, or the queue with the null sender. `sign`
+ * DKIM-signs what leaves over SMTP (the DSNs and reports we originate, RFC 6376).
+ */
 export function returnMail(
   queue: QueueStore,
   local: LocalDelivery,
+  sign?: (message: Buffer) => Promise<Buffer>,
 ): (to: string, message: Buffer) => Promise<void> {
   return async (to, message) => {
     if (await local.isLocal(domainOf(to))) {
       const r = await local.deliver(to, "", message);
       if (r.ok || r.permanent) return; // a DSN that cannot be delivered is dropped (RFC 3461 §6.2)
     }
-    await queue.enqueue({ from: "", message, recipients: [{ address: to, notify: "NEVER" }] });
+    const out = sign ? await sign(message) : message;
+    await queue.enqueue({ from: "", message: out, recipients: [{ address: to, notify: "NEVER" }] });
   };
 }

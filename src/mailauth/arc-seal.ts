@@ -4,24 +4,26 @@
 // on arrival, ARC-Message-Signature over the message as it leaves, ARC-Seal over the chain,
 // so a receiver that trusts us can use our results (RFC 8617 §7.2).
 //
-// Wraps the `mailauth` package: createSeal() builds and signs the set; dkimVerify() and arc()
-// validate a chain already on the message to get the cv= of the new seal (§5.1.1 step 2).
+// Wraps the `mailauth` package: createSeal() builds and signs the set. A chain already on the
+// message is validated by the inbound checks (arc.ts, on mailauth's arc()) for the cv= of the
+// new seal (§5.1.1 step 2).
 // The seal uses the domain's rsa-sha256 key: RFC 8617 §4.1.3 takes DKIM's algorithms, but
 // validators of ed25519 ARC seals are rare, and the key record is the one DKIM publishes.
 //
 // The ARC-Authentication-Results payload (§4.1.1) is the inbound checks' Authentication-Results
 // (RFC 8601) for our authserv-id: passed in by the caller, else the topmost such field found
 // on the message (the inbound side adds it at receipt), else "none" (nothing was checked).
-import { createSeal, dkimVerify, type DNSResolver, arc as verifyArc } from "mailauth";
+import { createSeal } from "mailauth";
+import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import type { Resolver } from "../dns/resolver.ts";
 import { findHeaderEnd, splitHeaderFields } from "../mail/headers.ts";
+import { verifyArc } from "./arc.ts";
 import type { DkimKeyPair } from "./dkim-keys.ts";
+import { verifyDkim } from "./dkim.ts";
 
 /** RFC 8617 §4.4: the chain validation status, the cv= of the seal. */
 export type ChainStatus = "none" | "pass" | "fail";
-
-/** DNS for mailauth: `(name, rrtype) => records`, failing with node:dns error codes. */
-export type MailauthLookup = DNSResolver;
 
 export interface SealOptions {
   /** The keys of the local domain that forwards. */
@@ -57,24 +59,23 @@ function hasArcSet(message: Buffer): boolean {
 }
 
 /**
- * RFC 8617 §5.2: validates the chain already on the message (none when it has none). A
- * temporary DNS failure counts as fail here: the seal records what we could establish.
+ * RFC 8617 §5.2: validates the chain already on the message (none when it has none) with the
+ * inbound side's verification (dkim.ts, arc.ts). A temporary DNS failure counts as fail: the
+ * seal records what we could establish.
  */
-export async function chainStatus(message: Buffer, lookup: MailauthLookup): Promise<ChainStatus> {
+export async function chainStatus(message: Buffer, resolver: Resolver, now: number): Promise<ChainStatus> {
   if (!hasArcSet(message)) return "none";
-  const dkim = await dkimVerify(message, { resolver: lookup });
-  const data = (dkim as { arc?: Parameters<typeof verifyArc>[0] }).arc ?? { chain: [] };
-  const result = await verifyArc(data, { resolver: lookup });
-  const r = result.status.result;
-  return r === "pass" ? "pass" : r === "none" ? "none" : "fail";
+  return (await verifyArc(await verifyDkim(message, { resolver, now }))).result;
 }
 
 export class ArcSealer {
-  readonly #lookup: MailauthLookup;
+  readonly #resolver: Resolver;
+  readonly #clock: Clock;
   readonly #log: Logger;
 
-  constructor(opts: { lookup: MailauthLookup; logger: Logger }) {
-    this.#lookup = opts.lookup;
+  constructor(opts: { resolver: Resolver; clock: Clock; logger: Logger }) {
+    this.#resolver = opts.resolver;
+    this.#clock = opts.clock;
     this.#log = opts.logger;
   }
 
@@ -83,7 +84,7 @@ export class ArcSealer {
    * a chain whose newest seal says cv=fail is not sealed again, nor one of 50 sets, §4.2.1).
    */
   async seal(message: Buffer, opts: SealOptions): Promise<Buffer> {
-    const cv = opts.cv ?? (await chainStatus(message, this.#lookup));
+    const cv = opts.cv ?? (await chainStatus(message, this.#resolver, this.#clock.now()));
     let authResults = opts.authResults ?? ownAuthResults(message, opts.authservId);
     // RFC 8601 §2.2: "none" alone says no method was applied; the chain result we did
     // establish is still worth recording (RFC 8617 §4.1.1).

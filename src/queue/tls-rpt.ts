@@ -110,7 +110,7 @@ export function buildTlsReport(
   };
 }
 
-/** §5.3: the report as a message. (DKIM signing, which §5.3 requires, comes with outbound DKIM.) */
+/** §5.3: the report as a message; the sendMail of the collector DKIM-signs it (src/server/outbound.ts). */
 export function tlsReportMessage(opts: {
   report: TlsReport;
   domain: string;

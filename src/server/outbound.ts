@@ -7,6 +7,7 @@ import { hostname as osHostname } from "node:os";
 import type { ServerContext } from "../core/context.ts";
 import { localDelivery, returnMail } from "../delivery/queue-local.ts";
 import { SmtpQueueTransport } from "../protocols/smtp/client/queue-transport.ts";
+import { outboundAuth } from "../protocols/smtp/server/outbound.ts";
 import { dnssecResolver } from "../queue/dane.ts";
 import { httpsPolicyFetcher, MtaStsResolver } from "../queue/mta-sts.ts";
 import { QueueStore } from "../queue/queue-store.ts";
@@ -32,7 +33,10 @@ export function startOutbound(ctx: ServerContext, opts: { ca?: string | Buffer }
   const driver = (ctx.store as Partial<{ driver: SqlDriver }>).driver;
   const holder = `${osHostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const local = localDelivery(ctx.store, ctx.ingest);
-  const back = returnMail(queue, local);
+  // DSNs and TLS reports that leave over SMTP are DKIM-signed by the local domain of their
+  // From (MAILER-DAEMON@ or noreply-tlsrpt@ server.hostname, or a parent domain of it).
+  const auth = outboundAuth(ctx);
+  const back = returnMail(queue, local, auth ? (m) => auth.signer.sign(m) : undefined);
   const tlsReports =
     q.tlsReports && driver
       ? new TlsRptCollector({

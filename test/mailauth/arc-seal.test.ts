@@ -6,13 +6,16 @@ import assert from "node:assert/strict";
 import { Resolver as NodeResolver } from "node:dns/promises";
 import { after, before, test } from "node:test";
 import { arc, dkimVerify, type DNSResolver } from "mailauth";
+import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
+import { systemResolver, type Resolver } from "../../src/dns/resolver.ts";
 import { ArcSealer, chainStatus, ownAuthResults } from "../../src/mailauth/arc-seal.ts";
 import { keyRecord, keyRecordName, makeKeys, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 
 let dns: TestDnsServer;
 let lookup: DNSResolver;
+let resolver: Resolver;
 let sealer: ArcSealer;
 const pairs: Record<string, DkimKeyPair> = {};
 
@@ -37,7 +40,8 @@ before(async () => {
   const r = new NodeResolver({ timeout: 1000, tries: 1 });
   r.setServers([dns.address]);
   lookup = (name, type) => r.resolve(name, type) as Promise<string[][]>;
-  sealer = new ArcSealer({ lookup, logger: silentLogger() });
+  resolver = systemResolver([dns.address], { timeoutMs: 1000, tries: 1 });
+  sealer = new ArcSealer({ resolver, clock: systemClock, logger: silentLogger() });
   pairs["fwd.test"] = await pairFor("fwd.test");
   pairs["list.test"] = await pairFor("list.test");
 });
@@ -85,7 +89,7 @@ void test("our ARC set over a forwarded message validates, with our Authenticati
   );
   assert.ok(text.endsWith(MESSAGE));
   assert.deepEqual(await validate(sealed), { result: "pass", i: 1 });
-  assert.equal(await chainStatus(sealed, lookup), "pass");
+  assert.equal(await chainStatus(sealed, resolver, Date.now()), "pass");
 
   // A second forwarder seals over ours: i=2, cv=pass, and the whole chain validates.
   const twice = await sealer.seal(Buffer.concat([Buffer.from("Received: by mx.list.test\r\n"), sealed]), {
@@ -106,7 +110,7 @@ void test("without our Authentication-Results the AAR says none; a broken chain 
 
   // The body changes after our seal: the next hop finds the chain broken and says so.
   const changed = Buffer.from(sealed.toString().replace("Passed along.", "Changed."));
-  assert.equal(await chainStatus(changed, lookup), "fail");
+  assert.equal(await chainStatus(changed, resolver, Date.now()), "fail");
   const failed = await sealer.seal(changed, { keys: pairs["list.test"]!, authservId: "mx.list.test" });
   assert.match(failed.toString(), /^ARC-Seal: i=2; a=rsa-sha256; t=\d+; cv=fail;/m);
   assert.match(failed.toString(), /^ARC-Authentication-Results: i=2; mx\.list\.test; arc=fail\r\n/m);

@@ -7,7 +7,7 @@ import type { ProtocolFactory } from "../../core/server.ts";
 import type { ProtocolHandler } from "../../net/listener.ts";
 import { formatReplyObject, reply } from "./wire/replies.ts";
 import { QueueStore } from "../../queue/queue-store.ts";
-import { queueSink } from "./server/outbound.ts";
+import { outboundAuth, queueSink } from "./server/outbound.ts";
 import { SmtpSession } from "./server/session.ts";
 import type { SmtpMode, SmtpServiceOptions } from "./server/types.ts";
 
@@ -32,7 +32,9 @@ export function smtpHandler(
   if (opts.outbound === undefined) {
     // Relayed mail goes to the durable queue table of the store.
     const queue = QueueStore.fromStore(ctx.store, ctx.clock);
-    if (queue !== null) opts = { ...opts, outbound: queueSink(queue, () => ctx.outbound?.wake()) };
+    // Submitted mail is DKIM-signed and forwarded mail ARC-sealed on the way in.
+    if (queue !== null)
+      opts = { ...opts, outbound: queueSink(queue, () => ctx.outbound?.wake(), outboundAuth(ctx)) };
   }
   return {
     handle(socket, info) {

@@ -9,7 +9,7 @@ import { formatRfc5322Date } from "../../../mail/date.ts";
 import { formatAddress } from "../wire/path.ts";
 import type { Reply } from "../wire/replies.ts";
 import { reply } from "../wire/replies.ts";
-import type { HookRecipient } from "./hooks.ts";
+import type { DataContext, HookRecipient } from "./hooks.ts";
 import { runHooks, verdictReply } from "./hooks.ts";
 import type { SmtpSession } from "./session.ts";
 import type { AcceptedRecipient, Transaction } from "./types.ts";
@@ -121,7 +121,8 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
     return;
   }
   const recipients = hookRecipients(txn);
-  const dv = await runHooks(s.hooks, "data", s, body, recipients);
+  const dataCtx: DataContext = { from: txn.from, prepend: [], rewrite: [], junk: false };
+  const dv = await runHooks(s.hooks, "data", s, body, recipients, dataCtx);
   const dr = verdictReply(dv);
   if (dr !== null) {
     replyAll(s, txn, dr);
@@ -129,9 +130,14 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
     return;
   }
   const now = s.ctx.clock.now();
-  const content = s.mode === "submission" ? completeSubmission(body, s.hostname, now) : body;
+  let received = body;
+  for (const f of dataCtx.rewrite) received = f(received);
+  const content = s.mode === "submission" ? completeSubmission(received, s.hostname, now) : received;
   const id = `${s.id}.${s.transactions}`;
-  const message = Buffer.concat([Buffer.from(receivedHeader(s, txn, id), "utf8"), content]);
+  const message = Buffer.concat([
+    Buffer.from(dataCtx.prepend.join("") + receivedHeader(s, txn, id), "utf8"),
+    content,
+  ]);
   const qv = await runHooks(s.hooks, "queue", s, message, recipients);
   const qr = verdictReply(qv);
   if (qr !== null) {
@@ -158,6 +164,7 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
           raw,
           source: s.mode === "lmtp" ? "lmtp" : "smtp",
           receivedAt: now,
+          ...(dataCtx.junk ? { role: "junk" as const } : {}),
         });
         outcomes.set(accountId, null);
       } catch (e) {
@@ -176,7 +183,13 @@ async function deliverInner(s: SmtpSession, txn: Transaction, body: Buffer): Pro
         await s.outbound.enqueue({
           from: txn.from === null ? "" : `${txn.from.localPart}@${txn.from.domain}`,
           mailParams: txn.params,
-          recipients: remote.flatMap((r) => r.external.map((address) => ({ address, params: r.params }))),
+          recipients: remote.flatMap((r) =>
+            r.external.map((address) => ({
+              address,
+              params: r.params,
+              ...(r.local ? { alias: r.normalized } : {}),
+            })),
+          ),
           message,
           receivedAt: now,
           accountId: s.auth?.accountId ?? null,

@@ -43,13 +43,22 @@ export interface OutboundEnvelope {
   from: string;
   /** MAIL parameters (DSN RET/ENVID, MT-PRIORITY, HOLDFOR/HOLDUNTIL, BY, REQUIRETLS...). */
   mailParams: MailParams;
-  /** Each remote address with the DSN parameters of the RCPT that led to it (RFC 3461). */
-  recipients: { address: string; params: RcptParams }[];
+  /**
+   * Each remote address with the DSN parameters of the RCPT that led to it (RFC 3461), and
+   * the local address (an alias) that forwards to it, if any: forwarded mail is ARC-sealed.
+   */
+  recipients: { address: string; params: RcptParams; alias?: string }[];
   /** The message with its trace headers. */
   message: Buffer;
   receivedAt: number;
-  /** The authenticated account that submitted it, if any. */
+  /** The authenticated account that submitted it, if any: its mail is DKIM-signed. */
   accountId: string | null;
+  /**
+   * The Authentication-Results payload of the inbound checks ("authserv-id; spf=pass ..."),
+   * for the ARC-Authentication-Results of forwarded mail; else the Authentication-Results
+   * field with our authserv-id on the message is used (src/mailauth/arc-seal.ts).
+   */
+  authResults?: string;
 }
 
 /** Where relayed mail goes: the durable outbound queue. Resolves once committed. */
