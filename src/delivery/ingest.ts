@@ -12,7 +12,14 @@ import type { Clock } from "../core/clock.ts";
 import { StoreError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { parseMessage } from "../mail/parse.ts";
-import type { AppendInput, AppendResult, Id, MailStore, StoreErrorLike } from "../store/types.ts";
+import type {
+  AppendInput,
+  AppendResult,
+  Id,
+  MailboxRole,
+  MailStore,
+  StoreErrorLike,
+} from "../store/types.ts";
 import { isAppendError } from "../store/types.ts";
 
 export type IngestSource = "smtp" | "lmtp" | "imap-append" | "jmap-import" | "sieve" | "import" | "queue";
@@ -23,6 +30,11 @@ export interface IngestRequest {
   source: IngestSource;
   /** Target mailboxes; the account's INBOX when omitted or empty. */
   mailboxIds?: Id[];
+  /**
+   * Without mailboxIds: the account's mailbox of this special-use role (RFC 6154, e.g.
+   * "junk" for mail that failed DMARC under p=quarantine), INBOX when it has none.
+   */
+  role?: MailboxRole;
   keywords?: string[];
   /** INTERNALDATE / receivedAt; now when omitted. */
   receivedAt?: number;
@@ -38,6 +50,8 @@ export interface IngestOptions {
   maxBatch?: number;
   /** Called once per committed message (metrics). */
   onIngested?: (source: IngestSource, size: number) => void;
+  /** Called once per committed message with the request (incoming reports); never awaited. */
+  onCommitted?: (req: IngestRequest, result: AppendResult) => void;
 }
 
 interface Pending {
@@ -74,7 +88,9 @@ export class Ingest {
       throw new StoreError("TOOBIG", `message of ${req.raw.length} bytes exceeds the limit of ${max}`);
     }
     const mailboxIds =
-      req.mailboxIds && req.mailboxIds.length > 0 ? req.mailboxIds : [await this.#inbox(req.accountId)];
+      req.mailboxIds && req.mailboxIds.length > 0
+        ? req.mailboxIds
+        : [await this.#inbox(req.accountId, req.role ?? "inbox")];
     const input: AppendInput = {
       raw: req.raw,
       parsed: parseMessage(req.raw),
@@ -86,6 +102,7 @@ export class Ingest {
       this.#enqueue(req.accountId, { input, resolve, reject });
     });
     this.#opts.onIngested?.(req.source, result.size);
+    this.#opts.onCommitted?.(req, result);
     return result;
   }
 
@@ -96,14 +113,18 @@ export class Ingest {
     }
   }
 
-  async #inbox(accountId: Id): Promise<Id> {
-    const cached = this.#inboxCache.get(accountId);
+  /** The account's mailbox of a role (INBOX by default, or when it has none of that role). */
+  async #inbox(accountId: Id, role: MailboxRole = "inbox"): Promise<Id> {
+    const key = role === "inbox" ? accountId : `${accountId}\0${role}`;
+    const cached = this.#inboxCache.get(key);
     if (cached) return cached;
     const boxes = await this.#opts.store.listMailboxes(accountId);
+    const box = role === "inbox" ? undefined : boxes.find((b) => b.role === role);
+    if (box === undefined && role !== "inbox") return this.#inbox(accountId);
     const inbox =
-      boxes.find((b) => b.role === "inbox") ?? boxes.find((b) => b.name.toUpperCase() === "INBOX");
+      box ?? boxes.find((b) => b.role === "inbox") ?? boxes.find((b) => b.name.toUpperCase() === "INBOX");
     if (!inbox) throw new StoreError("NOTFOUND", "the account has no INBOX");
-    this.#inboxCache.set(accountId, inbox.id);
+    this.#inboxCache.set(key, inbox.id);
     return inbox.id;
   }
 

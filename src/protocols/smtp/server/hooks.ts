@@ -60,7 +60,9 @@ export const VERDICT_REPLIES: Record<VerdictReason, readonly [ReplyName, ReplyNa
   dns: ["BAD_SENDER_DOMAIN", "DNS_TEMP"],
   spf: ["SPF_FAIL", "SPF_TEMP"],
   dkim: ["DKIM_FAIL", "LOCAL_ERROR"],
-  dmarc: ["DMARC_REJECT", "LOCAL_ERROR"],
+  // 550 5.7.1 for a DMARC reject (as OpenDMARC answers; RFC 7372's 5.7.26 speaks of
+  // several failed checks), 451 4.4.3 when the policy could not be looked up.
+  dmarc: ["POLICY_REJECT", "DNS_TEMP"],
   iprev: ["IPREV_FAIL", "DNS_TEMP"],
   "null-mx": ["NULL_MX_SENDER", "DNS_TEMP"],
   dnsbl: ["POLICY_REJECT", "RATE_LIMITED"],
@@ -106,13 +108,35 @@ export interface HookRecipient {
   local: boolean;
 }
 
+/**
+ * What the data hooks may change in a message they let through, and what they are told of
+ * the transaction. Mail authentication uses it: its trace fields go on top (RFC 8601 §5,
+ * RFC 7208 §9.1), forged Authentication-Results of our authserv-id are removed (RFC 8601
+ * §5), and a DMARC quarantine files the local copies into Junk.
+ */
+export interface DataContext {
+  /** The reverse path of the transaction (null for `<>`). */
+  readonly from: SmtpAddress | null;
+  /** Header fields (each CRLF-ended) put on top of the message, above our Received. */
+  prepend: string[];
+  /** Rewrites of the received message, applied in order before the trace fields. */
+  rewrite: ((message: Buffer) => Buffer)[];
+  /** File the local copies into each account's Junk mailbox (special-use \Junk). */
+  junk: boolean;
+}
+
 export interface SmtpHooks {
   connect?: (s: HookSession) => Promise<Verdict>;
   ehlo?: (s: HookSession, domain: string, valid: boolean) => Promise<Verdict>;
   mail?: (s: HookSession, from: SmtpAddress | null, params: MailParams) => Promise<Verdict>;
   rcpt?: (s: HookSession, rcpt: HookRecipient) => Promise<Verdict>;
   /** The whole message as received, before any header is added. */
-  data?: (s: HookSession, message: Buffer, recipients: readonly HookRecipient[]) => Promise<Verdict>;
+  data?: (
+    s: HookSession,
+    message: Buffer,
+    recipients: readonly HookRecipient[],
+    ctx: DataContext,
+  ) => Promise<Verdict>;
   /** The final message (trace headers added), just before it is committed. */
   queue?: (s: HookSession, message: Buffer, recipients: readonly HookRecipient[]) => Promise<Verdict>;
 }
