@@ -7,10 +7,11 @@
 // - STATIC sections (server, listeners, tls, store, logging, http, dns, queue, mtaSts, reports)
 //   are read once at start;
 //   changing them needs a restart (a reload that changes one is refused).
-// - DYNAMIC sections (limits, auth, domains) are hot-reloaded (SIGHUP or ConfigManager.reload()).
+// - DYNAMIC sections (limits, auth, domains, mailauth) are hot-reloaded (SIGHUP or ConfigManager.reload()).
 // Domains, accounts and aliases live in the store, not here; the file holds only their
 // defaults and limits.
 import { z } from "zod";
+import { mailauthSchema } from "./mailauth-schema.ts";
 import { mtaStsSchema, queueSchema } from "./outbound-schema.ts";
 import { reportsSchema } from "./reports-schema.ts";
 
@@ -66,7 +67,7 @@ export const STATIC_SECTIONS = [
   "reports",
 ] as const;
 /** The sections applied by a reload. */
-export const DYNAMIC_SECTIONS = ["limits", "auth", "domains"] as const;
+export const DYNAMIC_SECTIONS = ["limits", "auth", "domains", "mailauth"] as const;
 
 const port = z.number().int().min(0).max(65535);
 const MiB = 1024 * 1024;
@@ -561,6 +562,7 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 export type StaticSection = (typeof STATIC_SECTIONS)[number];
+    mailauth: mailauthSchema,
 export type DynamicSection = (typeof DYNAMIC_SECTIONS)[number];
 /** The hot-reloaded part of the configuration. */
 export type DynamicConfig = Pick<Config, DynamicSection>;
@@ -574,7 +576,7 @@ export type DnsConfig = Config["dns"];
 export type QueueConfig = Config["queue"];
 
 export function dynamicPart(c: Config): DynamicConfig {
-  return { limits: c.limits, auth: c.auth, domains: c.domains };
+  return { limits: c.limits, auth: c.auth, domains: c.domains, mailauth: c.mailauth };
 }
 
 /** The configuration an empty file gives. */
