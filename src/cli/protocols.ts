@@ -6,6 +6,7 @@ import type { ProtocolFactory } from "../core/server.ts";
 import { imapProtocol } from "../protocols/imap/index.ts";
 import { pop3Protocol } from "../protocols/pop3/server/protocol.ts";
 import { smtpProtocol } from "../protocols/smtp/index.ts";
+import { mailauthHooks } from "../protocols/smtp/server/mailauth-hooks.ts";
 
 export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
   return {
@@ -13,7 +14,8 @@ export function protocolFactories(): Partial<Record<Service, ProtocolFactory>> {
     imaps: imapProtocol,
     pop3: pop3Protocol,
     pop3s: pop3Protocol,
-    smtp: smtpProtocol("smtp"),
+    // The inbound MTA checks SPF, DKIM, ARC, DMARC, iprev and DNSBLs (config `mailauth`).
+    smtp: smtpProtocol("smtp", (ctx) => ({ hooks: [mailauthHooks(ctx)] })),
     submission: smtpProtocol("submission"),
     submissions: smtpProtocol("submissions"),
     lmtp: smtpProtocol("lmtp"),

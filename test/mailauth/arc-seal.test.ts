@@ -3,15 +3,15 @@
 // second forwarder's set over ours validates as i=2 with cv=pass; a broken chain is sealed
 // with cv=fail and then not sealed again.
 import assert from "node:assert/strict";
-import { Resolver as NodeResolver } from "node:dns/promises";
 import { after, before, test } from "node:test";
 import { arc, dkimVerify, type DNSResolver } from "mailauth";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { systemResolver, type Resolver } from "../../src/dns/resolver.ts";
 import { ArcSealer, chainStatus, ownAuthResults } from "../../src/mailauth/arc-seal.ts";
-import { keyRecord, keyRecordName, makeKeys, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
+import { makeKeys, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
+import { loopbackLookup, publishKeys } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let lookup: DNSResolver;
@@ -28,18 +28,13 @@ async function pairFor(domain: string): Promise<DkimKeyPair> {
     rsa: { ...common, selector: "mr2026a-rsa", algorithm: "rsa-sha256", ...k.rsa },
     ed25519: { ...common, selector: "mr2026a-ed", algorithm: "ed25519-sha256", ...k.ed25519 },
   };
-  for (const key of [pair.rsa, pair.ed25519]) {
-    const text = keyRecord(key);
-    dns.set(keyRecordName(key), { TXT: [[text.slice(0, 255), text.slice(255)].filter((t) => t !== "")] });
-  }
+  publishKeys(dns, pair);
   return pair;
 }
 
 before(async () => {
   dns = await startDnsServer();
-  const r = new NodeResolver({ timeout: 1000, tries: 1 });
-  r.setServers([dns.address]);
-  lookup = (name, type) => r.resolve(name, type) as Promise<string[][]>;
+  lookup = loopbackLookup(dns);
   resolver = systemResolver([dns.address], { timeoutMs: 1000, tries: 1 });
   sealer = new ArcSealer({ resolver, clock: systemClock, logger: silentLogger() });
   pairs["fwd.test"] = await pairFor("fwd.test");

@@ -3,25 +3,21 @@
 // through returnMail, the path the queue runner and the TLS-RPT collector send with, into the
 // queue signed by the local domain above the host name; one for a local mailbox is not signed.
 import assert from "node:assert/strict";
-import { Resolver as NodeResolver } from "node:dns/promises";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { dkimVerify, type DNSResolver } from "mailauth";
+import type { DNSResolver } from "mailauth";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { returnMail } from "../../src/delivery/queue-local.ts";
-import { DkimKeyStore, keyRecord, keyRecordName } from "../../src/mailauth/dkim-keys.ts";
+import { DkimKeyStore } from "../../src/mailauth/dkim-keys.ts";
 import { OutboundSigner } from "../../src/mailauth/dkim-sign.ts";
 import { buildDsn } from "../../src/queue/dsn.ts";
 import { QueueStore } from "../../src/queue/queue-store.ts";
 import { buildTlsReport, tlsReportMessage } from "../../src/queue/tls-rpt.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
-import { openStore } from "../../src/store/open.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
+import { dkimResults, loopbackLookup, publishKeys, storeWithDomains } from "./dkim-helpers.ts";
 
-let dir: string;
+let close: () => Promise<void>;
 let store: MaintainedMailStore;
 let dns: TestDnsServer;
 let lookup: DNSResolver;
@@ -30,25 +26,11 @@ let send: (to: string, message: Buffer) => Promise<void>;
 const delivered: Buffer[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mailroom-dkim-dsn-"));
-  store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.sqlite"),
-    blobs: "auto",
-    clock: systemClock,
-    logger: silentLogger(),
-  });
-  await store.createDomain("a.test");
+  ({ store, close } = await storeWithDomains("mailroom-dkim-dsn-", ["a.test"]));
   dns = await startDnsServer();
-  const r = new NodeResolver({ timeout: 1000, tries: 1 });
-  r.setServers([dns.address]);
-  lookup = (name, type) => r.resolve(name, type) as Promise<string[][]>;
+  lookup = loopbackLookup(dns);
   const keys = DkimKeyStore.fromStore(store, systemClock)!;
-  const pair = await keys.ensure("a.test");
-  for (const k of [pair.rsa, pair.ed25519]) {
-    const text = keyRecord(k);
-    dns.set(keyRecordName(k), { TXT: [[text.slice(0, 255), text.slice(255)].filter((t) => t !== "")] });
-  }
+  publishKeys(dns, await keys.ensure("a.test"));
   const signer = new OutboundSigner({ store, keys, clock: systemClock, logger: silentLogger() });
   queue = QueueStore.fromStore(store, systemClock)!;
   send = returnMail(
@@ -64,9 +46,8 @@ before(async () => {
   );
 });
 after(async () => {
-  await store.close();
+  await close();
   await dns.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function lastQueued(): Promise<Buffer> {
@@ -74,11 +55,6 @@ async function lastQueued(): Promise<Buffer> {
   assert.ok(m);
   await queue.cancel(m.id);
   return (await queue.message(m))!;
-}
-
-async function dkimResults(message: Buffer): Promise<string[]> {
-  const r = await dkimVerify(message, { resolver: lookup });
-  return r.results.map((x) => `${x.signingDomain ?? ""} ${x.algo ?? ""} ${x.status.result}`).sort();
 }
 
 void test("a DSN to a remote sender leaves signed by the local domain above our host name", async () => {
@@ -94,7 +70,7 @@ void test("a DSN to a remote sender leaves signed by the local domain above our 
   await send("someone@remote.test", dsn);
   const out = await lastQueued();
   assert.match(out.toString(), /From: Mail Delivery System <MAILER-DAEMON@mx\.a\.test>/);
-  assert.deepEqual(await dkimResults(out), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
+  assert.deepEqual(await dkimResults(out, lookup), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
 
   // To a local mailbox it is delivered as it is.
   await send("owner@a.test", dsn);
@@ -119,5 +95,5 @@ void test("a TLS report leaves signed (RFC 8460 §5.3)", async () => {
   await send("tlsrpt@remote.test", message);
   const out = await lastQueued();
   assert.match(out.toString(), /TLS-Report-Domain: remote\.test/);
-  assert.deepEqual(await dkimResults(out), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
+  assert.deepEqual(await dkimResults(out, lookup), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
 });

@@ -3,18 +3,18 @@
 // arrives at server B carrying A's two DKIM signatures, which verify; B's alias forwards it
 // back outside to A with B's ARC set, which validates, and A's signatures still verify.
 import assert from "node:assert/strict";
-import { Resolver as NodeResolver } from "node:dns/promises";
 import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { arc, dkimVerify, type DNSResolver } from "mailauth";
 import nodemailer from "nodemailer";
 import { systemClock } from "../../src/core/clock.ts";
 import { systemResolver } from "../../src/dns/resolver.ts";
-import { DkimKeyStore, keyRecord, keyRecordName } from "../../src/mailauth/dkim-keys.ts";
+import { DkimKeyStore } from "../../src/mailauth/dkim-keys.ts";
 import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { dkimResults, loopbackLookup, publishKeys } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let a: TestServer;
@@ -35,12 +35,8 @@ function freePort(): Promise<number> {
 }
 
 /** Makes the domain's keys (as `mailroom domain add` does) and publishes them. */
-async function publishKeys(store: MailStore, domain: string): Promise<void> {
-  const pair = await DkimKeyStore.fromStore(store, systemClock)!.ensure(domain);
-  for (const k of [pair.rsa, pair.ed25519]) {
-    const text = keyRecord(k);
-    dns.set(keyRecordName(k), { TXT: [[text.slice(0, 255), text.slice(255)].filter((t) => t !== "")] });
-  }
+async function makeKeys(store: MailStore, domain: string): Promise<void> {
+  publishKeys(dns, await DkimKeyStore.fromStore(store, systemClock)!.ensure(domain));
 }
 
 before(async () => {
@@ -50,9 +46,7 @@ before(async () => {
     "mx.a.test": { A: ["127.0.0.1"] },
     "mx.b.test": { A: ["127.0.0.1"] },
   });
-  const r = new NodeResolver({ timeout: 1000, tries: 1 });
-  r.setServers([dns.address]);
-  lookup = (name, type) => r.resolve(name, type) as Promise<string[][]>;
+  lookup = loopbackLookup(dns);
   const resolver = systemResolver([dns.address], { timeoutMs: 1000, tries: 1 });
   const queue = { pollSeconds: 0.2, mtaSts: false, tlsReports: false };
   const aSmtp = await freePort();
@@ -67,7 +61,7 @@ before(async () => {
   await b.store.createDomain("b.test");
   user = (await b.store.createAccount({ name: "user@b.test" })).id;
   await b.store.setAlias({ address: "fwd@b.test", targets: ["back@a.test"] });
-  await publishKeys(b.store, "b.test");
+  await makeKeys(b.store, "b.test");
   a = await startTestServer({
     prefix: "mailroom-dkim-e2e-a-",
     listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: aSmtp } },
@@ -79,7 +73,7 @@ before(async () => {
   await a.store.createDomain("a.test");
   await a.addAccount("sender@a.test", "secret-pw");
   back = (await a.store.createAccount({ name: "back@a.test" })).id;
-  await publishKeys(a.store, "a.test");
+  await makeKeys(a.store, "a.test");
 });
 after(async () => {
   await a.stop();
@@ -99,29 +93,16 @@ async function waitFor(store: MailStore, account: Id): Promise<Buffer> {
   }
 }
 
-async function dkimResults(message: Buffer): Promise<string[]> {
-  const r = await dkimVerify(message, { resolver: lookup });
-  return r.results.map((x) => `${x.signingDomain ?? ""} ${x.algo ?? ""} ${x.status.result}`).sort();
-}
-
 async function send(to: string, subject: string): Promise<void> {
+  const options = { host: "127.0.0.1", port: a.port("submission"), secure: false, ignoreTLS: true };
   const transport = nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: a.port("submission"),
-    secure: false,
-    ignoreTLS: true,
+    ...options,
     auth: { user: "sender@a.test", pass: "secret-pw" },
   });
-  try {
-    await transport.sendMail({
-      from: "Sender <sender@a.test>",
-      to,
-      subject,
-      text: "Signed on the way out.\n\n-- \nSender\n",
-    });
-  } finally {
-    transport.close();
-  }
+  const text = "Signed on the way out.\n\n-- \nSender\n";
+  await transport
+    .sendMail({ from: "Sender <sender@a.test>", to, subject, text })
+    .finally(() => transport.close());
 }
 
 void test("mail submitted on A arrives at B with both of A's DKIM signatures, which verify", async () => {
@@ -129,7 +110,7 @@ void test("mail submitted on A arrives at B with both of A's DKIM signatures, wh
   const got = await waitFor(b.store, user);
   assert.match(got.toString(), /Subject: signed across/);
   assert.equal(got.toString().match(/^DKIM-Signature:/gm)?.length, 2);
-  assert.deepEqual(await dkimResults(got), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
+  assert.deepEqual(await dkimResults(got, lookup), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
 });
 
 void test("B's alias forwards the message back outside with B's ARC seal, which validates", async () => {
@@ -140,7 +121,7 @@ void test("B's alias forwards the message back outside with B's ARC seal, which 
   assert.match(text, /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none;\s+d=b\.test;/m);
   assert.match(text, /^ARC-Authentication-Results: i=1; localhost;/m);
   // A's signatures survive the forward; B did not sign it (it was not submitted there).
-  assert.deepEqual(await dkimResults(got), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
+  assert.deepEqual(await dkimResults(got, lookup), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
   const d = await dkimVerify(got, { resolver: lookup });
   const chain = await arc((d as { arc?: Parameters<typeof arc>[0] }).arc ?? { chain: [] }, {
     resolver: lookup,

@@ -3,62 +3,36 @@
 // later breaks them); mail from a subdomain of a local domain is signed by that domain; mail
 // from elsewhere is left alone.
 import assert from "node:assert/strict";
-import { Resolver as NodeResolver } from "node:dns/promises";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { dkimVerify } from "mailauth";
+import { dkimVerify, type DNSResolver } from "mailauth";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { DkimKeyStore, keyRecord, keyRecordName, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
+import { DkimKeyStore, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
 import { authorDomains, OutboundSigner, signWithKeys } from "../../src/mailauth/dkim-sign.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
-import { openStore } from "../../src/store/open.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
+import { loopbackLookup, publishKeys, storeWithDomains } from "./dkim-helpers.ts";
 
-let dir: string;
+let close: () => Promise<void>;
 let store: MaintainedMailStore;
 let dns: TestDnsServer;
 let signer: OutboundSigner;
 let keys: DkimKeyStore;
 let pair: DkimKeyPair;
-let resolve: (name: string, type: string) => Promise<unknown>;
-
-function publish(p: DkimKeyPair): void {
-  for (const k of [p.rsa, p.ed25519]) dns.set(keyRecordName(k), { TXT: [chunked(keyRecord(k))] });
-}
-
-/** A TXT record as character-strings of at most 255 octets (RFC 1035 §3.3.14). */
-function chunked(text: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += 255) out.push(text.slice(i, i + 255));
-  return out;
-}
+let lookup: DNSResolver;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mailroom-dkim-sign-"));
-  store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.sqlite"),
-    blobs: "auto",
-    clock: systemClock,
-    logger: silentLogger(),
-  });
-  await store.createDomain("a.test");
+  ({ store, close } = await storeWithDomains("mailroom-dkim-sign-", ["a.test"]));
   keys = DkimKeyStore.fromStore(store, systemClock)!;
   signer = new OutboundSigner({ store, keys, clock: systemClock, logger: silentLogger() });
   dns = await startDnsServer();
-  const r = new NodeResolver({ timeout: 1000, tries: 1 });
-  r.setServers([dns.address]);
-  resolve = (name, type) => r.resolve(name, type);
+  lookup = loopbackLookup(dns);
   pair = await signer.keysFor("a.test");
-  publish(pair);
+  publishKeys(dns, pair);
 });
 after(async () => {
-  await store.close();
+  await close();
   await dns.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const MESSAGE = [
@@ -77,11 +51,8 @@ const MESSAGE = [
 ].join("\r\n");
 
 async function verify(message: Buffer | string): Promise<{ result: string; algo: string }[]> {
-  const r = await dkimVerify(message, { resolver: resolve as never });
-  return r.results.map((x) => {
-    const s = x as unknown as { status: { result: string }; algo: string };
-    return { result: s.status.result, algo: s.algo };
-  });
+  const r = await dkimVerify(message, { resolver: lookup });
+  return r.results.map((x) => ({ result: x.status.result, algo: x.algo ?? "" }));
 }
 
 void test("both signatures verify against the published key records", async () => {
@@ -144,7 +115,7 @@ void test("a subdomain of a local domain is signed by the local domain; foreign 
 void test("after a rotation the new keys sign and the old signature still verifies while published", async () => {
   const old = await signWithKeys(Buffer.from(MESSAGE), pair);
   const next = await keys.rotate("a.test");
-  publish(next);
+  publishKeys(dns, next);
   const fresh = await signWithKeys(Buffer.from(MESSAGE), next);
   assert.match(fresh.headers, new RegExp(`s=${next.rsa.selector};`));
   assert.deepEqual(

@@ -1,0 +1,61 @@
+// Shared by the outbound mail authentication tests: a SQLite store with a local domain, the
+// key records of a domain's DKIM keys on the loopback DNS server, and mailauth's resolver
+// function asking that server.
+import { Resolver as NodeResolver } from "node:dns/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DNSResolver } from "mailauth";
+import { dkimVerify } from "mailauth";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { keyRecord, keyRecordName, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
+import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { TestDnsServer } from "../helpers/dns-server.ts";
+
+/** A store on a fresh SQLite file with `domains` added; `close` also removes the folder. */
+export async function storeWithDomains(
+  prefix: string,
+  domains: string[],
+): Promise<{ store: MaintainedMailStore; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const store = await openStore({
+    backend: "sqlite",
+    sqlitePath: join(dir, "mail.sqlite"),
+    blobs: "auto",
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  for (const d of domains) await store.createDomain(d);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Serves the key records of a generation, split into strings of 255 octets (RFC 1035 §3.3.14). */
+export function publishKeys(dns: TestDnsServer, pair: DkimKeyPair): void {
+  for (const k of [pair.rsa, pair.ed25519]) {
+    const text = keyRecord(k);
+    const strings: string[] = [];
+    for (let i = 0; i < text.length; i += 255) strings.push(text.slice(i, i + 255));
+    dns.set(keyRecordName(k), { TXT: [strings] });
+  }
+}
+
+/** mailauth's resolver function over the loopback DNS server. */
+export function loopbackLookup(dns: TestDnsServer): DNSResolver {
+  const r = new NodeResolver({ timeout: 1000, tries: 1 });
+  r.setServers([dns.address]);
+  return (name, type) => r.resolve(name, type) as Promise<string[][]>;
+}
+
+/** "domain algorithm result" of each DKIM signature, as mailauth verifies them, sorted. */
+export async function dkimResults(message: Buffer | string, lookup: DNSResolver): Promise<string[]> {
+  const r = await dkimVerify(message, { resolver: lookup });
+  return r.results.map((x) => `${x.signingDomain ?? ""} ${x.algo ?? ""} ${x.status.result}`).sort();
+}
