@@ -1,5 +1,5 @@
 // The `mailroom` command line: the server, the directory (domains, accounts, aliases),
-// configuration checks, mailbox import/export and the outbound queue. Every command takes `--data DIR`.
+// configuration checks, mailbox import/export, the outbound queue and received reports. Every command takes `--data DIR`.
 import "../core/threadpool.ts";
 import { Command, CommanderError } from "commander";
 import { StoreError } from "../core/errors.ts";
@@ -7,6 +7,7 @@ import { ConfigError } from "../config/load.ts";
 import { registerConfigCommands } from "./config-cmd.ts";
 import { registerDirectoryCommands } from "./directory-cmds.ts";
 import { registerQueueCommands } from "./queue-cmd.ts";
+import { registerReportsCommands } from "./reports-cmd.ts";
 import { UsageError } from "./output.ts";
 import { registerServe } from "./serve.ts";
 import { registerTransferCommands } from "./transfer.ts";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerTransferCommands(program);
   registerQueueCommands(program);
+  registerReportsCommands(program);
   return program;
 }
 

@@ -4,8 +4,9 @@
 // the configuration all belong to this server.
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { ConfigManager } from "../config/reload.ts";
-import type { Ingest } from "../delivery/ingest.ts";
+import type { Ingest, IngestRequest } from "../delivery/ingest.ts";
 import type { Resolver } from "../dns/resolver.ts";
+import type { DmarcEvaluationRow } from "../mailauth/reports/recorder.ts";
 import type { MailStore } from "../store/types.ts";
 import type { TlsProvider } from "../tls/provider.ts";
 import type { Clock } from "./clock.ts";
@@ -27,4 +28,12 @@ export interface ServerContext {
   auth: Authenticator;
   /** The outbound delivery agent, when it runs: told when mail was queued. */
   outbound?: { wake(): void };
+  /**
+   * Mail-authentication reports (src/server/reports.ts), when they run: the inbound DMARC
+   * check records each evaluation here (aggregate and failure reports, RFC 7489 §7).
+   */
+  reports?: {
+    recordDmarcEvaluation(row: DmarcEvaluationRow): void;
+    committed(req: IngestRequest): void;
+  };
 }

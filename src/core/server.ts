@@ -12,6 +12,7 @@ import { MemoryRateLimiter } from "../auth/rate-limit.ts";
 import { Ingest } from "../delivery/ingest.ts";
 import { registerMtaStsPolicy } from "../http/mta-sts.ts";
 import { startOutbound } from "../server/outbound.ts";
+import { startReports } from "../server/reports.ts";
 import { storeCredentialSource } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
 import { createHttpApp } from "../http/app.ts";
@@ -117,6 +118,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         metrics.messagesIngested.inc({ source });
         metrics.messageBytesIngested.inc({ source }, size);
       },
+      // Mail to our report addresses is read as DMARC/TLS-RPT/ARF reports once committed.
+      onCommitted: (req) => ctx.reports?.committed(req),
     }),
     auth: new Authenticator({
       source: storeCredentialSource(opts.store),
@@ -174,6 +177,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const outbound =
     opts.outbound === false ? null : startOutbound(ctx, opts.outboundCa ? { ca: opts.outboundCa } : {});
   if (outbound) ctx.outbound = outbound;
+  const reports = startReports(ctx);
+  if (reports) ctx.reports = reports;
 
   const onSighup = (): void => {
     logger.info("SIGHUP: reloading the configuration and certificates");
@@ -192,6 +197,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       process.off("SIGHUP", onSighup);
       logger.info("stopping");
       await listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 });
+      await reports?.stop();
       await outbound?.stop();
       tls.close();
       await ctx.store.close();

@@ -14,7 +14,12 @@ import type { Resolver } from "../../dns/resolver.ts";
 import { formatRfc5322Date } from "../../mail/date.ts";
 import type { SqlDriver } from "../../store/sql.ts";
 import { aggregateReportXml, reportFromRows } from "./aggregate-xml.ts";
-import { externalDestinationVerified, lookupDmarcTags, parseReportUris } from "./dmarc-uri.ts";
+import {
+  externalDestinationVerified,
+  lookupDmarcRecord,
+  parseReportUris,
+  type ReportingTags,
+} from "./dmarc-uri.ts";
 import type { DmarcRecordRow } from "./recorder.ts";
 import type { AggregateReport } from "./types.ts";
 
@@ -111,16 +116,16 @@ export class DmarcAggregateReporter {
           g.period,
           g.policy_domain,
         ]);
-      let tags: Map<string, string> | null;
+      let record: ReportingTags | null;
       try {
-        tags = await lookupDmarcTags(o.resolver, g.policy_domain);
+        record = await lookupDmarcRecord(o.resolver, g.policy_domain);
       } catch (e) {
         // A temporary DNS failure: try again at the next run, for a while.
         o.logger.warn({ err: e, domain: g.policy_domain }, "DMARC record lookup failed; report postponed");
         if (g.period < stale) await drop();
         continue;
       }
-      const uris = parseReportUris(tags?.get("rua") ?? "");
+      const uris = parseReportUris(record?.rua ?? []);
       if (uris.length > 0) {
         const rows = await o.driver.all<DmarcRecordRow>(
           "SELECT * FROM dmarc_records WHERE period = ? AND policy_domain = ? ORDER BY source_ip, row_key",

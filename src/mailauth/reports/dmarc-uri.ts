@@ -1,7 +1,7 @@
-// What the report senders need of a DMARC record (RFC 7489 §6.3): its rua, ruf and fo tags,
-// and the report URIs of §6.2 ("dmarc-uri": a URI with an optional "!" size limit such as
-// "mailto:reports@example.com!10m"). The record's policy tags are evaluated by the inbound
-// DMARC code; this reads only what reporting needs, again at sending time.
+// What the report senders need of a DMARC record (RFC 7489 §6.3): its rua and ruf tags as
+// published at sending time (the policy tags are the inbound check's business), and the
+// report URIs of §6.2 ("dmarc-uri": a URI
+// with an optional "!" size limit such as "mailto:reports@example.com!10m").
 import { isDnsError, type Resolver } from "../../dns/resolver.ts";
 
 export interface ReportUri {
@@ -14,10 +14,10 @@ export interface ReportUri {
 
 const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
-/** §6.2 dmarc-uri list: "mailto:a@x.example!10m, mailto:b@y.example"; others are skipped. */
-export function parseReportUris(value: string): ReportUri[] {
+/** §6.2 dmarc-uri: "mailto:a@x.example!10m" (the record's rua or ruf list); others are skipped. */
+export function parseReportUris(list: readonly string[]): ReportUri[] {
   const out: ReportUri[] = [];
-  for (const item of value.split(",").slice(0, 20)) {
+  for (const item of list.slice(0, 20)) {
     const m = /^\s*(mailto:([^!\s]+))(?:!(\d{1,12})([kmgt]?))?\s*$/i.exec(item);
     if (!m) continue;
     let address: string;
@@ -36,28 +36,35 @@ export function parseReportUris(value: string): ReportUri[] {
   return out;
 }
 
-/** §6.4 tag-value list of a DMARC record, lower-cased tag names; null when not DMARC1. */
-export function parseDmarcTags(record: string): Map<string, string> | null {
-  if (!/^\s*v\s*=\s*DMARC1\s*(;|$)/i.test(record)) return null;
-  const tags = new Map<string, string>();
+/** The report URIs a DMARC record asks for (§6.3 rua, ruf). */
+export interface ReportingTags {
+  rua: string[];
+  ruf: string[];
+}
+
+/** §6.4: the rua and ruf of a "v=DMARC1; ..." record; null when the text is no DMARC record. */
+export function reportingTags(record: string): ReportingTags | null {
+  if (!/^v[ \t]*=[ \t]*DMARC1[ \t]*(;|$)/.test(record)) return null;
+  const out: ReportingTags = { rua: [], ruf: [] };
   for (const part of record.split(";")) {
     const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const k = part.slice(0, eq).trim().toLowerCase();
-    if (!tags.has(k)) tags.set(k, part.slice(eq + 1).trim());
+    const k = part.slice(0, Math.max(0, eq)).trim().toLowerCase();
+    if (k === "rua" || k === "ruf")
+      out[k] = part
+        .slice(eq + 1)
+        .split(",")
+        .map((u) => u.trim())
+        .filter((u) => u !== "");
   }
-  return tags;
+  return out;
 }
 
 /**
- * The DMARC record published at `_dmarc.<domain>` (§6.1), as tags; null when there is none
+ * The DMARC record published at `_dmarc.<domain>` (§6.1); null when there is none
  * or more than one (§6.6.3). DNS errors other than "no such record" propagate (a caller tries
  * again later).
  */
-export async function lookupDmarcTags(
-  resolver: Resolver,
-  domain: string,
-): Promise<Map<string, string> | null> {
+export async function lookupDmarcRecord(resolver: Resolver, domain: string): Promise<ReportingTags | null> {
   let txt: string[][];
   try {
     txt = await resolver.resolveTxt(`_dmarc.${domain}`);
@@ -65,7 +72,7 @@ export async function lookupDmarcTags(
     if (isDnsError(e, "NXDOMAIN") || isDnsError(e, "NODATA")) return null;
     throw e;
   }
-  const records = txt.map((t) => parseDmarcTags(t.join(""))).filter((t) => t !== null);
+  const records = txt.map((t) => reportingTags(t.join(""))).filter((t) => t !== null);
   return records.length === 1 ? (records[0] ?? null) : null;
 }
 

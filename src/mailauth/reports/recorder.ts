@@ -32,6 +32,12 @@ export interface DmarcEvaluationRow {
   };
   /** The record's rua URIs; when given and empty the evaluation is not recorded (nobody asked). */
   rua?: readonly string[];
+  /** The record's ruf URIs: failure reports go there when fo asks (failure-send.ts). */
+  ruf?: readonly string[];
+  /** The message's header section (or the whole message), returned in a failure report. */
+  message?: Buffer;
+  /** When the message arrived (ms); now when not told. */
+  arrivedAt?: number;
   /** The disposition applied (policy_evaluated/disposition). */
   disposition: "none" | "quarantine" | "reject";
   /** The DMARC-aligned results (policy_evaluated/dkim and /spf). */
