@@ -11,6 +11,7 @@ import { arComment, arValue, formatAuthResults } from "./auth-results.ts";
 import type { DkimVerification } from "./dkim.ts";
 import { verifyDkim } from "./dkim.ts";
 import type { DmarcOutcome } from "./dmarc.ts";
+import type { DmarcEvaluationRow } from "./reports/recorder.ts";
 import { checkDmarc } from "./dmarc.ts";
 import type { IprevOutcome } from "./iprev.ts";
 import { checkIprev } from "./iprev.ts";
@@ -46,55 +47,12 @@ export const DEFAULT_INBOUND_POLICY: InboundPolicy = {
 };
 
 /**
- * One DMARC evaluation, for an RFC 7489 aggregate report row (Appendix C "record"): the
- * shape the report recorder takes. Domains lower-case, A-labels.
+ * One DMARC evaluation, for an RFC 7489 aggregate report row (Appendix C "record"): source
+ * IP, header_from, envelope_from/to, the policy published (with rua), the disposition
+ * applied and why it differs, the aligned results, and every DKIM (domain, selector) and SPF
+ * (domain, scope) result. The shape the report recorder takes (src/mailauth/reports/).
  */
-export interface DmarcEvaluationEvent {
-  /** The connecting client's address (row/source_ip). */
-  sourceIp: string;
-  /** RFC5322.From domain (identifiers/header_from). */
-  headerFrom: string;
-  /** RFC5321.MailFrom domain (identifiers/envelope_from); "" for the null reverse path. */
-  envelopeFrom: string;
-  /** RFC5321.RcptTo domain (identifiers/envelope_to). */
-  envelopeTo?: string;
-  /** The domain whose record applied (policy_published/domain). */
-  policyDomain: string;
-  /** policy_published, §6.3 defaults applied. */
-  policy: {
-    p: "none" | "quarantine" | "reject";
-    sp?: "none" | "quarantine" | "reject";
-    pct: number;
-    adkim: "r" | "s";
-    aspf: "r" | "s";
-    fo?: string;
-  };
-  /** The record's rua URIs (§6.2): an empty list means nobody asked for reports. */
-  rua: readonly string[];
-  /** policy_evaluated/disposition: what was applied. */
-  disposition: "none" | "quarantine" | "reject";
-  /** policy_evaluated/dkim and /spf: the DMARC-aligned results. */
-  dkimAligned: "pass" | "fail";
-  spfAligned: "pass" | "fail";
-  /** policy_evaluated/reason: why the disposition is weaker than the policy. */
-  reasons: ReadonlyArray<{
-    type: "forwarded" | "sampled_out" | "trusted_forwarder" | "mailing_list" | "local_policy" | "other";
-    comment?: string;
-  }>;
-  /** auth_results/dkim: every signature checked. */
-  dkim: ReadonlyArray<{
-    domain: string;
-    selector: string;
-    result: "none" | "pass" | "fail" | "policy" | "neutral" | "temperror" | "permerror";
-    humanResult?: string;
-  }>;
-  /** auth_results/spf: MAIL FROM, or HELO when MAIL FROM was null. */
-  spf: {
-    domain: string;
-    scope: "mfrom" | "helo";
-    result: "none" | "neutral" | "pass" | "fail" | "softfail" | "temperror" | "permerror";
-  };
-}
+export type DmarcEvaluationEvent = DmarcEvaluationRow;
 
 export interface InboundInput {
   /** The message as received (before our trace fields). */
