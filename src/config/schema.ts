@@ -167,6 +167,12 @@ const listenerInputSchema = z
       .describe(
         'SMTP family only: what VRFY and EXPN answer (RFC 5321 §3.5). "off": 252, no address is confirmed (§7.3, address harvesting); "authenticated": real answers (250 with the mailbox, or 550 5.1.1; EXPN lists an alias\'s targets) to authenticated sessions only, 252 to others; "on": real answers to every client. Defaults to "off".',
       ),
+    compress: z
+      .boolean()
+      .optional()
+      .describe(
+        "IMAP only: offer COMPRESS=DEFLATE (RFC 4978) on this listener. Compression saves bandwidth on slow links and costs CPU on both ends; a loopback or LAN listener may turn it off. Defaults to true.",
+      ),
   })
   .describe("A listener.");
 
@@ -187,6 +193,8 @@ export interface ListenerConfig {
   maxConnectionsPerIp: number;
   allowPlaintextAuth: boolean;
   vrfy: VrfyMode;
+  /** IMAP: COMPRESS=DEFLATE offered. */
+  compress: boolean;
 }
 
 /** The listeners present when the file names none: every service on its standard port. */
@@ -252,6 +260,7 @@ const listenersSchema = z
         maxConnectionsPerIp: g?.maxConnectionsPerIp ?? 20,
         allowPlaintextAuth: g?.allowPlaintextAuth ?? false,
         vrfy: g?.vrfy ?? "off",
+        compress: g?.compress ?? true,
       };
     }
     return out;
@@ -553,6 +562,7 @@ export const configSchema = z
     limits: limitsSchema,
     auth: authSchema,
     domains: domainsSchema,
+    mailauth: mailauthSchema,
   })
   .describe("Mailroom configuration.");
 
@@ -562,7 +572,6 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 export type StaticSection = (typeof STATIC_SECTIONS)[number];
-    mailauth: mailauthSchema,
 export type DynamicSection = (typeof DYNAMIC_SECTIONS)[number];
 /** The hot-reloaded part of the configuration. */
 export type DynamicConfig = Pick<Config, DynamicSection>;

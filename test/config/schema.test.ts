@@ -92,6 +92,7 @@ port = 10025
       maxConnectionsPerIp: 20,
       allowPlaintextAuth: false,
       vrfy: "off",
+      compress: true,
     });
   });
 

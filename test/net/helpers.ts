@@ -31,6 +31,7 @@ export function listener(
     maxConnectionsPerIp: 100,
     allowPlaintextAuth: false,
     vrfy: "off",
+    compress: true,
     ...extra,
   };
 }

@@ -1,5 +1,6 @@
 // RFC 4978 COMPRESS=DEFLATE: after the tagged OK both directions are raw DEFLATE; a command
-// pipelined (compressed) right after COMPRESS is read; a second COMPRESS is refused.
+// pipelined (compressed) right after COMPRESS is read; a second COMPRESS is refused. A
+// listener with compress = false neither offers nor accepts it.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
@@ -43,5 +44,22 @@ describe("IMAP COMPRESS=DEFLATE", () => {
     assert.match(await z.cmd("COMPRESS DEFLATE"), /NO \[COMPRESSIONACTIVE\]/);
     assert.match(await z.cmd("LOGOUT"), /BYE/);
     sock.destroy();
+  });
+});
+
+describe("IMAP COMPRESS turned off on a listener", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap({ imapListener: { compress: false } });
+  });
+  after(async () => f.stop());
+
+  test("not in CAPABILITY, and the command is BAD", async () => {
+    const c = await f.raw();
+    const caps = await c.cmd("CAPABILITY");
+    assert.doesNotMatch(caps, /COMPRESS/);
+    assert.match(caps, /IMAP4rev2/);
+    assert.match(await c.cmd("COMPRESS DEFLATE"), /^A\d+ BAD /m);
+    assert.match(await c.cmd("NOOP"), /^A\d+ OK/m);
   });
 });

@@ -34,12 +34,14 @@ export interface ImapFixture {
 export interface FixtureOptions {
   allowPlaintext?: boolean;
   limits?: Record<string, unknown>;
+  /** More settings of the plain-text imap listener. */
+  imapListener?: Record<string, unknown>;
 }
 
 export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
   const t = await startTestServer({
     prefix: "mailroom-imap-",
-    listeners: { imap: { allowPlaintextAuth: opts.allowPlaintext ?? true }, imaps: {} },
+    listeners: { imap: { allowPlaintextAuth: opts.allowPlaintext ?? true, ...opts.imapListener }, imaps: {} },
     protocols: { imap: imapProtocol, imaps: imapProtocol },
     ...(opts.limits ? { limits: opts.limits } : {}),
   });

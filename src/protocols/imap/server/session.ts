@@ -176,6 +176,11 @@ export class ImapSession {
     );
   }
 
+  /** RFC 4978: COMPRESS=DEFLATE is offered on this listener (listeners.<name>.compress). */
+  compressAvailable(): boolean {
+    return this.ctx.config.current().listeners[this.info.listenerName]?.compress ?? true;
+  }
+
   starttlsAvailable(): boolean {
     return this.info.tlsMode === "starttls" && !this.tls;
   }

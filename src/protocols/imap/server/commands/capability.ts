@@ -24,7 +24,6 @@ export function capabilityList(s: ImapSession): string[] {
     "NAMESPACE",
     "UNSELECT",
     "UNAUTHENTICATE",
-    "COMPRESS=DEFLATE",
     "UIDPLUS",
     "MOVE",
     "CHILDREN",
@@ -48,6 +47,7 @@ export function capabilityList(s: ImapSession): string[] {
     "BINARY",
     `APPENDLIMIT=${s.appendLimit()}`,
   );
+  if (s.compressAvailable()) caps.push("COMPRESS=DEFLATE");
   return caps;
 }
 
