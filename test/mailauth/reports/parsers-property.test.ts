@@ -222,8 +222,7 @@ function xmlSafe<T>(v: T): T {
   return JSON.parse(
     JSON.stringify(v, (_k, x: unknown) =>
       typeof x === "string"
-        ? // eslint-disable-next-line no-control-regex
-          x.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDFFF]/g, "").trim() || "x"
+        ? x.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDFFF]/g, "").trim() || "x"
         : x,
     ),
   ) as T;
