@@ -29,7 +29,10 @@ import { args, timeLimit } from "./stats.ts";
 const o = args({ shared: "", port: 0, prefill: "", profile: "", blobs: "auto", timeLimit: 1800 });
 timeLimit(o.timeLimit);
 const gen = (await import(pathToFileURL(join(o.shared, "lib/msggen.mjs")).href)) as {
-  buildMessage: (i: number, opts: { seed?: number; mix?: string; to?: string }) => { raw: Buffer; date: Date };
+  buildMessage: (
+    i: number,
+    opts: { seed?: number; mix?: string; to?: string },
+  ) => { raw: Buffer; date: Date };
 };
 
 const dir = await mkdtemp(join(tmpdir(), "mailroom-bench-imap-"));
@@ -63,17 +66,35 @@ for (const spec of o.prefill.split(",").filter(Boolean)) {
     const batch = [];
     for (let i = start; i < Math.min(Number(n), start + 100); i++) {
       const m = gen.buildMessage(i, { seed: 1, to });
-      batch.push({ raw: m.raw, parsed: parseMessage(m.raw), mailboxIds: [box.id], keywords: [], receivedAt: m.date.getTime() });
+      batch.push({
+        raw: m.raw,
+        parsed: parseMessage(m.raw),
+        mailboxIds: [box.id],
+        keywords: [],
+        receivedAt: m.date.getTime(),
+      });
     }
     await store.appendEmails(accountId, batch);
   }
-  process.stderr.write(`prefilled ${to}/${name} with ${n} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `prefilled ${to}/${name} with ${n} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 const config = ConfigManager.fromObject({
   server: { dataDir: dir, hostname: "localhost" },
   listeners: {
-    imap: { bind: "127.0.0.1", port: o.port, allowPlaintextAuth: true, maxConnections: 5000, maxConnectionsPerIp: 5000 },
+    // compress: false as the reference: Dovecot there has no imap_zlib, so it offers no
+    // COMPRESS and imapflow compresses only against us (more CPU on both ends, and the
+    // client's deflate output, written in pieces under Nagle, waits for delayed ACKs).
+    imap: {
+      bind: "127.0.0.1",
+      port: o.port,
+      allowPlaintextAuth: true,
+      maxConnections: 5000,
+      maxConnectionsPerIp: 5000,
+      compress: false,
+    },
   },
   // as the reference config: 1,000 IDLE connections of one user must fit
   limits: { maxConnectionsPerUser: 5000 },
