@@ -6,7 +6,7 @@
 //   (as the TLS-RPT reports in outbound.ts);
 // - incoming reports: each copy committed through the ingest path for a report address is
 //   read and kept (`mailroom reports list|show`).
-// Reports leave through the outbound queue with the null reverse path (returnMail).
+// Reports leave through the outbound queue with the null reverse path (returnMail), signed.
 import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import type { ServerContext } from "../core/context.ts";
@@ -17,6 +17,7 @@ import { DmarcFailureReporter } from "../mailauth/reports/failure-send.ts";
 import { IncomingReports } from "../mailauth/reports/incoming.ts";
 import { ReceivedReports } from "../mailauth/reports/received.ts";
 import { DmarcRecorder, type DmarcEvaluationRow } from "../mailauth/reports/recorder.ts";
+import { outboundAuth } from "../protocols/smtp/server/outbound.ts";
 import { QueueStore } from "../queue/queue-store.ts";
 import type { SqlDriver } from "../store/sql.ts";
 
@@ -43,7 +44,11 @@ export function startReports(ctx: ServerContext): ReportsAgent | null {
   const logger = ctx.logger.child({ component: "reports" });
   const holder = `${osHostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const queue = QueueStore.fromStore(ctx.store, ctx.clock);
-  const send = queue ? returnMail(queue, localDelivery(ctx.store, ctx.ingest)) : null;
+  // DKIM-signed by the local domain of their From when they leave over SMTP, as DSNs and TLS
+  // reports are (RFC 7489 §7.2.1.1: report mail must itself pass DMARC).
+  const auth = outboundAuth(ctx);
+  const sign = auth ? (m: Buffer) => auth.signer.sign(m) : undefined;
+  const send = queue ? returnMail(queue, localDelivery(ctx.store, ctx.ingest), sign) : null;
   const recorder = r.dmarcAggregate ? new DmarcRecorder({ driver, clock: ctx.clock, logger }) : null;
   const aggregate =
     r.dmarcAggregate && send
