@@ -6,8 +6,10 @@ import type { Command } from "commander";
 import { createAppPassword, makeCredential } from "../auth/password.ts";
 import { StoreError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
+import type { ConfigManager } from "../config/reload.ts";
 import type { Account, MailStore } from "../store/types.ts";
 import { bootstrapStore, openDataDir, openDataStore } from "./data-dir.ts";
+import { dropDomainKeys, makeDomainKeys, registerDomainAuthCommands } from "./domain-auth-cmds.ts";
 import {
   formatSize,
   normalizeAddress,
@@ -23,7 +25,10 @@ interface DataOpt {
 }
 
 /** Opens the data folder's store for one command and closes it afterwards. */
-export async function withStore<T>(opts: DataOpt, fn: (store: MailStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  opts: DataOpt,
+  fn: (store: MailStore, config: ConfigManager) => Promise<T>,
+): Promise<T> {
   const dd = await openDataDir({ dir: opts.data });
   const store = await openDataStore(dd.config.current(), silentLogger());
   try {
@@ -33,7 +38,7 @@ export async function withStore<T>(opts: DataOpt, fn: (store: MailStore) => Prom
         `created ${dd.dir}: domain ${boot.domain}, account ${boot.admin} with password ${boot.password} (shown once)\n`,
       );
     }
-    return await fn(store);
+    return await fn(store, dd.config);
   } finally {
     await store.close();
   }
@@ -72,7 +77,7 @@ export function registerDirectoryCommands(program: Command): void {
       const d = normalizeDomain(name);
       await withStore(opts, async (store) => {
         await store.createDomain(d, { catchAll: opts.catchAll ? normalizeAddress(opts.catchAll) : null });
-        process.stdout.write(`domain ${d} added\n`);
+        process.stdout.write(`domain ${d} added\n${await makeDomainKeys(store, d)}\n`);
       });
     });
   dataOption(domain.command("list").description("list the local domains")).action(async (opts: DataOpt) => {
@@ -87,9 +92,11 @@ export function registerDirectoryCommands(program: Command): void {
     const d = normalizeDomain(name);
     await withStore(opts, async (store) => {
       await store.deleteDomain(d);
+      await dropDomainKeys(store, d);
       process.stdout.write(`domain ${d} removed\n`);
     });
   });
+  registerDomainAuthCommands(domain, dataOption);
 
   const account = program.command("account").description("manage accounts");
   dataOption(account.command("add <address>").description("add an account (its domain must be local)"))

@@ -252,7 +252,7 @@ export class DkimKeyStore {
       const now = this.#clock.now();
       for (const g of generations) {
         const rows = await tx.all<KeyRow>(
-          "SELECT * FROM dkim_keys WHERE domain = ? AND generation = ? AND retired_at IS NULL",
+          "SELECT * FROM dkim_keys WHERE domain = ? AND generation = ? AND retired_at IS NULL ORDER BY algorithm DESC",
           [d, g],
         );
         await tx.run("UPDATE dkim_keys SET retired_at = ? WHERE domain = ? AND generation = ?", [now, d, g]);

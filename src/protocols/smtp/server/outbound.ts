@@ -18,7 +18,7 @@ import type { OutboundEnvelope, OutboundSink } from "./types.ts";
 export interface OutboundAuth {
   signer: OutboundSigner;
   sealer: ArcSealer;
-  /** Our authserv-id (RFC 8601 §2.5), server.hostname. */
+  /** Our authserv-id (RFC 8601 §2.5): mailauth.authservId, else server.hostname. */
   authservId: () => string;
 }
 
@@ -30,7 +30,10 @@ export function outboundAuth(ctx: ServerContext): OutboundAuth | null {
   return {
     signer: new OutboundSigner({ store: ctx.store, keys, clock: ctx.clock, logger }),
     sealer: new ArcSealer({ resolver: ctx.resolver, clock: ctx.clock, logger }),
-    authservId: () => ctx.config.current().server.hostname,
+    authservId: () => {
+      const cfg = ctx.config.current();
+      return cfg.mailauth.authservId || cfg.server.hostname;
+    },
   };
 }
 
