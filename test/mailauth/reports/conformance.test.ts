@@ -1,11 +1,11 @@
 // The "reports" conformance suite run in-process: every DMARC aggregate, ARF and TLS-RPT
 // fixture of ../shared/conformance/mail-auth-fixtures parses to its expected JSON.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { run } from "../../../scripts/conformance/reports.ts";
+import { conformanceRoot } from "../../../scripts/conformance.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..", "..", "..", "shared", "conformance");
+const ROOT = conformanceRoot();
 
 void test("reports suite: 18 passed, 0 failed, differences listed with reasons", async () => {
   const r = await run(ROOT);

@@ -13,18 +13,9 @@ import { ReceivedReports } from "../../../src/mailauth/reports/received.ts";
 import type { SqlDriver } from "../../../src/store/sql.ts";
 import { runCli } from "../../helpers/cli.ts";
 import { message, startTestServer, type TestServer } from "../../helpers/server.ts";
+import { conformanceRoot } from "../../../scripts/conformance.ts";
 
-const FIXTURES = join(
-  import.meta.dirname,
-  "..",
-  "..",
-  "..",
-  "..",
-  "shared",
-  "conformance",
-  "mail-auth-fixtures",
-  "stalwart",
-);
+const FIXTURES = join(conformanceRoot(), "mail-auth-fixtures", "stalwart");
 
 let t: TestServer;
 let reports: ReceivedReports;

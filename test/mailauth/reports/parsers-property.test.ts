@@ -18,18 +18,9 @@ import { parseArfMessage } from "../../../src/mailauth/reports/arf-parse.ts";
 import { EXTRACT_LIMITS, extractReport, unpack } from "../../../src/mailauth/reports/extract.ts";
 import { parseTlsReport } from "../../../src/mailauth/reports/tlsrpt-parse.ts";
 import type { AggregateReport } from "../../../src/mailauth/reports/types.ts";
+import { conformanceRoot } from "../../../scripts/conformance.ts";
 
-const FIXTURES = join(
-  import.meta.dirname,
-  "..",
-  "..",
-  "..",
-  "..",
-  "shared",
-  "conformance",
-  "mail-auth-fixtures",
-  "stalwart",
-);
+const FIXTURES = join(conformanceRoot(), "mail-auth-fixtures", "stalwart");
 
 function onlyParseErrors(fn: () => unknown): void {
   try {
