@@ -11,6 +11,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { systemResolver } from "../../src/dns/resolver.ts";
 import { DkimKeyStore } from "../../src/mailauth/dkim-keys.ts";
 import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
+import { mailauthHooks } from "../../src/protocols/smtp/server/mailauth-hooks.ts";
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -53,7 +54,8 @@ before(async () => {
   b = await startTestServer({
     prefix: "mailroom-dkim-e2e-b-",
     listeners: { smtp: {} },
-    protocols: { smtp: smtpProtocol("smtp") },
+    // B checks arriving mail as `mailroom serve` does: its results go into the AAR.
+    protocols: { smtp: smtpProtocol("smtp", (ctx) => ({ hooks: [mailauthHooks(ctx)] })) },
     outbound: true,
     resolver,
     config: { queue: { ...queue, mxPort: aSmtp } },
@@ -119,7 +121,7 @@ void test("B's alias forwards the message back outside with B's ARC seal, which 
   const text = got.toString();
   assert.match(text, /Subject: forwarded across/);
   assert.match(text, /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none;\s+d=b\.test;/m);
-  assert.match(text, /^ARC-Authentication-Results: i=1; localhost;/m);
+  assert.match(text, /^ARC-Authentication-Results: i=1; localhost;[^]*dkim=pass[^]*header\.d=a\.test/m);
   // A's signatures survive the forward; B did not sign it (it was not submitted there).
   assert.deepEqual(await dkimResults(got, lookup), ["a.test ed25519-sha256 pass", "a.test rsa-sha256 pass"]);
   const d = await dkimVerify(got, { resolver: lookup });
