@@ -43,6 +43,12 @@ export const mailauthSchema = z
       .describe(
         "Check SPF, DKIM, ARC, DMARC and iprev of mail arriving on the smtp listeners (not submission, not LMTP), add Authentication-Results and Received-SPF, and apply the policies below.",
       ),
+    skipNetworks: z
+      .array(z.string().regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'expected an address or "address/prefix"'))
+      .default(["127.0.0.0/8", "::1/128"])
+      .describe(
+        'Client networks whose mail is not checked (local relays, e.g. a content filter re-injecting mail), as "address/prefix". Loopback by default; [] checks every client.',
+      ),
     authservId: z
       .string()
       .default("")

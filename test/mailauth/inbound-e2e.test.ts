@@ -57,7 +57,8 @@ before(async () => {
       })),
     },
     resolver: systemResolver([dns.address], { timeoutMs: 1000, tries: 1 }),
-    config: { mailauth: { authservId: "mx.mailroom.test", dnsbl: ["bl.test"] } },
+    // The sending MTA is on loopback, which is not checked by default.
+    config: { mailauth: { authservId: "mx.mailroom.test", dnsbl: ["bl.test"], skipNetworks: [] } },
   });
   await srv.store.createDomain("example.org");
   alice = await srv.addAccount("alice@example.org", "pw");

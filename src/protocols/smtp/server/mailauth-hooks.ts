@@ -1,6 +1,7 @@
 // Inbound mail authentication as SMTP policy hooks of the MTA listener (service "smtp"):
-// sessions of submission and LMTP, and authenticated sessions, are not checked (their mail is
-// our own users' or was checked upstream).
+// sessions of submission and LMTP, authenticated sessions and clients in `skipNetworks`
+// (loopback by default: local relays) are not checked (their mail is our own users' or was
+// checked upstream).
 // - RCPT: the client's address against the configured DNSBLs (RFC 5782), once per session;
 //   a listing refuses the recipient (550 5.7.1) where the recipient domain says "reject".
 // - DATA: SPF, DKIM, ARC, DMARC and iprev (src/mailauth/inbound.ts). A DMARC reject answers
@@ -8,7 +9,7 @@
 //   overrides; our Authentication-Results (RFC 8601) and Received-SPF (RFC 7208 §9.1) go on
 //   top, and Authentication-Results claiming our authserv-id are removed (RFC 8601 §5).
 // Each DMARC evaluation goes to `onDmarcEvaluation` (aggregate reports, RFC 7489 §7.2).
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import type { MailauthConfig } from "../../../config/mailauth-schema.ts";
 import type { ServerContext } from "../../../core/context.ts";
 import { removeOurAuthResults } from "../../../mailauth/auth-results.ts";
@@ -58,8 +59,29 @@ function forRecipients<K extends "dmarcReject" | "dmarcQuarantine" | "dnsblActio
   return best ?? cfg[key];
 }
 
-function checked(s: HookSession): boolean {
-  return s.mode === "smtp" && s.auth === null && isIP(s.info.remoteAddress) !== 0;
+/** The BlockList of `skipNetworks`, rebuilt when the configuration changes. */
+const skipLists = new WeakMap<readonly string[], BlockList>();
+function skipList(networks: readonly string[]): BlockList {
+  let list = skipLists.get(networks);
+  if (list === undefined) {
+    list = new BlockList();
+    for (const n of networks) {
+      const [addr = "", prefix] = n.split("/");
+      const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
+      if (isIP(addr) === 0) continue;
+      if (prefix === undefined) list.addAddress(addr, family);
+      else list.addSubnet(addr, Number(prefix), family);
+    }
+    skipLists.set(networks, list);
+  }
+  return list;
+}
+
+function checked(s: HookSession, cfg: MailauthConfig): boolean {
+  const ip = s.info.remoteAddress;
+  const family = isIP(ip);
+  if (s.mode !== "smtp" || s.auth !== null || family === 0) return false;
+  return !skipList(cfg.skipNetworks).check(ip, family === 6 ? "ipv6" : "ipv4");
 }
 
 const domainsOf = (recipients: readonly HookRecipient[]) => [
@@ -83,7 +105,7 @@ export function mailauthHooks(ctx: ServerContext, opts: MailauthHookOptions = {}
   return {
     async rcpt(s, rcpt): Promise<Verdict> {
       const cfg = ctx.config.current().mailauth;
-      if (!cfg.enabled || !checked(s)) return CONTINUE;
+      if (!cfg.enabled || !checked(s, cfg)) return CONTINUE;
       const p = listing(s, cfg);
       if (p === null) return CONTINUE;
       const out = await p;
@@ -102,7 +124,7 @@ export function mailauthHooks(ctx: ServerContext, opts: MailauthHookOptions = {}
     async data(s, message, recipients, dctx): Promise<Verdict> {
       const all = ctx.config.current();
       const cfg = all.mailauth;
-      if (!cfg.enabled || !checked(s)) return CONTINUE;
+      if (!cfg.enabled || !checked(s, cfg)) return CONTINUE;
       const domains = domainsOf(recipients);
       const policy: InboundPolicy = {
         dmarcReject: forRecipients(cfg, "dmarcReject", domains),
