@@ -6,9 +6,12 @@
 // delivery's transaction. The file has one writer (this thread); other processes opening the
 // same store (the CLI) have their own worker and wait on SQLite's lock here, not in an
 // event loop. Durability is not needed: whatever a crash loses is indexed again from the
-// messages at the next open (DeferredFtsIndex.missing).
+// messages at the next open (DeferredFtsIndex.missing). The thread runs at the lowest CPU
+// priority: under load the event loop gets the cores and the index catches up when it is
+// idle (text searches wait for it, DeferredFtsIndex.settled).
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { lowerThreadPriority } from "../../core/thread-priority.ts";
 import type { SearchDocument } from "../types.ts";
 import { prepareDocument } from "./text.ts";
 
@@ -124,4 +127,5 @@ function run(path: string): void {
   });
 }
 
+lowerThreadPriority(19);
 run((workerData as WorkerData).path);
