@@ -277,6 +277,9 @@ export class SelectedMailbox {
         continue;
       }
       if (this.pendingExpunge.has(r.uid)) continue;
+      // A shared read can be older than what this session already holds (its own STORE read
+      // its rows back after that read was made): never go back to an older state.
+      if (old.modseq > r.modseq) continue;
       if (old.modseq !== r.modseq || old.keywords.join(" ") !== r.keywords.join(" ")) {
         if (old.keywords.join(" ") !== r.keywords.join(" ") || old.modseq < r.modseq)
           this.pendingFlags.add(r.uid);
