@@ -220,7 +220,7 @@ export async function writeAccount<T>(
   ctx: StoreContext,
   accountId: Id,
   fn: (w: WriteContext) => Promise<T>,
-  opts?: { before?: (tx: SqlExecutor) => Promise<void>; committed?: () => void },
+  opts?: { before?: (tx: SqlExecutor) => Promise<void>; committed?: () => void; waitDurable?: boolean },
 ): Promise<T & { modseq: number }> {
   let event: ChangeEvent | null = null;
   const afterCommit = (): void => {
@@ -236,9 +236,14 @@ export async function writeAccount<T>(
       event = await w.finish();
       return { ...result, modseq: w.bumped ? w.modseq : account.modseq };
     },
-    { afterCommit, ...(opts?.committed ? { committed: opts.committed } : {}) },
+    {
+      afterCommit,
+      ...(opts?.committed ? { committed: opts.committed } : {}),
+      ...(opts?.waitDurable === false ? { waitDurable: false } : {}),
+    },
   );
-  afterCommit();
+  // Without the wait the driver publishes when the commit is durable (in commit order).
+  if (opts?.waitDurable !== false) afterCommit();
   return out;
 }
 

@@ -237,59 +237,64 @@ export async function setKeywords(
   accountId: Id,
   emailIds: Id[],
   change: KeywordChange,
-  opts?: { unchangedSince?: number },
+  opts?: { unchangedSince?: number; waitDurable?: boolean },
 ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
-  return writeAccount(ctx, accountId, async (w) => {
-    const updated: Id[] = [];
-    const conflicts: Id[] = [];
-    for (const part of chunks([...new Set(emailIds)])) {
-      const rows = await w.tx.all<{ num: number; id: string; keywords: string; flags_modseq: number }>(
-        `SELECT num, id, keywords, flags_modseq FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
-        [w.account.num, ...part],
-      );
-      // Changed emails grouped by their new keyword set: "mark all read" on 10,000 messages
-      // is a few statements per chunk, not four per message.
-      const byKeywords = new Map<string, number[]>();
-      const seenDelta = new Map<number, number>();
-      for (const r of rows) {
-        // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages whose flags changed after it.
-        if (opts?.unchangedSince !== undefined && r.flags_modseq > opts.unchangedSince) {
-          conflicts.push(r.id);
-          continue;
-        }
-        const before = parseKeywords(r.keywords);
-        const after = applyKeywordChange(before, change);
-        if (sameKeywords(before, after)) continue;
-        const json = JSON.stringify(after);
-        const list = byKeywords.get(json);
-        if (list) list.push(r.num);
-        else byKeywords.set(json, [r.num]);
-        const seenBefore = before.includes(SEEN);
-        const seenAfter = after.includes(SEEN);
-        seenDelta.set(r.num, seenBefore === seenAfter ? 0 : seenAfter ? -1 : 1);
-        w.record("Email", r.id, "updated");
-        updated.push(r.id);
-      }
-      if (seenDelta.size === 0) continue;
-      const modseq = w.modseq;
-      for (const [json, nums] of byKeywords) {
-        await w.tx.run(
-          `UPDATE emails SET keywords = ?, modseq = ?, flags_modseq = ? WHERE num IN (${marks(nums.length)})`,
-          [json, modseq, modseq, ...nums],
+  return writeAccount(
+    ctx,
+    accountId,
+    async (w) => {
+      const updated: Id[] = [];
+      const conflicts: Id[] = [];
+      for (const part of chunks([...new Set(emailIds)])) {
+        const rows = await w.tx.all<{ num: number; id: string; keywords: string; flags_modseq: number }>(
+          `SELECT num, id, keywords, flags_modseq FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
+          [w.account.num, ...part],
         );
-      }
-      const nums = [...seenDelta.keys()];
-      const boxes = await w.tx.all<{ email_num: number; num: number; id: string }>(
-        `SELECT m.email_num, b.num, b.id FROM memberships m JOIN mailboxes b ON b.num = m.mailbox_num
+        // Changed emails grouped by their new keyword set: "mark all read" on 10,000 messages
+        // is a few statements per chunk, not four per message.
+        const byKeywords = new Map<string, number[]>();
+        const seenDelta = new Map<number, number>();
+        for (const r of rows) {
+          // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages whose flags changed after it.
+          if (opts?.unchangedSince !== undefined && r.flags_modseq > opts.unchangedSince) {
+            conflicts.push(r.id);
+            continue;
+          }
+          const before = parseKeywords(r.keywords);
+          const after = applyKeywordChange(before, change);
+          if (sameKeywords(before, after)) continue;
+          const json = JSON.stringify(after);
+          const list = byKeywords.get(json);
+          if (list) list.push(r.num);
+          else byKeywords.set(json, [r.num]);
+          const seenBefore = before.includes(SEEN);
+          const seenAfter = after.includes(SEEN);
+          seenDelta.set(r.num, seenBefore === seenAfter ? 0 : seenAfter ? -1 : 1);
+          w.record("Email", r.id, "updated");
+          updated.push(r.id);
+        }
+        if (seenDelta.size === 0) continue;
+        const modseq = w.modseq;
+        for (const [json, nums] of byKeywords) {
+          await w.tx.run(
+            `UPDATE emails SET keywords = ?, modseq = ?, flags_modseq = ? WHERE num IN (${marks(nums.length)})`,
+            [json, modseq, modseq, ...nums],
+          );
+        }
+        const nums = [...seenDelta.keys()];
+        const boxes = await w.tx.all<{ email_num: number; num: number; id: string }>(
+          `SELECT m.email_num, b.num, b.id FROM memberships m JOIN mailboxes b ON b.num = m.mailbox_num
           WHERE m.email_num IN (${marks(nums.length)})`,
-        nums,
-      );
-      await w.tx.run(`UPDATE memberships SET modseq = ? WHERE email_num IN (${marks(nums.length)})`, [
-        modseq,
-        ...nums,
-      ]);
-      for (const b of boxes) w.mailbox(b.num, b.id, { unseen: seenDelta.get(b.email_num) ?? 0 });
-    }
-    return { updated, conflicts };
-  });
+          nums,
+        );
+        await w.tx.run(`UPDATE memberships SET modseq = ? WHERE email_num IN (${marks(nums.length)})`, [
+          modseq,
+          ...nums,
+        ]);
+        for (const b of boxes) w.mailbox(b.num, b.id, { unseen: seenDelta.get(b.email_num) ?? 0 });
+      }
+      return { updated, conflicts };
+    },
+    opts?.waitDurable === false ? { waitDurable: false } : undefined,
+  );
 }

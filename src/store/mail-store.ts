@@ -231,7 +231,7 @@ class SqlMailStore implements MaintainedMailStore {
     accountId: Id,
     emailIds: Id[],
     change: KeywordChange,
-    opts?: { unchangedSince?: number },
+    opts?: { unchangedSince?: number; waitDurable?: boolean },
   ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
     return em.setKeywords(this.#ctx, accountId, emailIds, change, opts);
   }

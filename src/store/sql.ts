@@ -45,6 +45,14 @@ export interface TransactionOptions {
    * same moment as afterCommit.
    */
   committed?: () => void;
+  /**
+   * false: resolve once COMMIT returned (the change is visible to every reader), without
+   * waiting until it is on disk; afterCommit still runs only when it is durable. For changes
+   * nobody was promised (an IMAP flag change: Dovecot does not fsync those either); never for
+   * anything acknowledged as stored. Where COMMIT is durable when it returns (PostgreSQL),
+   * no difference. Default true.
+   */
+  waitDurable?: boolean;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -354,13 +354,15 @@ export interface MailStore {
   expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]>;
   /**
    * Changes keywords. With `unchangedSince` (RFC 7162 §3.1.3) emails whose keywords changed
-   * after it are left alone and returned in `conflicts`.
+   * after it are left alone and returned in `conflicts`. `waitDurable: false` resolves once
+   * the change is committed and visible, before it is on disk (flag changes are not
+   * acknowledgements of stored mail; a crash may lose the last ones, as with Dovecot).
    */
   setKeywords(
     accountId: Id,
     emailIds: Id[],
     change: KeywordChange,
-    opts?: { unchangedSince?: number },
+    opts?: { unchangedSince?: number; waitDurable?: boolean },
   ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }>;
   /** IMAP COPY: new memberships (a new email sharing the blob if already in the target). */
   copyEmails(accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult>;

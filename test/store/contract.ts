@@ -365,6 +365,28 @@ export function runContract(name: string, makeStore: MakeStore): void {
       await checkInvariants(store, a.id);
     });
 
+    it("setKeywords without waiting for the disk: visible at once, published in commit order", async ({
+      store,
+    }) => {
+      const a = await store.createAccount({ name: "kwfast@example.org" });
+      const box = await inbox(store, a.id);
+      const r1 = await append(store, a.id, [box]);
+      const events: ChangeEvent[] = [];
+      const unsub = store.changes.subscribe(a.id, (e) => events.push(e));
+      const s1 = await store.setKeywords(a.id, [r1.emailId], { add: ["\\Seen"] }, { waitDurable: false });
+      assert.deepEqual(s1.updated, [r1.emailId]);
+      // Committed: every reader sees it before the disk sync.
+      assert.deepEqual((await store.getEmails(a.id, [r1.emailId]))[0]!.keywords, ["\\Seen"]);
+      assert.equal((await store.getMailbox(a.id, box))!.unseenEmails, 0);
+      // A later write that waits is durable, and so is everything committed before it; the
+      // events come in commit order, the flag change's first.
+      const r2 = await append(store, a.id, [box]);
+      const mods = events.map((e) => e.modseq);
+      assert.deepEqual(mods, [s1.modseq, r2.modseq]);
+      unsub();
+      await checkInvariants(store, a.id);
+    });
+
     it("eight concurrent writers keep every invariant", async ({ store }) => {
       const a = await store.createAccount({ name: "conc@example.org" });
       const box = await inbox(store, a.id);

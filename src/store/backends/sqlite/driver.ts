@@ -324,7 +324,11 @@ class SqliteDriver implements SqlDriver {
         throw e;
       }
     });
-    if (durable) await durable;
+    if (durable) {
+      // A failed sync also fails every later commit's wait, which reports it.
+      if (opts?.waitDurable === false) durable.catch(() => undefined);
+      else await durable;
+    }
     return result;
   }
 

@@ -170,7 +170,11 @@ async function markSeen(s: ImapSession, rows: readonly MessageRow[]): Promise<Se
   const view = s.selected;
   const unseen = rows.filter((r) => !r.keywords.includes("\\Seen")).map((r) => r.emailId);
   if (view === null || unseen.length === 0) return new Set();
-  const res = await s.ctx.store.setKeywords(s.accountId, unseen, { add: ["\\Seen"] });
+  // The implicit \Seen is answered once committed, not once on disk (store.setKeywords
+  // waitDurable): nobody asked for it to be stored, and a crash may lose it (as Dovecot's
+  // flag changes). Other sessions hear of it when it is durable. STORE still waits: a
+  // client's explicit change is visible to its other connections when STORE answers.
+  const res = await s.ctx.store.setKeywords(s.accountId, unseen, { add: ["\\Seen"] }, { waitDurable: false });
   const done = new Set(res.updated);
   for (const r of rows) {
     if (!done.has(r.emailId)) continue;
