@@ -147,6 +147,11 @@ function evaluationOf(
     spf: { domain: spf.domain, scope: spf.identity === "helo" ? "helo" : "mfrom", result: spf.result },
   };
   if (input.envelopeTo !== undefined) ev.envelopeTo = input.envelopeTo;
+  // RFC 7489 §7.3: what a failure report needs, when the record asks for them (ruf, fo).
+  if (d.record.ruf.length > 0) {
+    ev.ruf = d.record.ruf;
+    ev.message = input.message;
+  }
   return ev;
 }
 

@@ -44,7 +44,9 @@ before(async () => {
     "ed._domainkey.sender.example": { TXT: [`v=DKIM1; k=ed25519; p=${spki(ed.publicKey, true)}`] },
     "_dmarc.sender.example": { TXT: ["v=DMARC1; p=reject; rua=mailto:dmarc@sender.example"] },
     "bank.example": { TXT: ["v=spf1 -all"] },
-    "_dmarc.bank.example": { TXT: ["v=DMARC1; p=reject; adkim=s; aspf=s"] },
+    "_dmarc.bank.example": {
+      TXT: ["v=DMARC1; p=reject; adkim=s; aspf=s; ruf=mailto:forensic@bank.example; fo=1"],
+    },
     "news.example": { TXT: ["v=spf1 -all"] },
     "_dmarc.news.example": { TXT: ["v=DMARC1; p=quarantine"] },
   });
@@ -179,6 +181,9 @@ test("a spoofed From of a p=reject domain is refused with 550 5.7.1", async () =
   const ev = events.find((e) => e.headerFrom === "bank.example");
   assert.equal(ev?.disposition, "reject");
   assert.equal(ev?.spf.result, "fail");
+  // The record asks for failure reports (RFC 7489 §7.3): the row carries ruf and the message.
+  assert.deepEqual(ev?.ruf, ["mailto:forensic@bank.example"]);
+  assert.match(ev?.message?.toString() ?? "", /Subject: wire the money/);
 });
 
 test("a failing message of a p=quarantine domain is filed into Junk", async () => {
