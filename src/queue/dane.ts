@@ -23,6 +23,8 @@ export interface SecureAnswer<T> {
 export interface DnssecResolver {
   mx(domain: string): Promise<SecureAnswer<MxRecord>>;
   tlsa(name: string): Promise<SecureAnswer<TlsaRecord>>;
+  /** The host's A records, or its AAAA records when it has no A (RFC 7672 §2.2.2). */
+  address(host: string): Promise<SecureAnswer<string>>;
 }
 
 /** A lookup that failed in a way that may pass (SERVFAIL, timeout): delivery waits (RFC 7672 §2.1.1). */
@@ -32,7 +34,9 @@ export class DnssecLookupError extends Error {
 
 const MAX_ANSWER = 65_535;
 
-function query(name: string, type: "MX" | "TLSA"): Buffer {
+type QueryType = "MX" | "TLSA" | "A" | "AAAA";
+
+function query(name: string, type: QueryType): Buffer {
   return packet.encode({
     type: "query",
     id: Math.floor(Math.random() * 65_536),
@@ -108,7 +112,7 @@ export function dnssecResolver(server: string, opts: { timeoutMs?: number } = {}
   const timeoutMs = opts.timeoutMs ?? 5000;
   async function ask<T>(
     name: string,
-    type: "MX" | "TLSA",
+    type: QueryType,
     map: (a: packet.Answer) => T | null,
   ): Promise<SecureAnswer<T>> {
     const q = query(name, type);
@@ -137,6 +141,13 @@ export function dnssecResolver(server: string, opts: { timeoutMs?: number } = {}
             }
           : null,
       ),
+    address: async (host) => {
+      const a = await ask(host, "A", (x) => (x.type === "A" ? x.data : null));
+      if (!a.empty) return a;
+      const aaaa = await ask(host, "AAAA", (x) => (x.type === "AAAA" ? x.data : null));
+      // No address at all: secure only when both denials were validated.
+      return aaaa.empty ? { ...aaaa, secure: a.secure && aaaa.secure } : aaaa;
+    },
   };
 }
 

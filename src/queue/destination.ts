@@ -75,7 +75,25 @@ export async function deliverToDomain(
         return fail("failed", "5.1.10", `${domain} accepts no mail (null MX, RFC 7505)`);
       if (route.kind === "no-domain") return fail("failed", "5.1.2", `domain ${domain} does not exist`);
       hosts = route.hosts;
-      tlsCtx = await domainTlsContext(domain, tlsOpts);
+      try {
+        tlsCtx = await domainTlsContext(domain, tlsOpts);
+      } catch (e) {
+        if (!(e instanceof DnssecLookupError)) throw e;
+        // RFC 7672 §2.2.1: the validating resolver could not answer the MX query, so
+        // whether DANE applies is unknown: the mail waits rather than go without it.
+        const why = `MX lookup at the validating resolver failed: ${e.message}`;
+        o.tlsReports?.record({
+          policyDomain: domain,
+          type: "tlsa",
+          policyStrings: [],
+          mxHost: "",
+          address: "",
+          ok: false,
+          failure: "dnssec-invalid",
+          detail: why,
+        });
+        return fail("pending", "4.4.3", why);
+      }
     }
     let last = fail("pending", "4.4.1", `no answer from the mail hosts of ${domain}`);
     for (const host of hosts) {
@@ -93,9 +111,10 @@ export async function deliverToDomain(
           : await hostTlsPolicy(tlsCtx, host.name, tlsOpts);
       } catch (e) {
         if (!(e instanceof DnssecLookupError)) throw e;
-        // RFC 7672 §2.1.1: a signed domain's TLSA lookup failed (SERVFAIL: bogus or
-        // unreachable), so the host may not be used; the mail waits. RFC 8460 §4.3.2.1.
-        const why = `TLSA lookup for ${host.name} failed: ${e.message}`;
+        // RFC 7672 §2.1.1: a signed domain's TLSA (or the host's address) lookup failed
+        // (SERVFAIL: bogus or unreachable), so the host may not be used; the mail waits.
+        // RFC 8460 §4.3.2.1.
+        const why = `DNSSEC lookup for ${host.name} failed: ${e.message}`;
         o.tlsReports?.record({
           policyDomain: domain,
           type: "tlsa",

@@ -41,16 +41,15 @@ export interface TlsPolicyOptions {
   port?: number;
 }
 
-/** Looks up the domain-level facts once per delivery: MX signed or not, MTA-STS policy. */
+/**
+ * Looks up the domain-level facts once per delivery: MX signed or not, MTA-STS policy. A
+ * failed MX lookup at the validating resolver (SERVFAIL: bogus or unreachable) throws
+ * DnssecLookupError: the domain may be signed, so going on without DANE would be the
+ * downgrade RFC 7672 §2.2.1 forbids; the mail waits.
+ */
 export async function domainTlsContext(domain: string, opts: TlsPolicyOptions): Promise<DomainTlsContext> {
   let mxSecure = false;
-  if (opts.dnssec) {
-    try {
-      mxSecure = (await opts.dnssec.mx(domain)).secure;
-    } catch {
-      mxSecure = false;
-    }
-  }
+  if (opts.dnssec) mxSecure = (await opts.dnssec.mx(domain)).secure;
   const sts = opts.mtaSts ? (await opts.mtaSts.lookup(domain)).policy : null;
   return { domain, mxSecure, sts };
 }
@@ -76,7 +75,10 @@ export async function hostTlsPolicy(
   host: string,
   opts: TlsPolicyOptions,
 ): Promise<HostTlsPolicy> {
-  if (ctx.mxSecure && opts.dnssec) {
+  // RFC 7672 §2.2.2: TLSA records count only for an MX host whose address records are
+  // secure too; an insecure host is delivered to as in an unsigned domain, and a failed
+  // (bogus) address lookup makes the host unusable (DnssecLookupError).
+  if (ctx.mxSecure && opts.dnssec && (await opts.dnssec.address(host)).secure) {
     const tlsa = await opts.dnssec.tlsa(`_${opts.port ?? 25}._tcp.${host}`);
     if (tlsa.secure && tlsa.records.length > 0) {
       const usable = usableTlsa(tlsa.records);

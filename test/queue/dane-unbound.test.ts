@@ -225,7 +225,7 @@ void test("a bogus TLSA answer (SERVFAIL from the validator) defers the delivery
   assert.ok(m);
   const r = m.recipients[0]!;
   assert.deepEqual([m.status, r.status, r.dsnStatus], ["queued", "pending", "4.4.3"]);
-  assert.match(r.lastError ?? "", /TLSA lookup for mx-bogus\.dane\.test failed/);
+  assert.match(r.lastError ?? "", /DNSSEC lookup for mx-bogus\.dane\.test failed/);
   assert.deepEqual(await mailbox(b.store, inbox.get("bogus.dane.test")!), []);
   const [row] = await tlsRpt("bogus.dane.test");
   assert.deepEqual([row!.policy_type, row!.result_type], ["tlsa", "dnssec-invalid"]);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ManualClock } from "../../src/core/clock.ts";
 import { StaticResolver } from "../../src/dns/resolver.ts";
-import { dnssecResolver } from "../../src/queue/dane.ts";
+import { DnssecLookupError, dnssecResolver } from "../../src/queue/dane.ts";
 import { MtaStsResolver } from "../../src/queue/mta-sts.ts";
 import { domainTlsContext, hostTlsPolicy, satisfiesRequireTls } from "../../src/queue/tls-policy.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
@@ -21,8 +21,22 @@ before(async () => {
         TLSA: [{ usage: 1, selector: 1, matchingType: 1, data: Buffer.alloc(32, 3) }],
       },
       "sts.test": { MX: [{ exchange: "mx.sts.test", priority: 1 }] },
+      // A signed domain whose MX host lives in an unsigned zone (its TLSA answer made to look
+      // secure here, so only the host's insecure address keeps DANE off).
+      "half.test": { MX: [{ exchange: "mx.half.example", priority: 1 }] },
+      "mx.half.example": { A: ["127.0.0.9"] },
+      "_25._tcp.mx.half.example": {
+        TLSA: [{ usage: 3, selector: 1, matchingType: 1, data: Buffer.alloc(32, 3) }],
+      },
+      "broken.test": { fail: "SERVFAIL" },
     },
-    { secure: (n) => n.includes("both.test") || n.includes("pkix.test") },
+    {
+      secure: (n) =>
+        n.includes("both.test") ||
+        n.includes("pkix.test") ||
+        n === "half.test" ||
+        n === "_25._tcp.mx.half.example",
+    },
   );
 });
 after(async () => {
@@ -74,4 +88,15 @@ void test("DANE wins over MTA-STS; enforce refuses unlisted MX; testing only rep
   assert.ok(!satisfiesRequireTls(t));
   const none = await hostTlsPolicy(await domainTlsContext("plain.test", {}), "mx.plain.test", {});
   assert.deepEqual([none.type, none.mode], ["no-policy-found", "opportunistic"]);
+});
+
+void test("DANE needs the MX host's addresses secure too; a failed MX lookup at the validator throws", async () => {
+  const opts = { dnssec: dnssecResolver(dns.address, { timeoutMs: 1000 }) };
+  const ctx = await domainTlsContext("half.test", opts);
+  assert.equal(ctx.mxSecure, true);
+  // RFC 7672 §2.2.2: the host's A record is insecure, so its TLSA records are not used.
+  const half = await hostTlsPolicy(ctx, "mx.half.example", opts);
+  assert.deepEqual([half.type, half.mode], ["no-policy-found", "opportunistic"]);
+  // RFC 7672 §2.2.1: SERVFAIL for the MX query is no reason to go without DANE.
+  await assert.rejects(domainTlsContext("broken.test", opts), DnssecLookupError);
 });
