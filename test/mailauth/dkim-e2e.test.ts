@@ -3,19 +3,16 @@
 // arrives at server B carrying A's two DKIM signatures, which verify; B's alias forwards it
 // back outside to A with B's ARC set, which validates, and A's signatures still verify.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { arc, dkimVerify, type DNSResolver } from "mailauth";
 import nodemailer from "nodemailer";
-import { systemClock } from "../../src/core/clock.ts";
 import { systemResolver } from "../../src/dns/resolver.ts";
-import { DkimKeyStore } from "../../src/mailauth/dkim-keys.ts";
 import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
 import { mailauthHooks } from "../../src/protocols/smtp/server/mailauth-hooks.ts";
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { dkimResults, loopbackLookup, publishKeys } from "./dkim-helpers.ts";
+import { dkimResults, freePort, loopbackLookup, makeKeys } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let a: TestServer;
@@ -23,22 +20,6 @@ let b: TestServer;
 let lookup: DNSResolver;
 let user: Id;
 let back: Id;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Makes the domain's keys (as `mailroom domain add` does) and publishes them. */
-async function makeKeys(store: MailStore, domain: string): Promise<void> {
-  publishKeys(dns, await DkimKeyStore.fromStore(store, systemClock)!.ensure(domain));
-}
 
 before(async () => {
   dns = await startDnsServer({
@@ -64,7 +45,7 @@ before(async () => {
   await b.store.createDomain("b.test");
   user = (await b.store.createAccount({ name: "user@b.test" })).id;
   await b.store.setAlias({ address: "fwd@b.test", targets: ["back@a.test"] });
-  await makeKeys(b.store, "b.test");
+  await makeKeys(dns, b.store, "b.test");
   a = await startTestServer({
     prefix: "mailroom-dkim-e2e-a-",
     listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: aSmtp } },
@@ -76,7 +57,7 @@ before(async () => {
   await a.store.createDomain("a.test");
   await a.addAccount("sender@a.test", "secret-pw");
   back = (await a.store.createAccount({ name: "back@a.test" })).id;
-  await makeKeys(a.store, "a.test");
+  await makeKeys(dns, a.store, "a.test");
 });
 after(async () => {
   await a.stop();

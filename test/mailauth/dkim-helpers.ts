@@ -2,6 +2,7 @@
 // key records of a domain's DKIM keys on the loopback DNS server, and mailauth's resolver
 // function asking that server.
 import { Resolver as NodeResolver } from "node:dns/promises";
+import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +10,9 @@ import type { DNSResolver } from "mailauth";
 import { dkimVerify } from "mailauth";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import { keyRecord, keyRecordName, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
+import { DkimKeyStore, keyRecord, keyRecordName, type DkimKeyPair } from "../../src/mailauth/dkim-keys.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
+import type { MailStore } from "../../src/store/types.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { TestDnsServer } from "../helpers/dns-server.ts";
 
@@ -58,4 +60,21 @@ export function loopbackLookup(dns: TestDnsServer): DNSResolver {
 export async function dkimResults(message: Buffer | string, lookup: DNSResolver): Promise<string[]> {
   const r = await dkimVerify(message, { resolver: lookup });
   return r.results.map((x) => `${x.signingDomain ?? ""} ${x.algo ?? ""} ${x.status.result}`).sort();
+}
+
+/** Makes the domain's keys in the store (as `mailroom domain add` does) and publishes them. */
+export async function makeKeys(dns: TestDnsServer, store: MailStore, domain: string): Promise<void> {
+  publishKeys(dns, await DkimKeyStore.fromStore(store, systemClock)!.ensure(domain));
+}
+
+/** A TCP port free on 127.0.0.1 now (for a listener whose port another server needs first). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -4,18 +4,15 @@
 // signatures and DMARC passing; B's alias forwards a second message to C with B's ARC set,
 // and C's Authentication-Results show the ARC chain passing beside A's signatures and DMARC.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import nodemailer from "nodemailer";
-import { systemClock } from "../../src/core/clock.ts";
 import { systemResolver } from "../../src/dns/resolver.ts";
-import { DkimKeyStore } from "../../src/mailauth/dkim-keys.ts";
 import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
 import { mailauthHooks } from "../../src/protocols/smtp/server/mailauth-hooks.ts";
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { publishKeys } from "./dkim-helpers.ts";
+import { freePort, makeKeys } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let a: TestServer;
@@ -23,21 +20,6 @@ let b: TestServer;
 let c: TestServer;
 let atB: Id;
 let atC: Id;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function makeKeys(store: MailStore, domain: string): Promise<void> {
-  publishKeys(dns, await DkimKeyStore.fromStore(store, systemClock)!.ensure(domain));
-}
 
 before(async () => {
   const spf = { TXT: ["v=spf1 ip4:127.0.0.1 -all"] };
@@ -76,7 +58,7 @@ before(async () => {
   await b.store.createDomain("b.test");
   atB = (await b.store.createAccount({ name: "user@b.test" })).id;
   await b.store.setAlias({ address: "fwd@b.test", targets: ["user@c.test"] });
-  await makeKeys(b.store, "b.test");
+  await makeKeys(dns, b.store, "b.test");
   a = await startTestServer({
     prefix: "mailroom-3hop-a-",
     listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: await freePort() } },
@@ -87,7 +69,7 @@ before(async () => {
   });
   await a.store.createDomain("a.test");
   await a.addAccount("sender@a.test", "secret-pw");
-  await makeKeys(a.store, "a.test");
+  await makeKeys(dns, a.store, "a.test");
 });
 after(async () => {
   await a?.stop();
