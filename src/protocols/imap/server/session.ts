@@ -13,6 +13,7 @@ import type { Logger } from "../../../core/logger.ts";
 import type { AuthResult } from "../../../auth/types.ts";
 import { tlsChannelBinding } from "../../../auth/sasl/channel-binding.ts";
 import type { SaslConnection } from "../../../auth/sasl/types.ts";
+import { CommandThrottle } from "../../../net/command-throttle.ts";
 import type { ConnectionInfo } from "../../../net/listener.ts";
 import { upgradeToTls } from "../../../net/tls-upgrade.ts";
 import type { Chunk, RawCommand, ResponseCode, WriteOptions } from "../wire/index.ts";
@@ -84,8 +85,8 @@ export class ImapSession {
   #outBytes = 0;
   /** > 0 while a command runs: send() queues instead of writing. */
   #corked = 0;
-  #tokens: number;
-  #tokensAt = Date.now();
+  /** limits.commandsPerMinute: a client over the rate is slowed down, never refused. */
+  readonly #throttle = new CommandThrottle(() => this.ctx.config.current().limits.commandsPerMinute);
   readonly #onData = (d: Buffer): void => {
     this.reader.push(d);
     if (this.reader.buffered > MAX_BUFFERED && !this.#paused) {
@@ -113,7 +114,6 @@ export class ImapSession {
       maxLineLength: limits.imapMaxCommandLength,
       maxLiteralSize: limits.imapMaxLiteralSize,
     });
-    this.#tokens = this.#bucketSize();
     info.onShutdown(() => this.#shutdown());
   }
 
@@ -487,7 +487,10 @@ export class ImapSession {
           this.send("+ Ready for literal data\r\n");
           break;
         case "command":
-          await this.#throttle();
+          {
+            const waitMs = this.#throttle.take();
+            if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs).unref());
+          }
           this.#corked++;
           try {
             await this.#dispatch(ev.command);
@@ -524,25 +527,6 @@ export class ImapSession {
         break;
       }
     }
-  }
-
-  #bucketSize(): number {
-    return Math.max(10, Math.floor(this.ctx.config.current().limits.commandsPerMinute / 10));
-  }
-
-  /** The commands-per-minute limit: a token bucket; an empty bucket slows the client down. */
-  async #throttle(): Promise<void> {
-    const perMs = this.ctx.config.current().limits.commandsPerMinute / 60_000;
-    const now = Date.now();
-    this.#tokens = Math.min(this.#bucketSize(), this.#tokens + (now - this.#tokensAt) * perMs);
-    this.#tokensAt = now;
-    if (this.#tokens < 1) {
-      const waitMs = Math.ceil((1 - this.#tokens) / perMs);
-      await new Promise((r) => setTimeout(r, waitMs).unref());
-      this.#tokens = 1;
-      this.#tokensAt = Date.now();
-    }
-    this.#tokens -= 1;
   }
 
   async #dispatch(raw: RawCommand): Promise<void> {
