@@ -38,6 +38,14 @@
 // History: 0.87x SMTP and 0.52x LMTP on 2026-11-22 before the store's asynchronous WAL sync,
 // the search index worker and pipelined group commit.
 
+import { spawn, execFile } from "node:child_process";
+import { existsSync, openSync, closeSync } from "node:fs";
+import { appendFile, mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { args, median, timeLimit } from "./lib/stats.ts";
+
 const o = args({
   runs: 3,
   count: 2000,
