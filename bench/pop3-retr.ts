@@ -36,8 +36,7 @@
 //   client on this machine, the loopback round trip of the harness's client being most of
 //   Dovecot's time per message already.
 // Our time per RETR over the floor's is the store read of the message and our answer's
-// writes (see --profile); before the commands-per-minute default was raised this workload
-// was also throttled after 600 commands.
+// writes (see --profile).
 //
 import "../src/core/threadpool.ts";
 import { spawn } from "node:child_process";
