@@ -5,11 +5,26 @@ import { isDone } from "../../../src/protocols/imap/wire/commands/simple.ts";
 import { parseSaslResponse } from "../../../src/protocols/imap/wire/commands/auth.ts";
 import { openCommand, runParser, COMMAND_PARSERS } from "../../../src/protocols/imap/wire/parser.ts";
 
-const seq = (start: number | "*", end: number | "*" = start) => ({ kind: "ranges", ranges: [{ start, end }] });
+const seq = (start: number | "*", end: number | "*" = start) => ({
+  kind: "ranges",
+  ranges: [{ start, end }],
+});
 
 describe("command name and tag", () => {
   test("commands without arguments, any case", () => {
-    for (const n of ["CAPABILITY", "noop", "Logout", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "IDLE", "NAMESPACE", "UNAUTHENTICATE"])
+    for (const n of [
+      "CAPABILITY",
+      "noop",
+      "Logout",
+      "STARTTLS",
+      "CHECK",
+      "CLOSE",
+      "UNSELECT",
+      "EXPUNGE",
+      "IDLE",
+      "NAMESPACE",
+      "UNAUTHENTICATE",
+    ])
       assert.deepEqual(ok(`a1 ${n}`), { type: n.toLowerCase() });
     bad("a1 NOOP x");
     bad("a1 NOOP ");
@@ -49,8 +64,16 @@ describe("command name and tag", () => {
 describe("LOGIN, AUTHENTICATE", () => {
   test("LOGIN with atoms, quoted strings and literals (RFC 9051 §6.2.3)", () => {
     assert.deepEqual(ok("a001 LOGIN SMITH SESAME"), { type: "login", username: "SMITH", password: "SESAME" });
-    assert.deepEqual(ok('a LOGIN "fred" "p\\"w\\\\d"'), { type: "login", username: "fred", password: 'p"w\\d' });
-    assert.deepEqual(ok("A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man"), { type: "login", username: "FRED FOOBAR", password: "fat man" });
+    assert.deepEqual(ok('a LOGIN "fred" "p\\"w\\\\d"'), {
+      type: "login",
+      username: "fred",
+      password: 'p"w\\d',
+    });
+    assert.deepEqual(ok("A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man"), {
+      type: "login",
+      username: "FRED FOOBAR",
+      password: "fat man",
+    });
     assert.deepEqual(ok('a LOGIN "jörg" pass'), { type: "login", username: "jörg", password: "pass" });
     bad("a LOGIN fred");
     bad('a LOGIN "fred pass');
@@ -60,7 +83,11 @@ describe("LOGIN, AUTHENTICATE", () => {
   });
 
   test("AUTHENTICATE with SASL-IR (RFC 4959 §3)", () => {
-    assert.deepEqual(ok("a01 AUTHENTICATE plain"), { type: "authenticate", mechanism: "PLAIN", initialResponse: null });
+    assert.deepEqual(ok("a01 AUTHENTICATE plain"), {
+      type: "authenticate",
+      mechanism: "PLAIN",
+      initialResponse: null,
+    });
     const ir = ok("a01 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=");
     assert.ok(ir.type === "authenticate" && ir.initialResponse?.toString("latin1") === "test\0test\0test");
     const empty = ok("a AUTHENTICATE EXTERNAL =");
@@ -80,8 +107,14 @@ describe("LOGIN, AUTHENTICATE", () => {
 
 describe("ENABLE, ID, COMPRESS", () => {
   test("ENABLE (RFC 5161 §3.1)", () => {
-    assert.deepEqual(ok("t2 ENABLE CONDSTORE X-GOOD-IDEA"), { type: "enable", capabilities: ["CONDSTORE", "X-GOOD-IDEA"] });
-    assert.deepEqual(ok("t ENABLE imap4rev2 utf8=accept"), { type: "enable", capabilities: ["IMAP4REV2", "UTF8=ACCEPT"] });
+    assert.deepEqual(ok("t2 ENABLE CONDSTORE X-GOOD-IDEA"), {
+      type: "enable",
+      capabilities: ["CONDSTORE", "X-GOOD-IDEA"],
+    });
+    assert.deepEqual(ok("t ENABLE imap4rev2 utf8=accept"), {
+      type: "enable",
+      capabilities: ["IMAP4REV2", "UTF8=ACCEPT"],
+    });
     bad("t ENABLE");
   });
 
@@ -111,7 +144,12 @@ describe("ENABLE, ID, COMPRESS", () => {
 
 describe("mailbox names", () => {
   test("modified UTF-7 decoded unless UTF-8 mode; INBOX in any case", () => {
-    assert.deepEqual(ok("a SELECT inbox"), { type: "select", mailbox: "INBOX", condstore: false, qresync: null });
+    assert.deepEqual(ok("a SELECT inbox"), {
+      type: "select",
+      mailbox: "INBOX",
+      condstore: false,
+      qresync: null,
+    });
     // RFC 3501 §5.1.3 example
     const m = ok("a SELECT ~peter/mail/&U,BTFw-/&ZeVnLIqe-");
     assert.ok(m.type === "select" && m.mailbox === "~peter/mail/台北/日本語");
@@ -127,18 +165,29 @@ describe("mailbox names", () => {
   });
 
   test("CREATE with USE (RFC 6154 §5.2), DELETE, RENAME", () => {
-    assert.deepEqual(ok("t1 CREATE MySpecial (USE (\\Drafts \\Sent))"), { type: "create", mailbox: "MySpecial", use: ["\\Drafts", "\\Sent"] });
+    assert.deepEqual(ok("t1 CREATE MySpecial (USE (\\Drafts \\Sent))"), {
+      type: "create",
+      mailbox: "MySpecial",
+      use: ["\\Drafts", "\\Sent"],
+    });
     assert.deepEqual(ok("t1 CREATE owatagusiam/"), { type: "create", mailbox: "owatagusiam/", use: [] });
     bad("t1 CREATE x (FOO)");
     bad("t1 CREATE x (USE (Drafts))");
     bad("t1 CREATE");
     assert.deepEqual(ok("A683 DELETE blurdybloop"), { type: "delete", mailbox: "blurdybloop" });
-    assert.deepEqual(ok("A683 RENAME blurdybloop sarasoop"), { type: "rename", from: "blurdybloop", to: "sarasoop" });
+    assert.deepEqual(ok("A683 RENAME blurdybloop sarasoop"), {
+      type: "rename",
+      from: "blurdybloop",
+      to: "sarasoop",
+    });
     bad("A683 RENAME blurdybloop");
   });
 
   test("SUBSCRIBE, UNSUBSCRIBE", () => {
-    assert.deepEqual(ok("A002 SUBSCRIBE #news.comp.mail.mime"), { type: "subscribe", mailbox: "#news.comp.mail.mime" });
+    assert.deepEqual(ok("A002 SUBSCRIBE #news.comp.mail.mime"), {
+      type: "subscribe",
+      mailbox: "#news.comp.mail.mime",
+    });
     assert.deepEqual(ok('A002 UNSUBSCRIBE "x y"'), { type: "unsubscribe", mailbox: "x y" });
     bad("A002 SUBSCRIBE");
     bad("A002 SUBSCRIBE a b");
@@ -147,13 +196,26 @@ describe("mailbox names", () => {
 
 describe("SELECT / EXAMINE", () => {
   test("CONDSTORE (RFC 7162 §3.1.8)", () => {
-    assert.deepEqual(ok("a SELECT INBOX (CONDSTORE)"), { type: "select", mailbox: "INBOX", condstore: true, qresync: null });
-    assert.deepEqual(ok("a EXAMINE INBOX"), { type: "examine", mailbox: "INBOX", condstore: false, qresync: null });
+    assert.deepEqual(ok("a SELECT INBOX (CONDSTORE)"), {
+      type: "select",
+      mailbox: "INBOX",
+      condstore: true,
+      qresync: null,
+    });
+    assert.deepEqual(ok("a EXAMINE INBOX"), {
+      type: "examine",
+      mailbox: "INBOX",
+      condstore: false,
+      qresync: null,
+    });
   });
 
   test("QRESYNC (RFC 7162 §3.2.5.2 examples)", () => {
     // the RFC's mod-sequences pass 2^53: a JS number cannot hold them, so they are refused
-    assert.match(bad("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))"), /out of range/);
+    assert.match(
+      bad("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))"),
+      /out of range/,
+    );
     assert.deepEqual(ok("A02 SELECT INBOX (QRESYNC (67890007 20050715194045 41,43:211,214:541))"), {
       type: "select",
       mailbox: "INBOX",
@@ -161,14 +223,25 @@ describe("SELECT / EXAMINE", () => {
       qresync: {
         uidValidity: 67890007,
         modseq: 20050715194045,
-        knownUids: { kind: "ranges", ranges: [{ start: 41, end: 41 }, { start: 43, end: 211 }, { start: 214, end: 541 }] },
+        knownUids: {
+          kind: "ranges",
+          ranges: [
+            { start: 41, end: 41 },
+            { start: 43, end: 211 },
+            { start: 214, end: 541 },
+          ],
+        },
         seqMatch: null,
       },
     });
-    const s = ok("B02 SELECT INBOX (QRESYNC (67890007 90060115194045 41:211,214:541 (1:20,23:33 41:60,65:71)))");
+    const s = ok(
+      "B02 SELECT INBOX (QRESYNC (67890007 90060115194045 41:211,214:541 (1:20,23:33 41:60,65:71)))",
+    );
     assert.ok(s.type === "select" && s.qresync?.seqMatch?.seqs.kind === "ranges");
     const noknown = ok("B02 SELECT INBOX (QRESYNC (1 2 (1 2)))");
-    assert.ok(noknown.type === "select" && noknown.qresync?.knownUids === null && noknown.qresync.seqMatch !== null);
+    assert.ok(
+      noknown.type === "select" && noknown.qresync?.knownUids === null && noknown.qresync.seqMatch !== null,
+    );
     bad("a SELECT INBOX (QRESYNC (0 5))");
     bad("a SELECT INBOX (QRESYNC (1))");
     bad("a SELECT INBOX (FOO)");
@@ -221,13 +294,23 @@ describe("LIST, LSUB, STATUS", () => {
   });
 
   test("LSUB", () => {
-    assert.deepEqual(ok('A002 LSUB "#news." "comp.mail.*"'), { type: "lsub", reference: "#news.", pattern: "comp.mail.*" });
+    assert.deepEqual(ok('A002 LSUB "#news." "comp.mail.*"'), {
+      type: "lsub",
+      reference: "#news.",
+      pattern: "comp.mail.*",
+    });
     bad("A002 LSUB x");
   });
 
   test("STATUS (RFC 9051 §6.3.11) with the extension items", () => {
-    assert.deepEqual(ok("A042 STATUS blurdybloop (UIDNEXT MESSAGES)"), { type: "status", mailbox: "blurdybloop", items: ["UIDNEXT", "MESSAGES"] });
-    const all = ok("a STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ APPENDLIMIT MAILBOXID DELETED-STORAGE)");
+    assert.deepEqual(ok("A042 STATUS blurdybloop (UIDNEXT MESSAGES)"), {
+      type: "status",
+      mailbox: "blurdybloop",
+      items: ["UIDNEXT", "MESSAGES"],
+    });
+    const all = ok(
+      "a STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ APPENDLIMIT MAILBOXID DELETED-STORAGE)",
+    );
     assert.ok(all.type === "status" && all.items.length === 11);
     bad("a STATUS INBOX ()");
     bad("a STATUS INBOX (FOO)");
@@ -237,8 +320,11 @@ describe("LIST, LSUB, STATUS", () => {
 
 describe("APPEND", () => {
   test("RFC 9051 §6.3.12 example with flags and date", () => {
-    const msg = "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nSubject: afternoon meeting\r\n\r\nHello Joe\r\n";
-    const a = ok(`A003 APPEND saved-messages (\\Seen) "07-Feb-1994 21:52:25 -0800" {${msg.length}+}\r\n${msg}`);
+    const msg =
+      "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nSubject: afternoon meeting\r\n\r\nHello Joe\r\n";
+    const a = ok(
+      `A003 APPEND saved-messages (\\Seen) "07-Feb-1994 21:52:25 -0800" {${msg.length}+}\r\n${msg}`,
+    );
     assert.ok(a.type === "append");
     assert.equal(a.mailbox, "saved-messages");
     assert.equal(a.messages.length, 1);
@@ -248,7 +334,9 @@ describe("APPEND", () => {
   });
 
   test("MULTIAPPEND (RFC 3502 §6)", () => {
-    const a = ok('A003 APPEND saved-messages (\\Seen) {3+}\r\nabc (\\Seen $x) "7-Feb-1994 22:43:04 -0800" {2+}\r\nde {1+}\r\nf');
+    const a = ok(
+      'A003 APPEND saved-messages (\\Seen) {3+}\r\nabc (\\Seen $x) "7-Feb-1994 22:43:04 -0800" {2+}\r\nde {1+}\r\nf',
+    );
     assert.ok(a.type === "append");
     assert.deepEqual(
       a.messages.map((m) => [m.flags, m.date !== null, m.data.toString()]),
@@ -267,6 +355,20 @@ describe("APPEND", () => {
     assert.ok(u.type === "append" && u.messages[0]?.utf8 && u.messages[0].data.toString() === "hi");
     bad("a APPEND x UTF8 ({2+}\r\nhi)");
     bad(Buffer.from("a APPEND x {3+}\r\na\0b\r\n", "latin1"));
+  });
+
+  test("REPLACE and UID REPLACE (RFC 8508 §6)", () => {
+    const r = ok('a REPLACE 3 Drafts (\\Draft) "07-Feb-1994 21:52:25 -0800" {2+}\r\nhi');
+    assert.ok(r.type === "replace" && !r.uid && r.mailbox === "Drafts");
+    assert.deepEqual(r.target, seq(3, 3));
+    assert.deepEqual([r.message.flags, r.message.data.toString()], [["\\Draft"], "hi"]);
+    const u = ok(Buffer.from("a UID REPLACE * Drafts ~{3+}\r\na\0b\r\n", "latin1"));
+    assert.ok(u.type === "replace" && u.uid && u.message.binary);
+    bad("a REPLACE 1:2 Drafts {1+}\r\na");
+    bad("a REPLACE 1,2 Drafts {1+}\r\na");
+    bad("a REPLACE 1 Drafts");
+    bad("a REPLACE Drafts {1+}\r\na");
+    bad("a REPLACE 1 Drafts {1+}\r\na {1+}\r\nb");
   });
 
   test("invalid APPEND", () => {
@@ -305,13 +407,36 @@ describe("STORE, COPY, MOVE", () => {
   });
 
   test("invalid STORE", () => {
-    for (const s of ["a STORE 1 FLAGS", "a STORE 1 +FLAG (x)", "a STORE 1 FLAGS (\\*)", "a STORE FLAGS (x)", "a STORE 1 FLAGS (x", "a STORE 1 *FLAGS x"]) bad(s);
+    for (const s of [
+      "a STORE 1 FLAGS",
+      "a STORE 1 +FLAG (x)",
+      "a STORE 1 FLAGS (\\*)",
+      "a STORE FLAGS (x)",
+      "a STORE 1 FLAGS (x",
+      "a STORE 1 *FLAGS x",
+    ])
+      bad(s);
   });
 
   test("COPY and MOVE", () => {
-    assert.deepEqual(ok("A003 COPY 2:4 MEETING"), { type: "copy", uid: false, set: seq(2, 4), mailbox: "MEETING" });
-    assert.deepEqual(ok("a UID MOVE 42:69 foo"), { type: "move", uid: true, set: seq(42, 69), mailbox: "foo" });
-    assert.deepEqual(ok("a MOVE $ Trash"), { type: "move", uid: false, set: { kind: "saved" }, mailbox: "Trash" });
+    assert.deepEqual(ok("A003 COPY 2:4 MEETING"), {
+      type: "copy",
+      uid: false,
+      set: seq(2, 4),
+      mailbox: "MEETING",
+    });
+    assert.deepEqual(ok("a UID MOVE 42:69 foo"), {
+      type: "move",
+      uid: true,
+      set: seq(42, 69),
+      mailbox: "foo",
+    });
+    assert.deepEqual(ok("a MOVE $ Trash"), {
+      type: "move",
+      uid: false,
+      set: { kind: "saved" },
+      mailbox: "Trash",
+    });
     bad("a COPY 2:4");
     bad("a MOVE x y");
   });
@@ -321,7 +446,11 @@ describe("QUOTA (RFC 9208)", () => {
   test("GETQUOTA, GETQUOTAROOT, SETQUOTA examples", () => {
     assert.deepEqual(ok('G0001 GETQUOTA "!partition/sda4"'), { type: "getquota", root: "!partition/sda4" });
     assert.deepEqual(ok("G0002 GETQUOTAROOT INBOX"), { type: "getquotaroot", mailbox: "INBOX" });
-    assert.deepEqual(ok('S0000 SETQUOTA "" (STORAGE 512)'), { type: "setquota", root: "", limits: [{ resource: "STORAGE", limit: 512 }] });
+    assert.deepEqual(ok('S0000 SETQUOTA "" (STORAGE 512)'), {
+      type: "setquota",
+      root: "",
+      limits: [{ resource: "STORAGE", limit: 512 }],
+    });
     assert.deepEqual(ok('S SETQUOTA "" ()'), { type: "setquota", root: "", limits: [] });
     bad('S SETQUOTA "" (STORAGE)');
     bad("S GETQUOTA");

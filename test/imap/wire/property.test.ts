@@ -27,11 +27,20 @@ const VALID = [
   "b6 ENABLE CONDSTORE UTF8=ACCEPT",
   "b7 UID EXPUNGE 3000:3002",
   "b8 RENAME a b",
+  'b9 REPLACE 3 Drafts (\\Draft) "07-Feb-1994 21:52:25 -0800" {5+}\r\nhello',
+  "c1 UID REPLACE * Drafts ~{3+}\r\na\0b",
 ];
 
 /** Runs input through a reader in the given chunks, parsing every command. Never throws. */
 function run(chunks: Buffer[], limits = {}): ReaderEvent[] {
-  const r = new CommandReader({ maxLineLength: 300, maxLiteralSize: 2000, maxCommandSize: 5000, maxLiterals: 8, maxDiscard: 10000, ...limits });
+  const r = new CommandReader({
+    maxLineLength: 300,
+    maxLiteralSize: 2000,
+    maxCommandSize: 5000,
+    maxLiterals: 8,
+    maxDiscard: 10000,
+    ...limits,
+  });
   const out: ReaderEvent[] = [];
   let steps = 0;
   for (const c of chunks) {
@@ -77,7 +86,47 @@ describe("property: never throw, never hang", () => {
   });
 
   test("random IMAP-ish tokens", () => {
-    const token = fc.constantFrom(" ", "(", ")", "[", "]", "<", ">", '"', "\\", "{", "}", "{3}", "{2+}", "~{1+}", "\r\n", "*", "$", ":", ",", "1", "0", "4294967296", "NIL", "BODY", "BODY.PEEK[", "HEADER.FIELDS", "OR", "NOT", "UID", "FETCH", "SEARCH", "APPEND", "STORE", "LIST", "RETURN", "a1", "&", "-", "é");
+    const token = fc.constantFrom(
+      " ",
+      "(",
+      ")",
+      "[",
+      "]",
+      "<",
+      ">",
+      '"',
+      "\\",
+      "{",
+      "}",
+      "{3}",
+      "{2+}",
+      "~{1+}",
+      "\r\n",
+      "*",
+      "$",
+      ":",
+      ",",
+      "1",
+      "0",
+      "4294967296",
+      "NIL",
+      "BODY",
+      "BODY.PEEK[",
+      "HEADER.FIELDS",
+      "OR",
+      "NOT",
+      "UID",
+      "FETCH",
+      "SEARCH",
+      "APPEND",
+      "STORE",
+      "LIST",
+      "RETURN",
+      "a1",
+      "&",
+      "-",
+      "é",
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 80 }), (tokens) => {
         run([Buffer.from("t0 NOOP\r\n" + tokens.join("") + "\r\n")]);
@@ -87,19 +136,29 @@ describe("property: never throw, never hang", () => {
   });
 
   test("mutations of valid commands", () => {
-    const mutation = fc.tuple(fc.nat(), fc.constantFrom("insert", "delete", "replace", "duplicate"), fc.integer({ min: 0, max: 255 }));
+    const mutation = fc.tuple(
+      fc.nat(),
+      fc.constantFrom("insert", "delete", "replace", "duplicate"),
+      fc.integer({ min: 0, max: 255 }),
+    );
     fc.assert(
-      fc.property(fc.constantFrom(...VALID), fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 4 }), (cmd, muts, cuts) => {
-        let b = Buffer.from("t0 NOOP\r\n" + cmd + "\r\n", "latin1");
-        for (const [pos, kind, byte] of muts) {
-          const i = 9 + (pos % Math.max(1, b.length - 9));
-          if (kind === "insert") b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)]);
-          else if (kind === "delete") b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
-          else if (kind === "replace") b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i + 1)]);
-          else b = Buffer.concat([b.subarray(0, i), b.subarray(i, i + 20), b.subarray(i)]);
-        }
-        run(split(b, cuts));
-      }),
+      fc.property(
+        fc.constantFrom(...VALID),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (cmd, muts, cuts) => {
+          let b = Buffer.from("t0 NOOP\r\n" + cmd + "\r\n", "latin1");
+          for (const [pos, kind, byte] of muts) {
+            const i = 9 + (pos % Math.max(1, b.length - 9));
+            if (kind === "insert") b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)]);
+            else if (kind === "delete") b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
+            else if (kind === "replace")
+              b = Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i + 1)]);
+            else b = Buffer.concat([b.subarray(0, i), b.subarray(i, i + 20), b.subarray(i)]);
+          }
+          run(split(b, cuts));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -116,17 +175,26 @@ describe("property: reader output does not depend on chunking", () => {
     const whole = JSON.stringify(run([corpus]));
     assert.ok(whole.includes('"command"'));
     fc.assert(
-      fc.property(fc.array(fc.nat(), { maxLength: 30 }), (cuts) => JSON.stringify(run(split(corpus, cuts))) === whole),
+      fc.property(
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (cuts) => JSON.stringify(run(split(corpus, cuts))) === whole,
+      ),
       { numRuns: 300 },
     );
   });
 
   test("random input cut anywhere", () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...VALID, "x {3}", "y {2+}", "zz", "\r\n", "ab\r\n", "\0"), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (parts, cuts) => {
-        const input = Buffer.from("t NOOP\r\n" + parts.join("\r\n"), "latin1");
-        return JSON.stringify(run([input])) === JSON.stringify(run(split(input, cuts)));
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...VALID, "x {3}", "y {2+}", "zz", "\r\n", "ab\r\n", "\0"), {
+          maxLength: 20,
+        }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (parts, cuts) => {
+          const input = Buffer.from("t NOOP\r\n" + parts.join("\r\n"), "latin1");
+          return JSON.stringify(run([input])) === JSON.stringify(run(split(input, cuts)));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -148,10 +216,15 @@ describe("property: serialize then parse back", () => {
 
   test("strings (LOGIN) in both modes", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "binary", maxLength: 40 }).filter(noNul), fc.string({ maxLength: 2000 }).filter(noNul), fc.boolean(), (user, pass, utf8) => {
-        const args = ok(`a LOGIN ${stringText(user, { utf8 })} ${stringText(pass, { utf8 })}`);
-        assert.deepEqual(args, { type: "login", username: user, password: pass });
-      }),
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 40 }).filter(noNul),
+        fc.string({ maxLength: 2000 }).filter(noNul),
+        fc.boolean(),
+        (user, pass, utf8) => {
+          const args = ok(`a LOGIN ${stringText(user, { utf8 })} ${stringText(pass, { utf8 })}`);
+          assert.deepEqual(args, { type: "login", username: user, password: pass });
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -3,6 +3,7 @@
 // GETMETADATA, NOTIFY, COMPRESS, UNAUTHENTICATE, ...) are added to this list.
 import type { AnyCommand } from "./command.ts";
 import { append } from "./commands/append.ts";
+import { replace, uidReplace } from "./commands/replace.ts";
 import { authenticate, login } from "./commands/auth.ts";
 import { capability } from "./commands/capability.ts";
 import { compress } from "./commands/compress.ts";
@@ -61,6 +62,8 @@ const COMMANDS: readonly AnyCommand[] = [
   expunge,
   uidExpunge,
   append,
+  replace,
+  uidReplace,
   idle,
   compress,
   getquota,

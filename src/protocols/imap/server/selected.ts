@@ -355,10 +355,20 @@ export class SelectedMailbox {
       }
       this.saved = this.saved.filter((u) => !keep.has(u));
       this.pendingExpunge.clear();
+      // Only messages the client was told of (sequence numbers up to the EXISTS it has): one
+      // that came and went between two updates is never mentioned, and the count the client
+      // holds afterwards is the reported one less the expunged, so a new message in the same
+      // update still gets its EXISTS (RFC 9051 §7.5.1).
+      const known: number[] = [];
+      for (let i = 0; i < gone.length; i++) {
+        const seq = seqs[i] ?? 0;
+        if (seq > 0 && seq <= this.reportedExists) known.push(i);
+      }
       // RFC 7162 §3.2.10: with QRESYNC enabled VANISHED replaces EXPUNGE
-      if (mode.qresync) out.push(vanishedResponse(gone, false));
-      else for (const s of seqs) if (s > 0) out.push(countResponse(s, "EXPUNGE"));
-      this.reportedExists = this.uids.length;
+      if (mode.qresync) {
+        if (known.length > 0) out.push(vanishedResponse(known.map((i) => gone[i] ?? 0), false));
+      } else for (const i of known) out.push(countResponse(seqs[i] ?? 0, "EXPUNGE"));
+      this.reportedExists -= known.length;
     }
     if (this.uids.length !== this.reportedExists) {
       out.push(countResponse(this.uids.length, "EXISTS"));

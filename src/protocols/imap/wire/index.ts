@@ -10,6 +10,7 @@ export * from "./values.ts";
 export * from "./serializer.ts";
 export * from "./response-parser.ts";
 export type { AppendArgs, AppendMessage } from "./commands/append.ts";
+export type { ReplaceArgs } from "./commands/replace.ts";
 export type { AuthenticateArgs, LoginArgs } from "./commands/auth.ts";
 export { decodeBase64, parseSaslResponse } from "./commands/auth.ts";
 export type { CompressArgs } from "./commands/compress.ts";

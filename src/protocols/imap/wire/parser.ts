@@ -5,6 +5,7 @@ import type { ParseOptions } from "./args.ts";
 import { ArgReader, ParseError } from "./args.ts";
 import type { RawCommand } from "./reader.ts";
 import type { AppendArgs } from "./commands/append.ts";
+import { parseReplace, type ReplaceArgs } from "./commands/replace.ts";
 import { parseAppend } from "./commands/append.ts";
 import type { AuthenticateArgs, LoginArgs } from "./commands/auth.ts";
 import { parseAuthenticate, parseLogin } from "./commands/auth.ts";
@@ -55,6 +56,7 @@ export type CommandArgs =
   | LsubArgs
   | StatusArgs
   | AppendArgs
+  | ReplaceArgs
   | FetchArgs
   | StoreArgs
   | CopyMoveArgs
@@ -89,6 +91,8 @@ export const COMMAND_PARSERS: ReadonlyMap<string, CommandParser> = new Map<strin
   ["LSUB", parseLsub],
   ["STATUS", parseStatus],
   ["APPEND", parseAppend],
+  ["REPLACE", (r) => parseReplace(false, r)],
+  ["UID REPLACE", (r) => parseReplace(true, r)],
   ["FETCH", (r) => parseFetch(false, r)],
   ["UID FETCH", (r) => parseFetch(true, r)],
   ["STORE", (r) => parseStore(false, r)],

@@ -2,11 +2,31 @@
 // (RFC 4315 §3), BINARY literal8 (RFC 3516 §4.4) and APPENDLIMIT (RFC 7889: the reader refuses
 // a larger literal with [TOOBIG] before it is sent). Every message goes through the one ingest
 // path (source "imap-append"). A missing mailbox is NO [TRYCREATE].
-import type { AppendArgs } from "../../wire/index.ts";
+import type { AppendArgs, AppendMessage } from "../../wire/index.ts";
 import { appendUidCode } from "../../wire/index.ts";
 import { command, AUTHED } from "../command.ts";
 import { no } from "../errors.ts";
 import { normalizePath } from "../mailboxes.ts";
+import type { ImapSession } from "../session.ts";
+
+/** One message through the ingest path (source "imap-append"): its UID in the mailbox. */
+export async function appendMessage(
+  s: ImapSession,
+  mailboxId: string,
+  m: AppendMessage,
+): Promise<{ uid: number; uidValidity: number } | null> {
+  const r = await s.ctx.ingest.ingest({
+    accountId: s.accountId,
+    // the literal is a view on the input buffers: keep a copy of its own
+    raw: Buffer.from(m.data),
+    source: "imap-append",
+    mailboxIds: [mailboxId],
+    keywords: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
+    ...(m.date !== null ? { receivedAt: m.date } : {}),
+  });
+  const u = r.uids.find((x) => x.mailboxId === mailboxId);
+  return u === undefined ? null : { uid: u.uid, uidValidity: u.uidValidity };
+}
 
 export const append = command<AppendArgs>({
   name: "APPEND",
@@ -16,19 +36,7 @@ export const append = command<AppendArgs>({
     if (mb === null) throw no("TRYCREATE", "No such mailbox");
     if (args.messages.some((m) => m.data.length === 0)) throw no("CANNOT", "Empty message");
     // the messages of a MULTIAPPEND are handed to ingest together: one commit (group commit)
-    const settled = await Promise.allSettled(
-      args.messages.map((m) =>
-        s.ctx.ingest.ingest({
-          accountId: s.accountId,
-          // the literal is a view on the input buffers: keep a copy of its own
-          raw: Buffer.from(m.data),
-          source: "imap-append",
-          mailboxIds: [mb.id],
-          keywords: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
-          ...(m.date !== null ? { receivedAt: m.date } : {}),
-        }),
-      ),
-    );
+    const settled = await Promise.allSettled(args.messages.map((m) => appendMessage(s, mb.id, m)));
     const done: Array<{ uid: number; uidValidity: number }> = [];
     let failure: { reason: unknown } | null = null;
     for (const r of settled) {
@@ -36,8 +44,7 @@ export const append = command<AppendArgs>({
         failure ??= { reason: r.reason as unknown };
         continue;
       }
-      const u = r.value.uids.find((x) => x.mailboxId === mb.id);
-      if (u !== undefined) done.push({ uid: u.uid, uidValidity: u.uidValidity });
+      if (r.value !== null) done.push(r.value);
     }
     if (failure !== null) {
       // RFC 3502 §6.3.11: MULTIAPPEND is all or nothing; take back what went in

@@ -25,6 +25,7 @@ export function capabilityList(s: ImapSession): string[] {
     "UNSELECT",
     "UNAUTHENTICATE",
     "UIDPLUS",
+    "REPLACE",
     "MOVE",
     "CHILDREN",
     "LIST-EXTENDED",

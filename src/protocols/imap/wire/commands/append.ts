@@ -25,7 +25,8 @@ export interface AppendArgs {
   messages: AppendMessage[];
 }
 
-function parseMessage(r: ArgReader): AppendMessage {
+/** One append-message (RFC 9051 §9): also the message of REPLACE (RFC 8508 §6). */
+export function parseAppendMessage(r: ArgReader): AppendMessage {
   let flags: string[] = [];
   let date: number | null = null;
   if (r.peek() === 0x28) {
@@ -56,7 +57,7 @@ export function parseAppend(r: ArgReader): AppendArgs {
   r.sp();
   const mailbox = r.mailbox();
   const messages: AppendMessage[] = [];
-  while (r.trySp()) messages.push(parseMessage(r));
+  while (r.trySp()) messages.push(parseAppendMessage(r));
   if (messages.length === 0) r.fail("Missing message");
   r.end();
   return { type: "append", mailbox, messages };
