@@ -246,6 +246,11 @@ async function runPostfix(): Promise<{ secs: number; cpu: number }> {
 
 // ------------------------------------------------------------------ runs
 
+function printRun(side: string, run: number, x: { secs: number; cpu: number }): void {
+  const line = { workload: "queue", side, run, msgs_per_s: +(o.count / x.secs).toFixed(1) };
+  console.log(JSON.stringify({ ...line, secs: +x.secs.toFixed(2), cpu_s: +x.cpu.toFixed(2) }));
+}
+
 const ours: Array<{ secs: number; cpu: number }> = [];
 const ref: Array<{ secs: number; cpu: number }> = [];
 try {
@@ -253,28 +258,10 @@ try {
   for (let r = 0; r < o.runs; r++) {
     const a = await runOurs();
     ours.push(a);
-    console.log(
-      JSON.stringify({
-        workload: "queue",
-        side: "mailroom",
-        run: r,
-        msgs_per_s: +(o.count / a.secs).toFixed(1),
-        secs: +a.secs.toFixed(2),
-        cpu_s: +a.cpu.toFixed(2),
-      }),
-    );
+    printRun("mailroom", r, a);
     const b = await runPostfix();
     ref.push(b);
-    console.log(
-      JSON.stringify({
-        workload: "queue",
-        side: "postfix",
-        run: r,
-        msgs_per_s: +(o.count / b.secs).toFixed(1),
-        secs: +b.secs.toFixed(2),
-        cpu_s: +b.cpu.toFixed(2),
-      }),
-    );
+    printRun("postfix", r, b);
   }
   const rate = (xs: Array<{ secs: number }>) => median(xs.map((x) => o.count / x.secs));
   const cpu = (xs: Array<{ cpu: number }>) => median(xs.map((x) => (x.cpu * 1000) / o.count));
