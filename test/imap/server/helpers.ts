@@ -3,7 +3,9 @@
 // delivery through the ingest path, a byte-exact raw client built on the wire layer's
 // client-side reader, and an imapflow client.
 import { once } from "node:events";
+import { readdir } from "node:fs/promises";
 import { connect as netConnect, type Socket } from "node:net";
+import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import type { RunningServer } from "../../../src/core/server.ts";
 import { imapProtocol } from "../../../src/protocols/imap/index.ts";
@@ -14,6 +16,14 @@ import { startTestServer } from "../../helpers/server.ts";
 export { message } from "../../helpers/server.ts";
 
 export const PASSWORD = "s3cret pass";
+
+/** The message files of a Maildir folder (cur/ and new/), as a sync client left them. */
+export async function maildirFiles(dir: string): Promise<string[]> {
+  return [
+    ...(await readdir(join(dir, "cur"))).map((n) => join(dir, "cur", n)),
+    ...(await readdir(join(dir, "new"))).map((n) => join(dir, "new", n)),
+  ];
+}
 
 export interface ImapFixture {
   server: RunningServer;

@@ -4,10 +4,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { message, PASSWORD, startImap, type ImapFixture } from "./helpers.ts";
+import { maildirFiles, message, PASSWORD, startImap, type ImapFixture } from "./helpers.ts";
 
 const MBSYNC = "/usr/bin/mbsync";
 const skip = existsSync(MBSYNC) ? false : "needs mbsync (apt-get install isync)";
@@ -63,13 +63,7 @@ describe("IMAP with mbsync", { skip }, () => {
     await run(MBSYNC, ["-c", conf, "-a"], { timeout: 60_000 });
   }
 
-  async function files(box: string): Promise<string[]> {
-    const dir = join(local, box);
-    return [
-      ...(await readdir(join(dir, "cur"))).map((n) => join(dir, "cur", n)),
-      ...(await readdir(join(dir, "new"))).map((n) => join(dir, "new", n)),
-    ];
-  }
+  const files = (box: string): Promise<string[]> => maildirFiles(join(local, box));
 
   test("down, up, and nothing left to do", async () => {
     await mbsync();
