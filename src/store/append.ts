@@ -1,6 +1,7 @@
 // appendEmails: the one way new emails enter the store (delivery/ingest calls it for SMTP,
 // LMTP, IMAP APPEND, JMAP import, Sieve fileinto and import). Group commit: a batch is ONE
-// transaction, one modseq, one fsync; each input succeeds or fails on its own.
+// transaction (with the batches of other accounts on SQLite), one modseq per account, one
+// fsync; each input succeeds or fails on its own.
 //
 // Order of work, for durability and "a refused write leaves nothing behind":
 // 1. quota pre-check against committed usage (inputs that cannot fit never write a blob);
@@ -9,12 +10,12 @@
 //    writes inside the transaction, after the checks, so a refusal leaves no blob row;
 // 3. the transaction: account locked, quota re-checked with the running usage, UIDs from
 //    uid_next, email + memberships + message ids + search entry + change rows;
-// 4. after COMMIT the ChangeEvent is published.
+// 4. once the COMMIT is durable, each account's ChangeEvent is published.
 import { createHash } from "node:crypto";
 import { StoreError, isStoreError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import type { StoreContext, WriteContext } from "./context.ts";
-import { insertMany, isTxBlobStore, writeAccount } from "./context.ts";
+import { chunks, insertMany, isTxBlobStore, marks, writeAccounts } from "./context.ts";
 import { SEEN, normalizeKeywords } from "./keywords.ts";
 import { buildSearchDocument, type IndexEntry } from "./search-index.ts";
 import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
@@ -54,22 +55,26 @@ interface MailboxInfo {
   uid_validity: number;
 }
 
-// Group commit across callers: appends to one account that arrive while a transaction of
-// that account is running (concurrent SMTP/LMTP sessions, each with one message) write
-// their blobs meanwhile, then wait and go together in ONE transaction: one modseq, one
-// fsync, per-item results as usual.
+// Group commit across callers: appends that arrive while a transaction is running
+// (concurrent SMTP/LMTP sessions, each with one message) write their blobs meanwhile, then
+// wait and go together in ONE transaction: one modseq per account, one COMMIT and one fsync
+// for all, per-item results as usual. On SQLite (one writer per database) the appends of
+// every account share one lane, so a round of deliveries to several recipients' accounts is
+// one transaction; on PostgreSQL, where transactions of different accounts run side by side
+// on their own connections, each account has its lane.
 const MAX_GROUP = 200;
 
 type Slot = AppendResult | StoreErrorLike | undefined;
 
 interface Job {
+  accountId: Id;
   pending: Pending[];
   results: Slot[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
-const queues = new WeakMap<StoreContext, Map<Id, Job[]>>();
+const lanes = new WeakMap<StoreContext, Map<string, Job[]>>();
 
 export async function appendEmails(
   ctx: StoreContext,
@@ -121,100 +126,157 @@ async function prepare(
 }
 
 function enqueue(ctx: StoreContext, accountId: Id, pending: Pending[], results: Slot[]): Promise<void> {
-  let byAccount = queues.get(ctx);
-  if (!byAccount) queues.set(ctx, (byAccount = new Map<Id, Job[]>()));
-  const waiting = byAccount.get(accountId);
+  let byLane = lanes.get(ctx);
+  if (!byLane) lanes.set(ctx, (byLane = new Map<string, Job[]>()));
+  const lane = ctx.driver.dialect === "sqlite" ? "" : accountId;
+  const waiting = byLane.get(lane);
   return new Promise<void>((resolve, reject) => {
-    const job: Job = { pending, results, resolve, reject };
+    const job: Job = { accountId, pending, results, resolve, reject };
     if (waiting) waiting.push(job);
     else {
       const queue = [job];
-      byAccount.set(accountId, queue);
-      void drain(ctx, byAccount, accountId, queue);
+      byLane.set(lane, queue);
+      void drain(ctx, byLane, lane, queue);
     }
   });
 }
 
 async function drain(
   ctx: StoreContext,
-  byAccount: Map<Id, Job[]>,
-  accountId: Id,
+  byLane: Map<string, Job[]>,
+  lane: string,
   queue: Job[],
 ): Promise<void> {
   for (;;) {
     // Let I/O completions run first (blob writes of other callers that finish now), so
     // they join this group; the transaction itself never yields to the event loop.
     await new Promise<void>((r) => setImmediate(r));
-    const group: Job[] = [];
+    const group = new Map<Id, Job[]>();
     let n = 0;
-    for (
-      let job = queue[0];
-      job && (group.length === 0 || n + job.pending.length <= MAX_GROUP);
-      job = queue[0]
-    ) {
+    for (let job = queue[0]; job && (n === 0 || n + job.pending.length <= MAX_GROUP); job = queue[0]) {
       queue.shift();
-      group.push(job);
+      const jobs = group.get(job.accountId);
+      if (jobs) jobs.push(job);
+      else group.set(job.accountId, [job]);
       n += job.pending.length;
     }
-    if (group.length === 0) break;
+    if (group.size === 0) break;
     // The next group starts as soon as this one has committed; its jobs resolve once it is
     // durable (the WAL sync of SQLite runs meanwhile and serves several groups).
     let committed!: () => void;
     const started = new Promise<void>((r) => (committed = r));
-    const done = commit(ctx, accountId, group, committed).then(
-      () => {
-        for (const j of group) j.resolve();
-      },
-      (e: unknown) => {
-        for (const j of group) j.reject(e);
-      },
-    );
+    const done = commitGroup(ctx, group, committed);
     await Promise.race([started, done]);
   }
-  byAccount.delete(accountId);
+  byLane.delete(lane);
 }
 
-/** 3. the transaction, for every job of the group. */
-async function commit(ctx: StoreContext, accountId: Id, group: Job[], committed: () => void): Promise<void> {
+/**
+ * Commits a group; when a transaction carrying several accounts fails, each account is tried
+ * again in a transaction of its own, so one account's failure (a deleted account, a
+ * constraint) fails only its own callers.
+ */
+async function commitGroup(ctx: StoreContext, group: Map<Id, Job[]>, committed: () => void): Promise<void> {
+  let didCommit = false;
+  const settle = async (accounts: Id[], onCommitted?: () => void): Promise<unknown> => {
+    try {
+      await commit(
+        ctx,
+        accounts.map((a) => ({ accountId: a, jobs: group.get(a) ?? [] })),
+        () => {
+          didCommit = true;
+          onCommitted?.();
+        },
+      );
+      for (const a of accounts) for (const j of group.get(a) ?? []) j.resolve();
+      return undefined;
+    } catch (e) {
+      return e;
+    }
+  };
+  const accounts = [...group.keys()];
+  const error = await settle(accounts, committed);
+  if (error === undefined) return;
+  // Committed but not made durable (a failed WAL sync): nothing may be written twice.
+  if (accounts.length === 1 || didCommit) {
+    for (const jobs of group.values()) for (const j of jobs) j.reject(error);
+    return;
+  }
+  for (const a of accounts) {
+    const jobs = group.get(a) ?? [];
+    for (const j of jobs) for (const p of j.pending) j.results[p.index] = undefined;
+    const e = await settle([a]);
+    if (e !== undefined) for (const j of jobs) j.reject(e);
+  }
+}
+
+/** 3. the transaction: the jobs of each account, each account with its own WriteContext. */
+async function commit(
+  ctx: StoreContext,
+  parts: Array<{ accountId: Id; jobs: Job[] }>,
+  committed: () => void,
+): Promise<void> {
   const txBlobs = isTxBlobStore(ctx.blobs) ? ctx.blobs : null;
-  await writeAccount(
+  const written = new Set<string>();
+  const toIndex: IndexEntry[] = [];
+  await writeAccounts(
     ctx,
-    accountId,
-    async (w) => {
-      const boxes = new Map<string, MailboxInfo>();
-      for (const r of await w.tx.all<MailboxInfo>(
-        "SELECT num, id, uid_validity FROM mailboxes WHERE account_num = ?",
-        [w.account.num],
-      )) {
-        boxes.set(r.id, r);
-      }
-      const written = new Set<string>();
-      const toIndex: IndexEntry[] = [];
-      for (const job of group) {
-        for (const p of job.pending) {
-          try {
-            const targets = [...new Set(p.input.mailboxIds)].map((id) => {
-              const b = boxes.get(id);
-              if (!b) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
-              return b;
-            });
-            quotaCheck(w.account, w.usedBytes, w.usedMessages, p.input.raw.length, 1);
-            if (txBlobs && !written.has(p.blobId)) {
-              await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
-              written.add(p.blobId);
+    parts.map(({ accountId, jobs }) => ({
+      accountId,
+      fn: async (w: WriteContext) => {
+        const boxes = await targetMailboxes(w, jobs);
+        for (const job of jobs) {
+          for (const p of job.pending) {
+            try {
+              const targets = [...new Set(p.input.mailboxIds)].map((id) => {
+                const b = boxes.get(id);
+                if (!b) throw new StoreError("NOTFOUND", `no mailbox ${id}`);
+                return b;
+              });
+              quotaCheck(w.account, w.usedBytes, w.usedMessages, p.input.raw.length, 1);
+              if (txBlobs && !written.has(p.blobId)) {
+                await txBlobs.putTx(w.tx, p.blobId, p.input.raw);
+                written.add(p.blobId);
+              }
+              job.results[p.index] = await insertEmail(ctx, w, p, targets, toIndex);
+            } catch (e) {
+              job.results[p.index] = failure(e);
             }
-            job.results[p.index] = await insertEmail(ctx, w, p, targets, toIndex);
-          } catch (e) {
-            job.results[p.index] = failure(e);
           }
         }
-      }
+        return {};
+      },
+    })),
+    {
       // After every other write of the transaction (see SearchIndex.index).
-      if (toIndex.length > 0) await ctx.search.index(w.tx, toIndex);
-      return {};
+      last: async (tx) => {
+        if (toIndex.length > 0) await ctx.search.index(tx, toIndex);
+      },
+      committed,
     },
-    { committed },
   );
+}
+
+/**
+ * The account's mailboxes the jobs name (read under the account's lock), with their next
+ * UID handed to the WriteContext, which saves it the read.
+ */
+async function targetMailboxes(w: WriteContext, jobs: Job[]): Promise<Map<string, MailboxInfo>> {
+  const ids = new Set<string>();
+  for (const job of jobs) for (const p of job.pending) for (const id of p.input.mailboxIds) ids.add(id);
+  const boxes = new Map<string, MailboxInfo>();
+  for (const part of chunks([...ids])) {
+    const rows = await w.tx.all<MailboxInfo & { uid_next: number }>(
+      `SELECT num, id, uid_validity, uid_next FROM mailboxes WHERE id IN (${marks(part.length)})
+         AND +account_num = ?`,
+      [...part, w.account.num],
+    );
+    for (const { uid_next, ...r } of rows) {
+      boxes.set(r.id, r);
+      w.knownUidNext(r.num, r.id, uid_next);
+    }
+  }
+  return boxes;
 }
 
 async function insertEmail(

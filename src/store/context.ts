@@ -134,6 +134,12 @@ export class WriteContext {
     return m.uidNext++;
   }
 
+  /** Tells the next UID of a mailbox read in this transaction (saves nextUid its read). */
+  knownUidNext(num: number, id: string, uidNext: number): void {
+    const m = this.#delta(num, id);
+    m.uidNext ??= uidNext;
+  }
+
   /** Adds to a mailbox's counters (and marks it changed). */
   mailbox(
     num: number,
@@ -222,19 +228,65 @@ export async function writeAccount<T>(
   fn: (w: WriteContext) => Promise<T>,
   opts?: { before?: (tx: SqlExecutor) => Promise<void>; committed?: () => void; waitDurable?: boolean },
 ): Promise<T & { modseq: number }> {
-  let event: ChangeEvent | null = null;
+  const [out] = await writeAccounts(ctx, [{ accountId, fn }], opts);
+  if (!out) throw new Error("writeAccounts returned no result");
+  return out;
+}
+
+/** One account's part of a writeAccounts transaction. */
+export interface AccountWrite<T> {
+  accountId: Id;
+  fn: (w: WriteContext) => Promise<T>;
+}
+
+/**
+ * Runs the writes of several accounts in ONE transaction (one COMMIT, one WAL sync): each
+ * account is locked, its body run and its bookkeeping written in turn, in ascending account
+ * id order (PostgreSQL row locks taken in one global order cannot deadlock), so each account
+ * still gets one modseq bump. After COMMIT (once durable) each account's ChangeEvent goes out,
+ * in that same order. A body that throws rolls back the whole transaction; nothing is
+ * published. `last` runs after every body, before COMMIT. Results in the order of `writes`;
+ * an account may appear only once.
+ */
+export async function writeAccounts<T>(
+  ctx: StoreContext,
+  writes: readonly AccountWrite<T>[],
+  opts?: {
+    before?: (tx: SqlExecutor) => Promise<void>;
+    last?: (tx: SqlExecutor) => Promise<void>;
+    committed?: () => void;
+    waitDurable?: boolean;
+  },
+): Promise<Array<T & { modseq: number }>> {
+  const order = writes
+    .map((_, i) => i)
+    .sort((a, b) => compareIds(writes[a]!.accountId, writes[b]!.accountId));
+  for (let i = 1; i < order.length; i++) {
+    if (writes[order[i]!]!.accountId === writes[order[i - 1]!]!.accountId) {
+      throw new Error(`account ${writes[order[i]!]!.accountId} written twice in one transaction`);
+    }
+  }
+  let events: ChangeEvent[] = [];
   const afterCommit = (): void => {
-    if (event) publish(ctx, event);
-    event = null;
+    for (const e of events) publish(ctx, e);
+    events = [];
   };
   const out = await ctx.driver.transaction(
     async (tx) => {
+      events = [];
       if (opts?.before) await opts.before(tx);
-      const account = await lockAccount(tx, accountId);
-      const w = new WriteContext(tx, account, ctx.clock.now());
-      const result = await fn(w);
-      event = await w.finish();
-      return { ...result, modseq: w.bumped ? w.modseq : account.modseq };
+      const results: Array<T & { modseq: number }> = [];
+      for (const i of order) {
+        const { accountId, fn } = writes[i]!;
+        const account = await lockAccount(tx, accountId);
+        const w = new WriteContext(tx, account, ctx.clock.now());
+        const result = await fn(w);
+        const event = await w.finish();
+        if (event) events.push(event);
+        results[i] = { ...result, modseq: w.bumped ? w.modseq : account.modseq };
+      }
+      if (opts?.last) await opts.last(tx);
+      return results;
     },
     {
       afterCommit,
@@ -245,6 +297,11 @@ export async function writeAccount<T>(
   // Without the wait the driver publishes when the commit is durable (in commit order).
   if (opts?.waitDurable !== false) afterCommit();
   return out;
+}
+
+/** Code-unit order, the same in every process and independent of locale. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function publish(ctx: StoreContext, event: ChangeEvent): void {

@@ -603,6 +603,61 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.equal(events.length, count);
     });
 
+    it("concurrent appends to several accounts: each its own modseq, event and quota", async ({ store }) => {
+      const accts = await Promise.all(
+        ["g1", "g2", "g3"].map((n, i) =>
+          store.createAccount({ name: `${n}@example.org`, ...(i === 2 ? { quotaMessages: 2 } : {}) }),
+        ),
+      );
+      const boxes = await Promise.all(accts.map((a) => inbox(store, a.id)));
+      const before = await Promise.all(accts.map((a) => store.currentModSeq(a.id)));
+      const events: ChangeEvent[] = [];
+      const unsub = store.changes.subscribe("*", (e) => events.push(e));
+      // Three rounds of one message per account and call, all started at once (the same
+      // round of group commit on SQLite, where one transaction carries every account).
+      const calls = [0, 1, 2].flatMap(() =>
+        accts.map((a, i) => store.appendEmails(a.id, [input(rawMessage(), [boxes[i]!])])),
+      );
+      const results = (await Promise.all(calls)).map((r) => r[0]!);
+      unsub();
+      results.forEach((r, k) => {
+        // The third account holds two messages: its third append is refused, the rest stored.
+        if (k === 8) assert.ok(isAppendError(r) && r.error.code === "NOQUOTA");
+        else ok(r);
+      });
+      for (const [i, a] of accts.entries()) {
+        const mine = events.filter((e) => e.accountId === a.id);
+        const mods = mine.map((e) => e.modseq);
+        assert.equal(new Set(mods).size, mods.length, "one event per modseq");
+        assert.deepEqual(
+          mods,
+          [...mods].sort((x, y) => x - y),
+        );
+        assert.equal(mods[mods.length - 1], await store.currentModSeq(a.id));
+        assert.ok(mods.every((m) => m > before[i]!));
+        const created = mine.flatMap((e) => e.changes.filter((c) => c.type === "Email").map((c) => c.id));
+        const stored = results.filter((_, k) => k % 3 === i && !isAppendError(_)).map((r) => ok(r).emailId);
+        assert.deepEqual(created.sort(), stored.sort());
+        await checkInvariants(store, a.id);
+      }
+      // An account deleted while its append waits fails only its own append.
+      const [x, y] = await Promise.all(
+        ["gx", "gy"].map((n) => store.createAccount({ name: `${n}@example.org` })),
+      );
+      const [bx, by] = await Promise.all([inbox(store, x!.id), inbox(store, y!.id)]);
+      const settled = await Promise.allSettled([
+        store.appendEmails(x!.id, [input(rawMessage(), [bx])]),
+        store.appendEmails(y!.id, [input(rawMessage(), [by])]),
+        store.deleteAccount(y!.id),
+      ]);
+      assert.equal(settled[0].status, "fulfilled");
+      ok(settled[0].value[0]!);
+      const ry = settled[1];
+      if (ry.status === "rejected") assert.ok(isStoreError(ry.reason, "NOTFOUND"), String(ry.reason));
+      assert.equal(settled[2].status, "fulfilled");
+      await checkInvariants(store, x!.id);
+    });
+
     it("search: flags, headers, body, text, uid ranges, mailbox scope", async ({ store }) => {
       const a = await store.createAccount({ name: "s@example.org" });
       const box = await inbox(store, a.id);
