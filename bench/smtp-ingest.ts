@@ -18,25 +18,33 @@
 // (the target is 2x for both), p50/p99 latency (MAIL FROM to the final reply) and
 // server CPU seconds per 1,000 messages.
 //
-// Measured 2026-12-07 on a quiet machine (2 cores, load < 1; Postfix 3.7 and Dovecot 2.3
-// from Debian, maildir), 2,000 messages of the default mix, 10 connections, 10 messages per
-// connection, 3 interleaved runs, medians:
+// Measured 2026-12-07 on a quiet machine (2 cores, load < 1.5 at the start; Postfix 3.7 and
+// Dovecot 2.3 from Debian, maildir), 2,000 messages of the default mix, 10 connections, 10
+// messages per connection, 3 interleaved runs, medians:
 //                          delivered/s  ratio  accepted/s  p50 ms  p99 ms  server CPU s/1000 msgs
-//   SMTP  Mailroom             798.3    2.41      798.1     11.0    24.1   1.69
-//         Postfix -> Dovecot   331.8              598.3     13.9    42.5   5.26 (both trees)
-//   LMTP  Mailroom             802.0    1.34      831.5     10.2    24.5   1.64
-//         Dovecot LMTP         600.3              608.6     15.4    34.0   2.51
-// SMTP meets the 2x target; LMTP does not (1.34x; earlier runs under load from other jobs gave
-// 1.53x and 2.33x, both sides moving). Our event loop is saturated during the LMTP runs: a
-// CPU profile (--profile) puts about 40% of its busy time in the SQLite driver (COMMIT writing
-// the WAL frames about 17%, point reads 13%: thread lookup by Message-ID, the recipient's
-// account and domain, the quota row), 10% in socket writes and the rest in parsing, the
-// session and the hand-off to the search index worker (which runs at nice 19 on its own
-// thread). The next levers: one transaction for the batches of several accounts (group
-// commit is per account today, so 4 recipients mean 4 COMMITs per round), cached directory
-// lookups, and running sessions on more than one thread.
+//   SMTP  Mailroom             911.1    3.20      937.6      9.4    23.1   1.48
+//         Postfix -> Dovecot   284.4              590.9     15.1    36.9   6.09 (both trees)
+//   LMTP  Mailroom             872.1    1.63      882.7      9.7    21.9   1.53
+//         Dovecot LMTP         533.4              544.8     17.3    37.2   2.88
+// SMTP meets the 2x target; LMTP does not (1.63x; the reference moves most between runs:
+// Dovecot LMTP gave 449 to 664/s within the quiet runs of the day, ours 833 to 970/s, so
+// 1.3x to 2.0x per run). One transaction now carries the append batches of every account
+// (store/append.ts; before, one per recipient account): 868 COMMITs for the 2,000 LMTP
+// messages instead of 1,830, and server CPU per 1,000 messages 1.59-1.66 -> 1.38-1.53 (LMTP)
+// and 1.70-1.77 -> 1.46-1.49 (SMTP) in back-to-back runs of both versions. Per thread, for
+// 1,000 LMTP messages: main thread 0.85-1.06 s, the search index worker (nice 19) 0.58 s,
+// the checkpointer 0.08 s; with the client's 0.6 s the 2 cores are busy, so the machine
+// bounds the run as much as our event loop. Where the main thread's time goes (--profile):
+// SQLite about 35% (COMMIT writing the WAL frames about 14%; in-transaction inserts; point
+// reads on the reader connection about 8%: the recipient's domain, address and account at
+// RCPT, each first read after another connection's COMMIT re-reading its pages), socket
+// writes 10% and reads 6% (the client does not pipeline: 4 replies a message), MIME
+// parsing 8%, the rest sessions and delivery. The next levers: sessions on more than one
+// thread, fewer random index pages per message (random ids and blob hashes each dirty a
+// leaf page of their index per COMMIT), and fewer reads at RCPT.
 // History: 0.87x SMTP and 0.52x LMTP on 2026-11-22 before the store's asynchronous WAL sync,
-// the search index worker and pipelined group commit.
+// the search index worker and pipelined group commit; 2.41x and 1.34x (798 and 802/s, CPU
+// 1.69 and 1.64 s/1000) earlier on 2026-12-07, with one transaction per account.
 
 import { spawn, execFile } from "node:child_process";
 import { existsSync, openSync, closeSync } from "node:fs";
