@@ -19,8 +19,22 @@ const SUITES: Record<string, string> = {
   reports: "conformance/reports.ts",
 };
 
+/**
+ * The folder of the published suites: MAILROOM_CONFORMANCE, else `shared/conformance` beside
+ * the project (../shared/conformance) or beside one of its parent folders, the first found.
+ * Throws with what to do when there is none: the suites are data we do not copy in.
+ */
 export function conformanceRoot(): string {
-  return process.env.MAILROOM_CONFORMANCE ?? resolve(here, "..", "..", "shared", "conformance");
+  const env = process.env.MAILROOM_CONFORMANCE;
+  if (env !== undefined) return env;
+  for (let dir = resolve(here, ".."); ; dir = dirname(dir)) {
+    const candidate = resolve(dir, "..", "shared", "conformance");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error(
+    "the published conformance suites were not found: put them at ../shared/conformance or set MAILROOM_CONFORMANCE",
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -3,17 +3,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { message, PASSWORD, startImap, type ImapFixture } from "./helpers.ts";
 
 const FETCHMAIL = "/usr/bin/fetchmail";
-const skip = existsSync(FETCHMAIL) ? false : "needs fetchmail";
 const run = promisify(execFile);
 
-describe("IMAP with fetchmail", { skip }, () => {
+describe("IMAP with fetchmail", () => {
   let f: ImapFixture;
   before(async () => {
     f = await startImap();

@@ -10,11 +10,10 @@ import { promisify } from "node:util";
 import { maildirFiles, message, PASSWORD, startImap, type ImapFixture } from "./helpers.ts";
 
 const MBSYNC = "/usr/bin/mbsync";
-const skip = existsSync(MBSYNC) ? false : "needs mbsync (apt-get install isync)";
 const run = promisify(execFile);
 const COUNT = 1000;
 
-describe("IMAP with mbsync", { skip }, () => {
+describe("IMAP with mbsync", () => {
   let f: ImapFixture;
   let conf: string;
   let local: string;

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { InputFramer } from "../../../src/protocols/smtp/wire/framer.ts";
 import { parseCommand } from "../../../src/protocols/smtp/wire/commands.ts";
 import type { MailCommand, RcptCommand } from "../../../src/protocols/smtp/wire/commands.ts";
@@ -113,9 +112,6 @@ print("done")
 
 test(
   "Python smtplib: EHLO, AUTH PLAIN with initial response, DSN and SIZE parameters, dot-stuffing, SMTPUTF8",
-  {
-    skip: !existsSync(PYTHON),
-  },
   async () => {
     const txns: Txn[] = [];
     const auths: string[] = [];
