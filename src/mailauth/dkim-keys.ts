@@ -186,6 +186,12 @@ export class DkimKeyStore {
             "SELECT selector, generation FROM dkim_keys WHERE domain = ?",
             [d],
           );
+          // Under READ COMMITTED (PostgreSQL) each statement sees the commits made before it:
+          // another node's first keys may have landed between the check above and this read.
+          if (opts.onlyIfNone === true && all.length > 0) {
+            const have = await this.#newest(tx, d);
+            if (have !== null) return have;
+          }
           const generation = Math.max(0, ...all.map((r) => Number(r.generation))) + 1;
           const now = this.#clock.now();
           const prefix = nextPrefix(
