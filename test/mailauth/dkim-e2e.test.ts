@@ -12,7 +12,7 @@ import { mailauthHooks } from "../../src/protocols/smtp/server/mailauth-hooks.ts
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { dkimResults, freePort, loopbackLookup, makeKeys } from "./dkim-helpers.ts";
+import { dkimResults, freePort, loopbackLookup, makeKeys, startSubmitter } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let a: TestServer;
@@ -46,18 +46,15 @@ before(async () => {
   user = (await b.store.createAccount({ name: "user@b.test" })).id;
   await b.store.setAlias({ address: "fwd@b.test", targets: ["back@a.test"] });
   await makeKeys(dns, b.store, "b.test");
-  a = await startTestServer({
+  a = await startSubmitter({
     prefix: "mailroom-dkim-e2e-a-",
-    listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: aSmtp } },
-    protocols: { submission: smtpProtocol("submission"), smtp: smtpProtocol("smtp") },
-    outbound: true,
+    dns,
     resolver,
-    config: { queue: { ...queue, mxPort: b.port("smtp") } },
+    queue,
+    mxPort: b.port("smtp"),
+    smtpPort: aSmtp,
   });
-  await a.store.createDomain("a.test");
-  await a.addAccount("sender@a.test", "secret-pw");
   back = (await a.store.createAccount({ name: "back@a.test" })).id;
-  await makeKeys(dns, a.store, "a.test");
 });
 after(async () => {
   await a.stop();

@@ -14,7 +14,10 @@ import { DkimKeyStore, keyRecord, keyRecordName, type DkimKeyPair } from "../../
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import type { MailStore } from "../../src/store/types.ts";
 import { openStore } from "../../src/store/open.ts";
+import type { Resolver } from "../../src/dns/resolver.ts";
+import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
 import type { TestDnsServer } from "../helpers/dns-server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 /** A store on a fresh SQLite file with `domains` added; `close` also removes the folder. */
 export async function storeWithDomains(
@@ -77,4 +80,31 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The sending server of the end-to-end tests: submission (plain text allowed) and an smtp
+ * listener on `smtpPort`, outbound delivery to `mxPort`, the local domain a.test with its
+ * sender (sender@a.test, password "secret-pw") and its DKIM keys published.
+ */
+export async function startSubmitter(opts: {
+  prefix: string;
+  dns: TestDnsServer;
+  resolver: Resolver;
+  queue: Record<string, unknown>;
+  mxPort: number;
+  smtpPort: number;
+}): Promise<TestServer> {
+  const a = await startTestServer({
+    prefix: opts.prefix,
+    listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: opts.smtpPort } },
+    protocols: { submission: smtpProtocol("submission"), smtp: smtpProtocol("smtp") },
+    outbound: true,
+    resolver: opts.resolver,
+    config: { queue: { ...opts.queue, mxPort: opts.mxPort } },
+  });
+  await a.store.createDomain("a.test");
+  await a.addAccount("sender@a.test", "secret-pw");
+  await makeKeys(opts.dns, a.store, "a.test");
+  return a;
 }

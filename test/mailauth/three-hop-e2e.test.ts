@@ -12,7 +12,7 @@ import { mailauthHooks } from "../../src/protocols/smtp/server/mailauth-hooks.ts
 import type { Id, MailStore } from "../../src/store/types.ts";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { freePort, makeKeys } from "./dkim-helpers.ts";
+import { freePort, makeKeys, startSubmitter } from "./dkim-helpers.ts";
 
 let dns: TestDnsServer;
 let a: TestServer;
@@ -59,17 +59,14 @@ before(async () => {
   atB = (await b.store.createAccount({ name: "user@b.test" })).id;
   await b.store.setAlias({ address: "fwd@b.test", targets: ["user@c.test"] });
   await makeKeys(dns, b.store, "b.test");
-  a = await startTestServer({
+  a = await startSubmitter({
     prefix: "mailroom-3hop-a-",
-    listeners: { submission: { allowPlaintextAuth: true }, smtp: { port: await freePort() } },
-    protocols: { submission: smtpProtocol("submission"), smtp: smtpProtocol("smtp") },
-    outbound: true,
+    dns,
     resolver,
-    config: { queue: { ...queue, mxPort: b.port("smtp") } },
+    queue,
+    mxPort: b.port("smtp"),
+    smtpPort: await freePort(),
   });
-  await a.store.createDomain("a.test");
-  await a.addAccount("sender@a.test", "secret-pw");
-  await makeKeys(dns, a.store, "a.test");
 });
 after(async () => {
   await a?.stop();
