@@ -229,10 +229,14 @@ export class Authenticator implements SaslBackend {
       target ? "acting as another user" : "authorization identity refused",
     );
     if (!target) return null;
+    // The rights are the actor's: an administrator acting as a user stays an administrator,
+    // whatever roles the target has.
+    const { admin: _targetAdmin, ...rest } = target;
     return {
-      ...target,
+      ...rest,
       mechanism: authenticated.mechanism,
       actor: { accountId: authenticated.accountId, username: authenticated.username },
+      ...(authenticated.admin === true ? { admin: true } : {}),
     };
   }
 
@@ -309,6 +313,7 @@ export class Authenticator implements SaslBackend {
     }
     const result: AuthResult = { accountId: account.accountId, username: account.username, mechanism };
     if (label !== undefined) result.credentialLabel = label;
+    if (account.roles?.includes("admin") === true) result.admin = true;
     this.#log.info(
       { event: "auth", ok: true, mechanism, user: account.username, ip: conn.ip, credential: label },
       "login",

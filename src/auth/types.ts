@@ -39,6 +39,8 @@ export interface CredentialAccount {
   username: string;
   disabled: boolean;
   credentials: StoredCredential[];
+  /** The account's roles ("admin", "user", ...), when the source keeps them. */
+  roles?: string[];
 }
 
 /** Implemented by the store (or the directory): finds the secrets of a login name. */
@@ -63,6 +65,11 @@ export interface AuthResult {
    * RFC 4422 §3.4.1): the identity that proved its credentials.
    */
   actor?: { accountId: string; username: string };
+  /**
+   * The identity that proved its credentials (the actor, when there is one) has the admin role:
+   * protocols may allow it administrative commands (IMAP SETQUOTA, RFC 9208 §4.1.3).
+   */
+  admin?: boolean;
 }
 
 /** Why an authentication failed; protocols map it to their replies once. */

@@ -520,6 +520,12 @@ const authSchema = z
       .describe(
         "Allow plaintext authentication before TLS on every listener (RFC 8314 §5.4 advises against it). A listener's allowPlaintextAuth allows it on that listener only.",
       ),
+    allowAdminImpersonation: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Let accounts with the admin role log in as another account: they authenticate with their own name and password and name the account as the SASL authorization identity (authzid, RFC 4422 §3.4.1), like Dovecot's master users. Such IMAP sessions may change the account's quotas with SETQUOTA (RFC 9208). Off: an authzid other than the login name is refused.",
+      ),
   })
   .prefault({})
   .describe("Authentication policy.");

@@ -13,7 +13,7 @@ import { Ingest } from "../delivery/ingest.ts";
 import { registerMtaStsPolicy } from "../http/mta-sts.ts";
 import { startOutbound } from "../server/outbound.ts";
 import { startReports } from "../server/reports.ts";
-import { storeCredentialSource } from "../directory/credentials.ts";
+import { storeCredentialSource, storeImpersonation } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
 import { createHttpApp } from "../http/app.ts";
 import { httpProtocol } from "../http/protocol.ts";
@@ -127,6 +127,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       clock,
       hostname: cfg.server.hostname,
       allowCramMd5: cfg.auth.allowCramMd5,
+      impersonate: storeImpersonation(opts.store, () => config.current().auth.allowAdminImpersonation),
       rateLimiter: new MemoryRateLimiter({
         clock,
         perIp: { max: cfg.limits.authFailuresPerIp, windowMs: cfg.limits.authFailureWindowSeconds * 1000 },

@@ -16,7 +16,7 @@ import { id, namespace } from "./commands/id-namespace.ts";
 import { idle } from "./commands/idle.ts";
 import { list, lsub } from "./commands/list.ts";
 import { check, logout, noop } from "./commands/noop-logout.ts";
-import { getquota, getquotaroot } from "./commands/quota.ts";
+import { getquota, getquotaroot, setquota } from "./commands/quota.ts";
 import { search, uidSearch } from "./commands/search.ts";
 import { close, examine, select, unselect } from "./commands/select.ts";
 import { starttls } from "./commands/starttls.ts";
@@ -68,6 +68,7 @@ const COMMANDS: readonly AnyCommand[] = [
   compress,
   getquota,
   getquotaroot,
+  setquota,
 ];
 
 export const REGISTRY: ReadonlyMap<string, AnyCommand> = new Map(COMMANDS.map((c) => [c.name, c]));

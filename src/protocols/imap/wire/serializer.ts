@@ -247,7 +247,7 @@ export function namespaceResponse(
   return untagged(`NAMESPACE ${one(personal)} ${one(other)} ${one(shared)}`);
 }
 
-/** RFC 9208 §5.1: `* QUOTA root (STORAGE usage limit ...)`; usage and limit in their units. */
+/** RFC 9208 §4.2.1: `* QUOTA root (STORAGE usage limit ...)`; usage and limit in their units. */
 export function quotaResponse(
   root: string,
   resources: ReadonlyArray<{ name: string; usage: number; limit: number }>,
@@ -256,7 +256,7 @@ export function quotaResponse(
   return untagged(`QUOTA ${stringText(root, { utf8: true })} (${r})`);
 }
 
-/** RFC 9208 §5.2: `* QUOTAROOT mailbox root...`. */
+/** RFC 9208 §4.2.2: `* QUOTAROOT mailbox root...`. */
 export function quotaRootResponse(mailbox: string, roots: readonly string[], opts: WriteOptions): string {
   return untagged(
     `QUOTAROOT ${mailboxText(mailbox, opts)}${roots.map((r) => " " + stringText(r, { utf8: true })).join("")}`,

@@ -48,6 +48,8 @@ export function capabilityList(s: ImapSession): string[] {
     "BINARY",
     `APPENDLIMIT=${s.appendLimit()}`,
   );
+  // RFC 9208 §1: QUOTASET with SETQUOTA, which only administrators may use (quota.ts)
+  if (s.identity?.admin === true) caps.push("QUOTASET");
   if (s.compressAvailable()) caps.push("COMPRESS=DEFLATE");
   return caps;
 }

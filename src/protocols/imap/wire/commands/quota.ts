@@ -1,4 +1,4 @@
-// QUOTA (RFC 9208 §4): GETQUOTA (§4.2), GETQUOTAROOT (§4.3), SETQUOTA (§4.4):
+// QUOTA (RFC 9208 §4.1): GETQUOTA (§4.1.1), GETQUOTAROOT (§4.1.2), SETQUOTA (§4.1.3):
 //   setquota = "SETQUOTA" SP quota-root-name SP setquota-list
 //   setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"
 //   setquota-resource = resource-name SP resource-limit
