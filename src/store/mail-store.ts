@@ -1,6 +1,6 @@
 // The MailStore implementation over the SQL seam: mail semantics written once for every
 // backend (DESIGN.md "One store API, every protocol"). This file wires the parts together;
-// the rules live in directory.ts, mailboxes.ts, append.ts, emails.ts, copy-move.ts,
+// the rules live in directory.ts, mailboxes.ts, recent.ts, append.ts, emails.ts, copy-move.ts,
 // expunge.ts, threads.ts and changes.ts.
 import type { StoredCredential } from "../auth/types.ts";
 import type { Clock } from "../core/clock.ts";
@@ -21,6 +21,7 @@ import { destroyEmails, expunge } from "./expunge.ts";
 import { SqlLeaseStore } from "./leases.ts";
 import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
+import { claimRecent, countRecent } from "./recent.ts";
 import { reindex, reindexEmails, searchIndexStale } from "./reindex.ts";
 import { ExternalChangeWatcher } from "./watch.ts";
 import type { SearchIndex } from "./search-index.ts";
@@ -196,6 +197,12 @@ class SqlMailStore implements MaintainedMailStore {
   }
   deleteMailbox(accountId: Id, mailboxId: Id): Promise<void> {
     return mb.deleteMailbox(this.#ctx, accountId, mailboxId);
+  }
+  claimRecent(accountId: Id, mailboxId: Id, upToUid: number): Promise<number> {
+    return claimRecent(this.#ctx, accountId, mailboxId, upToUid);
+  }
+  countRecent(accountId: Id, mailboxId: Id): Promise<number> {
+    return countRecent(this.#ctx, accountId, mailboxId);
   }
 
   // --- emails ---

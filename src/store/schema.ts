@@ -290,6 +290,11 @@ export const MIGRATIONS: Migration[] = [
       PRIMARY KEY (domain, selector),
       UNIQUE (domain, generation, algorithm))`,
   ],
+  // 9: IMAP4rev1 \Recent (RFC 3501 §2.3.2) kept per mailbox, as Dovecot keeps its "first
+  // recent UID" in the index: the highest UID a session has already taken as \Recent
+  // (src/store/recent.ts). 0 for the mailboxes there are: which messages a session saw
+  // before is not known, and such messages SHOULD be considered recent (§2.3.2).
+  ({ int }) => [`ALTER TABLE mailboxes ADD COLUMN recent_uid ${int} NOT NULL DEFAULT 0`],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

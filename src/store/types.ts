@@ -325,6 +325,15 @@ export interface MailStore {
   updateMailbox(accountId: Id, mailboxId: Id, patch: MailboxPatch): Promise<Mailbox>;
   /** Fails with INVALID if it has children. Emails only in this mailbox are destroyed. */
   deleteMailbox(accountId: Id, mailboxId: Id): Promise<void>;
+  /**
+   * IMAP4rev1 \Recent (RFC 3501 §2.3.2), kept per mailbox: raises the highest UID taken as
+   * recent to `upToUid` atomically (across sessions and server processes) and returns the
+   * value before; the UIDs above it up to `upToUid` are recent to the caller only. No write
+   * when there is nothing above the stored value; `upToUid` 0 only reads it.
+   */
+  claimRecent(accountId: Id, mailboxId: Id, upToUid: number): Promise<number>;
+  /** The messages of the mailbox no session has taken as \Recent yet (STATUS RECENT). */
+  countRecent(accountId: Id, mailboxId: Id): Promise<number>;
 
   // --- emails ---
   /**

@@ -1,7 +1,7 @@
 // One way for protocol tests to start a real server: startServer with the given protocols on
-// 127.0.0.1 port-0 listeners, over a store on a temporary SQLite file, a test certificate and
-// a static resolver. Each protocol's fixtures (test/<protocol>/helpers.ts) add their clients
-// and accounts on top.
+// 127.0.0.1 port-0 listeners, over a store on a temporary SQLite file (or one in a given data
+// folder, or on PostgreSQL), a test certificate and a static resolver. Each protocol's fixtures
+// (test/<protocol>/helpers.ts) add their clients and accounts on top.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +37,10 @@ export interface TestServerOptions {
   outboundCa?: string;
   /** The server's certificates (default: self-signed for localhost). */
   tls?: TlsProvider;
+  /** This data folder, kept on stop, instead of a fresh one: a restart on the same data. */
+  dataDir?: string;
+  /** The store on this PostgreSQL database and schema (blobs in it) instead of a SQLite file. */
+  postgres?: { url: string; schema: string };
 }
 
 export interface TestServer {
@@ -51,16 +55,31 @@ export interface TestServer {
 }
 
 export async function startTestServer(opts: TestServerOptions): Promise<TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), opts.prefix));
+  const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), opts.prefix)));
+  const removeDir = async (): Promise<void> => {
+    if (opts.dataDir === undefined) await rm(dir, { recursive: true, force: true });
+  };
   const logger = silentLogger();
-  const store = await openStore({
-    backend: "sqlite",
-    sqlitePath: join(dir, "mail.db"),
-    blobs: opts.blobs ?? "fs",
-    blobDir: join(dir, "blobs"),
-    clock: systemClock,
-    logger,
-  });
+  const pg = opts.postgres;
+  const store = await openStore(
+    pg !== undefined
+      ? {
+          backend: "postgres",
+          postgresUrl: pg.url,
+          postgresSchema: pg.schema,
+          blobs: "db",
+          clock: systemClock,
+          logger,
+        }
+      : {
+          backend: "sqlite",
+          sqlitePath: join(dir, "mail.db"),
+          blobs: opts.blobs ?? "fs",
+          blobDir: join(dir, "blobs"),
+          clock: systemClock,
+          logger,
+        },
+  );
   const listeners = Object.fromEntries(
     Object.entries(opts.listeners).map(([svc, l]) => [svc, { bind: "127.0.0.1", port: 0, ...l }]),
   );
@@ -86,7 +105,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     });
   } catch (e) {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
     throw e;
   }
   const ports = server.ports();
@@ -102,7 +121,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     },
     async stop() {
       await server.stop({ graceMs: 500 });
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }

@@ -14,7 +14,6 @@ export type { ImapOptions } from "./server/session.ts";
 /** The ProtocolFactory of imap and imaps. */
 export function imapProtocol(ctx: ServerContext, options: ImapOptions = {}): ProtocolHandler {
   const shared: ImapShared = {
-    recentClaims: new Map(),
     changes: new MailboxChangeReader(),
     envelopes: new EnvelopeCache(),
   };

@@ -5,6 +5,9 @@
 // VANISHED response is allowed (RFC 9051 §7.5.1: not while answering FETCH, STORE or SEARCH,
 // nor without a command in progress); new messages are announced with EXISTS; flag changes
 // with FETCH FLAGS (RFC 7162 §3.2.4 with UID when QRESYNC is on, MODSEQ with CONDSTORE).
+// \Recent (RFC 3501 §2.3.2) is claimed through the store, which keeps per mailbox the highest
+// UID a session took as recent: it holds across restarts and between server processes.
+import { isStoreError } from "../../../core/errors.ts";
 import type { Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
 import type { SequenceSet } from "../wire/index.ts";
 import {
@@ -24,9 +27,6 @@ import { bad } from "./errors.ts";
 import type { MailboxChangeReader } from "./mailbox-changes.ts";
 
 export const SYSTEM_FLAGS: readonly string[] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
-
-/** Per server: per mailbox, the highest UID a session already took as \Recent (RFC 3501 §2.3.2). */
-export type RecentClaims = Map<string, number>;
 
 /** How updates are written for this session. */
 export interface ViewMode {
@@ -56,8 +56,6 @@ export class SelectedMailbox {
   /** EXISTS last reported. */
   reportedExists = 0;
   reportedRecent = 0;
-  // todo RFC 3501 §2.3.2: \Recent claims live in memory; after a restart the first rev1
-  // session sees the messages as recent again
   /** Keywords announced in FLAGS (RFC 9051 §7.3.5); a new one is announced before its use. */
   readonly keywords = new Set<string>();
   /** RFC 5182 SEARCHRES: the saved result as UIDs. */
@@ -65,7 +63,6 @@ export class SelectedMailbox {
   /** Modseqs of change events of this mailbox not read yet (nor made by this session). */
   readonly #unread = new Set<number>();
   #forced = false;
-  readonly #claims: RecentClaims;
   readonly #rev1: boolean;
   readonly #changes: MailboxChangeReader;
 
@@ -74,13 +71,12 @@ export class SelectedMailbox {
     accountId: string,
     mailbox: Mailbox,
     readOnly: boolean,
-    opts: { claims: RecentClaims; rev1: boolean; changes: MailboxChangeReader },
+    opts: { rev1: boolean; changes: MailboxChangeReader },
   ) {
     this.store = store;
     this.accountId = accountId;
     this.mailbox = mailbox;
     this.readOnly = readOnly;
-    this.#claims = opts.claims;
     this.#rev1 = opts.rev1;
     this.#changes = opts.changes;
   }
@@ -91,7 +87,6 @@ export class SelectedMailbox {
     mailbox: Mailbox,
     opts: {
       readOnly: boolean;
-      claims: RecentClaims;
       rev1: boolean;
       changes: MailboxChangeReader;
       /** The view this session had: when of the same mailbox, the new one starts from it. */
@@ -114,7 +109,7 @@ export class SelectedMailbox {
     }
     v.lastModSeq = last;
     for (const r of rows) for (const k of r.keywords) if (!k.startsWith("\\")) v.keywords.add(k);
-    v.#claimRecent(v.uids);
+    await v.#claimRecent(v.uids);
     v.reportedExists = v.uids.length;
     v.reportedRecent = v.recent.size;
     return v;
@@ -147,8 +142,9 @@ export class SelectedMailbox {
 
   /**
    * SELECT of the mailbox this session has selected: the messages it knows, then what changed
-   * since (the same delta IDLE reads), instead of listing the whole mailbox again. Its
-   * \Recent claims were taken by the old view (RFC 3501 §2.3.2): only new messages are recent.
+   * since (the same delta IDLE reads), instead of listing the whole mailbox again. The old
+   * view's \Recent messages are not recent again (RFC 3501 §2.3.2: its claims are stored);
+   * messages no session claimed are (an EXAMINE followed by a SELECT claims them).
    */
   async #reopen(prev: SelectedMailbox): Promise<SelectedMailbox> {
     this.mailbox = prev.mailbox;
@@ -172,21 +168,33 @@ export class SelectedMailbox {
     this.pendingFlags.clear();
     for (const r of this.rows.values())
       for (const k of r.keywords) if (!k.startsWith("\\")) this.keywords.add(k);
+    // what a SELECTed rev1 view held is claimed already; else claim (or peek at) it now
+    if (!prev.#rev1 || prev.readOnly) await this.#claimRecent(this.uids.filter((u) => !this.recent.has(u)));
     this.reportedExists = this.uids.length;
     this.reportedRecent = this.recent.size;
     return this;
   }
 
-  #claimRecent(uids: readonly number[]): void {
-    // RFC 3501 §2.3.2: only one session sees a message as recent. Rev2 sessions do not claim.
-    if (!this.#rev1) return;
-    const claimed = this.#claims.get(this.mailbox.id) ?? this.mailbox.uidNext - 1 - uids.length;
-    let max = claimed;
-    for (const u of uids) {
-      if (u > claimed) this.recent.add(u);
-      if (u > max) max = u;
+  /**
+   * RFC 3501 §2.3.2: a message is recent to the first session told of it, and to no other. The
+   * store keeps per mailbox the highest UID taken; a SELECTed rev1 view raises it to its own
+   * highest UID in one transaction and takes the UIDs above the old value. RFC 3501 §6.3.2:
+   * EXAMINE must not make messages lose \Recent: a read-only view shows what nobody claimed
+   * as recent and claims nothing. Rev2 sessions have no \Recent (RFC 9051 Appendix E).
+   */
+  async #claimRecent(uids: readonly number[]): Promise<void> {
+    if (!this.#rev1 || uids.length === 0) return;
+    let max = 0;
+    for (const u of uids) if (u > max) max = u;
+    let floor: number;
+    try {
+      floor = await this.store.claimRecent(this.accountId, this.mailbox.id, this.readOnly ? 0 : max);
+    } catch (e) {
+      // deleted meanwhile: the next poll reports its messages gone
+      if (isStoreError(e, "NOTFOUND")) return;
+      throw e;
     }
-    this.#claims.set(this.mailbox.id, max);
+    for (const u of uids) if (u > floor) this.recent.add(u);
   }
 
   get exists(): number {
@@ -292,7 +300,7 @@ export class SelectedMailbox {
       const tail = this.uids[this.uids.length - 1] ?? 0;
       if ((added[0] ?? 0) > tail) this.uids.push(...added);
       else this.uids = [...this.uids, ...added].sort((a, b) => a - b);
-      this.#claimRecent(added);
+      await this.#claimRecent(added);
     }
     this.lastModSeq = last;
   }

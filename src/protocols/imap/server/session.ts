@@ -30,7 +30,7 @@ import { capabilityList } from "./commands/capability.ts";
 import { mapFailure } from "./errors.ts";
 import { REGISTRY } from "./registry.ts";
 import type { Completion, ImapState } from "./command.ts";
-import type { RecentClaims, ViewMode } from "./selected.ts";
+import type { ViewMode } from "./selected.ts";
 import { SelectedMailbox } from "./selected.ts";
 import type { MailboxChangeReader } from "./mailbox-changes.ts";
 import type { EnvelopeCache } from "./envelope-cache.ts";
@@ -42,7 +42,6 @@ export interface ImapOptions {
 
 /** State shared by the sessions of one server (not global: one per protocol factory call). */
 export interface ImapShared {
-  recentClaims: RecentClaims;
   /** Mailbox deltas read once for all the sessions woken by one change. */
   changes: MailboxChangeReader;
   /** ENVELOPE wire text by email id. */
@@ -352,7 +351,6 @@ export class ImapSession {
     return SelectedMailbox.open(this.ctx.store, this.accountId, mailbox, {
       readOnly,
       previous,
-      claims: this.shared.recentClaims,
       rev1: !this.rev2,
       changes: this.shared.changes,
     });

@@ -1,7 +1,8 @@
 // RFC 9051 §6.3.11 STATUS with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.9), APPENDLIMIT
 // (RFC 7889 §5), MAILBOXID (RFC 8474 §4.2), RECENT (RFC 3501), DELETED (RFC 9051) and
-// DELETED-STORAGE (RFC 9208 §4.5). Served from the mailbox counters; DELETED and
-// DELETED-STORAGE list the mailbox's messages.
+// DELETED-STORAGE (RFC 9208 §4.5). Served from the mailbox counters; RECENT counts the
+// messages above the mailbox's stored \Recent claim; DELETED and DELETED-STORAGE list the
+// mailbox's messages.
 import type { Mailbox } from "../../../../store/types.ts";
 import { statusResponse } from "../../wire/index.ts";
 import type { StatusArgs, StatusItem } from "../../wire/index.ts";
@@ -35,15 +36,11 @@ export async function statusValues(
       case "SIZE":
         out.push([item, mb.size]);
         break;
-      case "RECENT": {
-        // RFC 3501 §6.3.10: messages no session has seen as recent yet
-        const claimed = s.shared.recentClaims.get(mb.id);
-        out.push([
-          item,
-          claimed === undefined ? 0 : Math.max(0, Math.min(mb.totalEmails, mb.uidNext - 1 - claimed)),
-        ]);
+      case "RECENT":
+        // RFC 3501 §6.3.10: the messages no session has taken as \Recent yet (above the UID
+        // the store keeps for the mailbox, the one SELECT claims from: the two agree)
+        out.push([item, await s.ctx.store.countRecent(s.accountId, mb.id)]);
         break;
-      }
       case "HIGHESTMODSEQ":
         out.push([item, mb.highestModSeq]);
         break;
