@@ -336,6 +336,22 @@ const storeSchema = z
       .string()
       .default("")
       .describe('Folder for blob files (blobs = "auto" or "fs"). Empty: <dataDir>/blobs.'),
+    historyDays: z
+      .number()
+      .int()
+      .min(0)
+      .default(90)
+      .describe(
+        "Days of change history kept: the change log behind JMAP /changes and the record of expunged messages behind IMAP QRESYNC VANISHED (RFC 7162). A client that was away longer still resynchronizes correctly, with more work: JMAP answers cannotCalculateChanges (the client reloads), IMAP reports the client's known UIDs that no longer exist. 90 days covers a device left in a drawer for a season at the cost of a few dozen bytes per change; history is dropped up to a 30th of this later, never earlier. 0: keep everything.",
+      ),
+    historyCompactMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .default(60)
+      .describe(
+        "How often the server drops change history older than historyDays, in minutes. With several servers on one PostgreSQL database one of them does it at a time (a lease); the work is done in small transactions.",
+      ),
   })
   .prefault({})
   .describe("The mail store.");

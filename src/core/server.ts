@@ -12,6 +12,7 @@ import { MemoryRateLimiter } from "../auth/rate-limit.ts";
 import { Ingest } from "../delivery/ingest.ts";
 import { registerMtaStsPolicy } from "../http/mta-sts.ts";
 import { startOutbound } from "../server/outbound.ts";
+import { startHistoryRetention } from "../server/history.ts";
 import { startReports } from "../server/reports.ts";
 import { storeCredentialSource, storeImpersonation } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
@@ -180,6 +181,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   if (outbound) ctx.outbound = outbound;
   const reports = startReports(ctx);
   if (reports) ctx.reports = reports;
+  // drops change history older than store.historyDays, every store.historyCompactMinutes
+  const history = startHistoryRetention(ctx);
 
   const onSighup = (): void => {
     logger.info("SIGHUP: reloading the configuration and certificates");
@@ -199,6 +202,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       logger.info("stopping");
       await listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 });
       await reports?.stop();
+      await history?.stop();
       await outbound?.stop();
       tls.close();
       await ctx.store.close();

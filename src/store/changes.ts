@@ -2,13 +2,14 @@
 // DAV sync (RFC 6578) and IMAP CONDSTORE/QRESYNC (RFC 7162) read the account's modseq and
 // the rows every write adds (see WriteContext in context.ts).
 //
-// Retention: everything is kept for now. compactChanges() drops change rows and tombstones
-// at or below a modseq and raises the account's changes_floor; a client whose state is
-// older then gets LIMIT (JMAP cannotCalculateChanges, IMAP QRESYNC falls back to a full
-// resync). todo: run compactChanges from a periodic task with a configured horizon.
+// Retention (retention.ts, run by the server every store.historyCompactMinutes): change rows
+// and tombstones older than store.historyDays are dropped and the account's changes_floor
+// (and each mailbox's expunges_floor) raised; a client whose state is older then gets LIMIT
+// (JMAP cannotCalculateChanges; IMAP QRESYNC answers from the client's known UIDs).
 import { StoreError } from "../core/errors.ts";
 import type { StoreContext } from "./context.ts";
-import { lockAccount, marks } from "./context.ts";
+import { marks } from "./context.ts";
+import { compactAccount } from "./retention.ts";
 import type { ChangeOp, ChangeRecord, Id, ObjectType } from "./types.ts";
 
 export async function currentModSeq(ctx: StoreContext, accountId: Id): Promise<number> {
@@ -39,6 +40,24 @@ export async function changesSince(
   if (!Number.isSafeInteger(since) || since < acct.changes_floor || since > acct.modseq) {
     throw new StoreError("LIMIT", `cannot calculate changes since ${since}`);
   }
+  const out = await readChanges(ctx, acct, since, opts);
+  // Compaction may have committed between the reads: the floor read after the rows tells
+  // whether they are whole (it rises in the transaction that deletes them).
+  const after = await db.get<{ changes_floor: number }>("SELECT changes_floor FROM accounts WHERE num = ?", [
+    acct.num,
+  ]);
+  if (after && since < after.changes_floor)
+    throw new StoreError("LIMIT", `cannot calculate changes since ${since}`);
+  return out;
+}
+
+async function readChanges(
+  ctx: StoreContext,
+  acct: { num: number; modseq: number },
+  since: number,
+  opts?: { types?: ObjectType[]; limit?: number },
+): Promise<{ changes: ChangeRecord[]; hasMore: boolean; modseq: number }> {
+  const db = ctx.driver;
   const limit = Math.max(1, opts?.limit ?? 10_000);
   const types = opts?.types;
   if (types && types.length === 0) return { changes: [], hasMore: false, modseq: acct.modseq };
@@ -75,20 +94,9 @@ export async function changesSince(
   return { changes: page.map(toRecord), hasMore: true, modseq: last };
 }
 
-/** Drops the log at or below `upTo` (see the retention note above). */
+/** Drops the log at or below `upTo` now, whatever its age (see retention.ts). */
 export async function compactChanges(ctx: StoreContext, accountId: Id, upTo: number): Promise<void> {
-  await ctx.driver.transaction(async (tx) => {
-    const acct = await lockAccount(tx, accountId);
-    const floor = Math.min(upTo, acct.modseq);
-    await tx.run("DELETE FROM changes WHERE account_num = ? AND modseq <= ?", [acct.num, floor]);
-    await tx.run(
-      "DELETE FROM tombstones WHERE modseq <= ? AND mailbox_num IN (SELECT num FROM mailboxes WHERE account_num = ?)",
-      [floor, acct.num],
-    );
-    await tx.run("UPDATE accounts SET changes_floor = ? WHERE num = ? AND changes_floor < ?", [
-      floor,
-      acct.num,
-      floor,
-    ]);
-  });
+  const acct = await ctx.driver.get<{ n: number }>("SELECT 1 AS n FROM accounts WHERE id = ?", [accountId]);
+  if (!acct) throw new StoreError("NOTFOUND", `no account ${accountId}`);
+  await compactAccount(ctx, accountId, upTo);
 }

@@ -306,6 +306,7 @@ export async function deleteAccount(ctx: StoreContext, id: Id): Promise<void> {
       [row.num],
     );
     await tx.run("DELETE FROM changes WHERE account_num = ?", [row.num]);
+    await tx.run("DELETE FROM history_marks WHERE account_num = ?", [row.num]);
     await tx.run("DELETE FROM message_ids WHERE account_num = ?", [row.num]);
     // memberships go with emails and mailboxes (ON DELETE CASCADE), as do addresses and credentials.
     await tx.run("DELETE FROM emails WHERE account_num = ?", [row.num]);

@@ -93,6 +93,10 @@ export async function changedMessages(
   return rows.map(toMessageRow);
 }
 
+/**
+ * UIDs expunged after `since`; StoreError("LIMIT") when tombstones after it were dropped
+ * (the mailbox's expunges_floor is above it, see retention.ts).
+ */
 export async function expungedSince(
   ctx: StoreContext,
   accountId: Id,
@@ -101,11 +105,17 @@ export async function expungedSince(
 ): Promise<number[]> {
   const db = ctx.driver;
   const num = await mailboxNum(db, accountId, mailboxId);
-  const rows = await db.all<{ uid: number }>(
-    "SELECT uid FROM tombstones WHERE mailbox_num = ? AND modseq > ? ORDER BY uid",
-    [num, since],
+  // One statement, one snapshot: the tombstones with the floor of the same moment (compaction
+  // raises the floor in the transaction that drops them). The floor comes first, as UID 0.
+  const rows = await db.all<{ uid: number; floor: number }>(
+    `SELECT 0 AS uid, expunges_floor AS floor FROM mailboxes WHERE num = ?
+     UNION ALL SELECT uid, 0 AS floor FROM tombstones WHERE mailbox_num = ? AND modseq > ?
+     ORDER BY uid`,
+    [num, num, since],
   );
-  return rows.map((r) => r.uid);
+  const floor = rows[0]?.uid === 0 ? Number(rows[0].floor) : 0;
+  if (since < floor) throw new StoreError("LIMIT", `expunges before modseq ${floor} are no longer known`);
+  return rows.filter((r) => r.uid !== 0).map((r) => r.uid);
 }
 
 interface EmailRow {

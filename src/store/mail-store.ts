@@ -1,7 +1,7 @@
 // The MailStore implementation over the SQL seam: mail semantics written once for every
 // backend (DESIGN.md "One store API, every protocol"). This file wires the parts together;
 // the rules live in directory.ts, mailboxes.ts, recent.ts, append.ts, emails.ts, copy-move.ts,
-// expunge.ts, threads.ts and changes.ts.
+// expunge.ts, threads.ts, changes.ts and retention.ts.
 import type { StoredCredential } from "../auth/types.ts";
 import type { Clock } from "../core/clock.ts";
 import { StoreError } from "../core/errors.ts";
@@ -23,6 +23,7 @@ import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
 import { claimRecent, countRecent } from "./recent.ts";
 import { reindex, reindexEmails, searchIndexStale } from "./reindex.ts";
+import { compactHistory, type CompactHistoryOptions, type CompactHistoryResult } from "./retention.ts";
 import { ExternalChangeWatcher } from "./watch.ts";
 import type { SearchIndex } from "./search-index.ts";
 import { ScanSearchIndex } from "./search-scan.ts";
@@ -81,8 +82,13 @@ function isListable(b: BlobStore): b is ListableBlobStore {
 /** The store with its maintenance operations (not part of the protocol-facing MailStore). */
 export interface MaintainedMailStore extends MailStore {
   readonly driver: SqlDriver;
-  /** Drops change rows and tombstones at or below `upTo` (see changes.ts on retention). */
+  /** Drops change rows and tombstones at or below `upTo` now (see retention.ts). */
   compactChanges(accountId: Id, upTo: number): Promise<void>;
+  /**
+   * Drops every account's change history older than `before` (retention.ts): marks the
+   * accounts' modseqs, then cuts each account in small transactions.
+   */
+  compactHistory(opts: CompactHistoryOptions): Promise<CompactHistoryResult>;
   /**
    * True when the store holds emails indexed by another search index than the configured
    * one (see reindex.ts): search may miss them until reindex() ran.
@@ -273,6 +279,9 @@ class SqlMailStore implements MaintainedMailStore {
   }
   compactChanges(accountId: Id, upTo: number): Promise<void> {
     return compactChanges(this.#ctx, accountId, upTo);
+  }
+  compactHistory(opts: CompactHistoryOptions): Promise<CompactHistoryResult> {
+    return compactHistory(this.#ctx, opts);
   }
   async reindex(opts?: { batch?: number }): Promise<number> {
     const n = await reindex(this.#ctx, opts);

@@ -295,6 +295,19 @@ export const MIGRATIONS: Migration[] = [
   // (src/store/recent.ts). 0 for the mailboxes there are: which messages a session saw
   // before is not known, and such messages SHOULD be considered recent (§2.3.2).
   ({ int }) => [`ALTER TABLE mailboxes ADD COLUMN recent_uid ${int} NOT NULL DEFAULT 0`],
+  // 10: retention of the change history (src/store/retention.ts). expunges_floor: the highest
+  // modseq of a tombstone of the mailbox dropped so far; its expunges after that modseq are all
+  // known (QRESYNC VANISHED, RFC 7162 §3.2.5), older ones are not (accounts.changes_floor is
+  // the same bound for the change rows). history_marks: an account's modseq at a time, so
+  // that "history older than N days" can be told in modseqs.
+  ({ int }) => [
+    `ALTER TABLE mailboxes ADD COLUMN expunges_floor ${int} NOT NULL DEFAULT 0`,
+    `CREATE TABLE history_marks (
+      account_num ${int} NOT NULL,
+      modseq ${int} NOT NULL,
+      at ${int} NOT NULL,
+      PRIMARY KEY (account_num, modseq))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

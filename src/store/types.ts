@@ -359,7 +359,11 @@ export interface MailStore {
   ): Promise<MessageRow[]>;
   /** Messages whose modseq > since (CONDSTORE CHANGEDSINCE). */
   changedMessages(accountId: Id, mailboxId: Id, since: number): Promise<MessageRow[]>;
-  /** UIDs expunged from the mailbox with modseq > since (QRESYNC VANISHED). */
+  /**
+   * UIDs expunged from the mailbox with modseq > since (QRESYNC VANISHED). Throws
+   * StoreError("LIMIT") when expunges after `since` were dropped by the history retention:
+   * the caller then works from the UIDs that exist.
+   */
   expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]>;
   /**
    * Changes keywords. With `unchangedSince` (RFC 7162 §3.1.3) emails whose keywords changed

@@ -3,6 +3,7 @@
 // runs unchanged on every backend).
 import assert from "node:assert/strict";
 import { parseMessage } from "../../src/mail/parse.ts";
+import { openPostgres } from "../../src/store/backends/postgres/driver.ts";
 import type { AppendInput, AppendResult, Id, MailStore, StoreErrorLike } from "../../src/store/types.ts";
 import { isAppendError } from "../../src/store/types.ts";
 
@@ -115,4 +116,14 @@ export async function checkInvariants(store: MailStore, accountId: Id): Promise<
     [...emails.values()].reduce((a, b) => a + b, 0),
     "usedBytes",
   );
+}
+
+/** Drops a PostgreSQL schema a test worked in (and everything in it). */
+export async function dropPgSchema(url: string, schema: string): Promise<void> {
+  const admin = await openPostgres(url, { poolSize: 1 });
+  try {
+    await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await admin.close();
+  }
 }

@@ -4,6 +4,7 @@
 // mailbox, same modseq): the first one reads it from the store, the others share that read.
 // A read is shared only with sessions whose last change event is older than the read's
 // start, so every session sees a read made after the change it was told of.
+import { isStoreError } from "../../../core/errors.ts";
 import type { ChangeEvent, Id, Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
 
 /** The changes of a mailbox after a modseq (rows are shared between sessions: read-only). */
@@ -14,6 +15,11 @@ export interface MailboxDelta {
   changed: readonly MessageRow[];
   /** UIDs expunged with modseq > since. */
   expunged: readonly number[];
+  /**
+   * Null, or when the expunges after `since` are no longer known (dropped by the history
+   * retention): the UIDs that exist now, and every other UID a view holds is gone.
+   */
+  present: ReadonlySet<number> | null;
 }
 
 interface Read {
@@ -85,10 +91,16 @@ async function readDelta(
 ): Promise<MailboxDelta> {
   // the mailbox first: its highestModSeq never runs ahead of the rows read after it
   const mailbox = await store.getMailbox(accountId, mailboxId);
-  if (mailbox === null) return { mailbox, changed: [], expunged: [] };
+  if (mailbox === null) return { mailbox, changed: [], expunged: [], present: null };
   const [changed, expunged] = await Promise.all([
     store.changedMessages(accountId, mailboxId, since),
-    store.expungedSince(accountId, mailboxId, since),
+    store.expungedSince(accountId, mailboxId, since).catch((e: unknown) => {
+      if (isStoreError(e, "LIMIT")) return null;
+      throw e;
+    }),
   ]);
-  return { mailbox, changed, expunged };
+  if (expunged !== null) return { mailbox, changed, expunged, present: null };
+  // RFC 7162 §3.2.5.2 in spirit: the history is gone, what exists tells what vanished
+  const rows = await store.listMessages(accountId, mailboxId);
+  return { mailbox, changed, expunged: [], present: new Set(rows.map((r) => r.uid)) };
 }

@@ -265,7 +265,7 @@ export class SelectedMailbox {
     const since = this.lastModSeq;
     // one read serves every session of this mailbox woken by the same change (IDLE fan-out)
     const delta = await this.#changes.read(this.store, this.accountId, this.mailbox.id, since, fresh);
-    const { mailbox: mb, changed, expunged } = delta;
+    const { mailbox: mb, changed, expunged, present } = delta;
     if (mb === null) {
       // the mailbox was deleted: every message goes
       for (const u of this.uids) this.pendingExpunge.add(u);
@@ -295,6 +295,8 @@ export class SelectedMailbox {
       }
     }
     for (const u of expunged) if (this.rows.has(u)) this.pendingExpunge.add(u);
+    // the expunges since `since` are no longer known: what this view holds and the store not
+    if (present !== null) for (const u of this.rows.keys()) if (!present.has(u)) this.pendingExpunge.add(u);
     if (added.length > 0) {
       added.sort((a, b) => a - b);
       const tail = this.uids[this.uids.length - 1] ?? 0;

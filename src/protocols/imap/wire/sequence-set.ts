@@ -128,6 +128,27 @@ export function compressUids(uids: readonly number[]): string {
   return parts.join(",");
 }
 
+/** Sorted, disjoint inclusive [lo, hi] intervals (what resolveSequenceSet gives). */
+export type Intervals = ReadonlyArray<readonly [number, number]>;
+
+/** The set string for intervals ("1:3,5"); adjacent ones are joined. Empty input gives "". */
+export function formatIntervals(intervals: Intervals): string {
+  const parts: string[] = [];
+  let cur: [number, number] | null = null;
+  const flush = (): void => {
+    if (cur !== null) parts.push(cur[0] === cur[1] ? String(cur[0]) : `${cur[0]}:${cur[1]}`);
+  };
+  for (const [lo, hi] of intervals) {
+    if (cur !== null && lo <= cur[1] + 1) cur[1] = Math.max(cur[1], hi);
+    else {
+      flush();
+      cur = [lo, hi];
+    }
+  }
+  flush();
+  return parts.join(",");
+}
+
 /**
  * The set string for a list kept in the given order (COPYUID pairs source and destination
  * UIDs by position, RFC 4315 §3): runs ascending by one become ranges, nothing is reordered.

@@ -9,7 +9,7 @@ import { formatImapDate } from "../../../mail/date.ts";
 import { encodeMailboxName } from "../../../mail/utf7.ts";
 import type { Chunk, WireValue, WriteOptions } from "./values.ts";
 import { atom, ChunkList, mailboxText, stringText, writeValue } from "./values.ts";
-import { compressOrdered, compressUids } from "./sequence-set.ts";
+import { compressOrdered, compressUids, formatIntervals, type Intervals } from "./sequence-set.ts";
 import type { Section, FetchPartial } from "./commands/fetch.ts";
 import type { StatusItem } from "./commands/status.ts";
 
@@ -137,9 +137,14 @@ export function countResponse(n: number, what: "EXISTS" | "RECENT" | "EXPUNGE"):
   return untagged(`${n} ${what}`);
 }
 
-/** RFC 7162 §3.2.10: `* VANISHED [(EARLIER)] uid-set`. */
-export function vanishedResponse(uids: readonly number[], earlier: boolean): string {
-  return untagged(`VANISHED ${earlier ? "(EARLIER) " : ""}${compressUids(uids)}`);
+/** RFC 7162 §3.2.10: `* VANISHED [(EARLIER)] uid-set`, of UIDs or of UID intervals. */
+export function vanishedResponse(uids: readonly number[] | Intervals, earlier: boolean): string {
+  const set = isIntervals(uids) ? formatIntervals(uids) : compressUids(uids);
+  return untagged(`VANISHED ${earlier ? "(EARLIER) " : ""}${set}`);
+}
+
+function isIntervals(v: readonly number[] | Intervals): v is Intervals {
+  return typeof v[0] === "object";
 }
 
 /** One LIST (or LSUB) reply (RFC 9051 §7.3.1, RFC 5258 §3.4 extended data). */

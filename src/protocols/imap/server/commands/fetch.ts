@@ -23,13 +23,13 @@ import {
   fetchPreview,
   fetchResponse,
   fetchRfc822,
-  resolveSequenceSet,
   vanishedResponse,
 } from "../../wire/index.ts";
 import { command, SELECTED } from "../command.ts";
 import type { AnyCommand } from "../command.ts";
 import { bad, no } from "../errors.ts";
 import type { ImapSession } from "../session.ts";
+import { vanishedSince } from "../vanished.ts";
 
 type Parsed = Omit<ParsedMessage, "text">;
 const BATCH = 100;
@@ -197,10 +197,9 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
     const since = args.changedSince;
     uids = uids.filter((u) => (view.rows.get(u)?.modseq ?? 0) > since);
     if (args.vanished && args.set.kind === "ranges") {
-      // RFC 7162 §3.2.6: the expunged UIDs of the set since the modseq
-      const gone = await store.expungedSince(s.accountId, view.mailbox.id, since);
-      const ranges = resolveSequenceSet(args.set, Math.max(view.mailbox.uidNext, ...gone));
-      const hit = gone.filter((u) => !view.rows.has(u) && ranges.some(([lo, hi]) => u >= lo && u <= hi));
+      // RFC 7162 §3.2.6: the expunged UIDs of the set since the modseq; when the store no
+      // longer knows them, the UIDs of the set that do not exist (vanished.ts)
+      const hit = await vanishedSince(store, s.accountId, view.mailbox, since, args.set, view.uids);
       if (hit.length > 0) s.send(vanishedResponse(hit, true));
     }
   }

@@ -1,6 +1,6 @@
 // RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE, with CONDSTORE (RFC 7162 §3.1.8: the CONDSTORE
 // parameter, HIGHESTMODSEQ) and QRESYNC (RFC 7162 §3.2.5: VANISHED (EARLIER) and FETCH of what
-// changed since the client's modseq), MAILBOXID (RFC 8474 §4.1); rev1 sessions get RECENT and
+// changed since the client's modseq; known UIDs and sequence match data, §3.2.5.2), MAILBOXID (RFC 8474 §4.1); rev1 sessions get RECENT and
 // [UNSEEN n] (RFC 3501 §6.3.1). RFC 9051 §6.4.1 CLOSE (silent expunge) and RFC 3691 UNSELECT.
 import type { SelectArgs } from "../../wire/index.ts";
 import {
@@ -13,7 +13,6 @@ import {
   listResponse,
   mailboxIdCode,
   numberCode,
-  resolveSequenceSet,
   untaggedStatus,
   vanishedResponse,
 } from "../../wire/index.ts";
@@ -21,6 +20,7 @@ import { command, AUTHED, SELECTED } from "../command.ts";
 import { bad, no } from "../errors.ts";
 import { DELIMITER, normalizePath } from "../mailboxes.ts";
 import type { ImapSession } from "../session.ts";
+import { seqMatchPairs, vanishedSince } from "../vanished.ts";
 
 /** Leaves the selected mailbox without expunging (RFC 7162 §3.2.11 [CLOSED] when asked). */
 export function deselect(s: ImapSession, announce: boolean): void {
@@ -40,6 +40,12 @@ async function open(
   const previous = s.selected;
   deselect(s, true);
   if (args.qresync !== null && !s.qresync) throw bad("QRESYNC is not enabled", "CLIENTBUG");
+  // RFC 7162 §3.2.5.2: known-sequence-set and known-uid-set correspond one to one (Dovecot
+  // answers BAD otherwise, before the mailbox is opened)
+  const match = args.qresync?.seqMatch ?? null;
+  const pairs = match === null ? null : seqMatchPairs(match.seqs, match.uids);
+  if (match !== null && pairs === null)
+    throw bad("Invalid QRESYNC sets: not as many message numbers as UIDs");
   const path = normalizePath(args.mailbox);
   const mb = await s.ctx.store.getMailboxByPath(s.accountId, path);
   if (mb === null) throw no("NONEXISTENT", "No such mailbox");
@@ -61,17 +67,12 @@ async function open(
   s.send(untaggedStatus("OK", "Ok", mailboxIdCode(m.id)));
   // RFC 9051 §6.3.2: a LIST response with the mailbox name
   if (s.rev2) s.send(listResponse({ attributes: [], delimiter: DELIMITER, name: path }, s.writeOptions));
-  // todo RFC 7162 §3.2.5.2: the sequence match data of QRESYNC is accepted and not used
   const q = args.qresync;
   if (q !== null && q.uidValidity === m.uidValidity) {
-    // RFC 7162 §3.2.5.2: what vanished since the client's modseq (within its known UIDs)
-    let gone = await s.ctx.store.expungedSince(s.accountId, m.id, q.modseq);
-    if (q.knownUids !== null && q.knownUids.kind === "ranges") {
-      const max = Math.max(m.uidNext, ...gone);
-      const ranges = resolveSequenceSet(q.knownUids, max);
-      gone = gone.filter((u) => ranges.some(([lo, hi]) => u >= lo && u <= hi));
-    }
-    gone = gone.filter((u) => !view.rows.has(u));
+    // RFC 7162 §3.2.5.1: what vanished since the client's modseq (within its known UIDs); when
+    // the store no longer knows, the known UIDs that are gone, cut by the sequence match data
+    // (§3.2.5.2)
+    const gone = await vanishedSince(s.ctx.store, s.accountId, m, q.modseq, q.knownUids, view.uids, pairs);
     if (gone.length > 0) s.send(vanishedResponse(gone, true));
     for (const r of await s.ctx.store.changedMessages(s.accountId, m.id, q.modseq)) {
       const seq = view.seqOf(r.uid);

@@ -4,7 +4,7 @@
 //                   [SP seq-match-data] ")"
 //   seq-match-data = "(" known-sequence-set SP known-uid-set ")"
 import type { ArgReader } from "../args.ts";
-import type { SequenceSet } from "../sequence-set.ts";
+import { sequenceSetHasStar, type SequenceSet } from "../sequence-set.ts";
 
 export interface QresyncParams {
   uidValidity: number;
@@ -45,6 +45,8 @@ function parseSeqMatch(r: ArgReader): { seqs: SequenceSet; uids: SequenceSet } {
   const uids = r.sequenceSet();
   r.close();
   if (seqs.kind === "saved" || uids.kind === "saved") r.fail("$ is not allowed in QRESYNC");
+  // RFC 7162 §7: known-sequence-set and known-uid-set: "* is not allowed"
+  if (sequenceSetHasStar(seqs) || sequenceSetHasStar(uids)) r.fail("* is not allowed in QRESYNC sets");
   return { seqs, uids };
 }
 
