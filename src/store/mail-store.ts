@@ -16,6 +16,7 @@ import type { StoreContext } from "./context.ts";
 import { accountNum, busPublish, chunks, marks } from "./context.ts";
 import { copyEmails, moveEmails } from "./copy-move.ts";
 import * as dir from "./directory.ts";
+import { DirectoryCache, type DeliveryLookups } from "./directory-cache.ts";
 import * as em from "./emails.ts";
 import { destroyEmails, expunge } from "./expunge.ts";
 import { SqlLeaseStore } from "./leases.ts";
@@ -103,7 +104,9 @@ class SqlMailStore implements MaintainedMailStore {
   readonly changes: ChangeBus;
   readonly leases: LeaseStore;
   readonly driver: SqlDriver;
+  readonly delivery: DeliveryLookups;
   readonly #ctx: StoreContext;
+  readonly #dirCache = new DirectoryCache();
   #closed = false;
   searchIndexStale: boolean;
 
@@ -114,11 +117,29 @@ class SqlMailStore implements MaintainedMailStore {
     this.blobs = ctx.blobs;
     this.changes = ctx.bus;
     this.leases = new SqlLeaseStore(ctx.driver, ctx.clock);
+    const cache = this.#dirCache;
+    this.delivery = {
+      getDomain: (name) => cache.get(`d:${name}`, () => dir.getDomain(ctx, name)),
+      resolveRecipient: (address, opts) =>
+        cache.get(`r:${opts?.subaddressSeparator ?? "+"}:${address}`, () =>
+          dir.resolveRecipient(ctx, address, opts),
+        ),
+      getAccount: (id) => cache.get(`a:${id}`, () => dir.getAccount(ctx, id)),
+    };
+  }
+
+  /** Runs a directory write, then drops the delivery path's cached answers. */
+  async #dirWrite<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.#dirCache.invalidate();
+    }
   }
 
   // --- domains ---
   createDomain(name: string, opts?: { catchAll?: string | null }): Promise<Domain> {
-    return dir.createDomain(this.#ctx, name, opts);
+    return this.#dirWrite(dir.createDomain(this.#ctx, name, opts));
   }
   getDomain(name: string): Promise<Domain | null> {
     return dir.getDomain(this.#ctx, name);
@@ -127,15 +148,15 @@ class SqlMailStore implements MaintainedMailStore {
     return dir.listDomains(this.#ctx);
   }
   updateDomain(name: string, patch: { catchAll?: string | null }): Promise<Domain> {
-    return dir.updateDomain(this.#ctx, name, patch);
+    return this.#dirWrite(dir.updateDomain(this.#ctx, name, patch));
   }
   deleteDomain(name: string): Promise<void> {
-    return dir.deleteDomain(this.#ctx, name);
+    return this.#dirWrite(dir.deleteDomain(this.#ctx, name));
   }
 
   // --- accounts and credentials ---
   createAccount(input: NewAccount): Promise<Account> {
-    return dir.createAccount(this.#ctx, input);
+    return this.#dirWrite(dir.createAccount(this.#ctx, input));
   }
   getAccount(id: Id): Promise<Account | null> {
     return dir.getAccount(this.#ctx, id);
@@ -150,10 +171,10 @@ class SqlMailStore implements MaintainedMailStore {
     return dir.listAccounts(this.#ctx);
   }
   updateAccount(id: Id, patch: AccountPatch): Promise<Account> {
-    return dir.updateAccount(this.#ctx, id, patch);
+    return this.#dirWrite(dir.updateAccount(this.#ctx, id, patch));
   }
   deleteAccount(id: Id): Promise<void> {
-    return dir.deleteAccount(this.#ctx, id);
+    return this.#dirWrite(dir.deleteAccount(this.#ctx, id));
   }
   addCredential(accountId: Id, credential: StoredCredential): Promise<Id> {
     return dir.addCredential(this.#ctx, accountId, credential);
@@ -170,10 +191,10 @@ class SqlMailStore implements MaintainedMailStore {
 
   // --- aliases and routing ---
   setAlias(alias: Alias): Promise<void> {
-    return dir.setAlias(this.#ctx, alias);
+    return this.#dirWrite(dir.setAlias(this.#ctx, alias));
   }
   removeAlias(address: string): Promise<void> {
-    return dir.removeAlias(this.#ctx, address);
+    return this.#dirWrite(dir.removeAlias(this.#ctx, address));
   }
   listAliases(domain?: string): Promise<Alias[]> {
     return dir.listAliases(this.#ctx, domain);

@@ -13,6 +13,7 @@
 //   transaction that would exceed them, and a refused write leaves nothing behind.
 import type { StoredCredential } from "../auth/types.ts";
 import type { ParsedMessage, Envelope } from "../mail/types.ts";
+import type { DeliveryLookups } from "./directory-cache.ts";
 
 export type Id = string;
 
@@ -287,6 +288,14 @@ export interface MailStore {
   updateDomain(name: string, patch: { catchAll?: string | null }): Promise<Domain>;
   /** Fails with INVALID while accounts still have addresses in the domain. */
   deleteDomain(name: string): Promise<void>;
+
+  /**
+   * getDomain, resolveRecipient and getAccount for the delivery path (SMTP/LMTP RCPT),
+   * answered from memory for up to a second (directory-cache.ts): changes made through this
+   * store are seen at once, changes by other processes within that second, and "not found"
+   * is always read again. Account usage figures may be that old.
+   */
+  readonly delivery: DeliveryLookups;
 
   // --- accounts and credentials ---
   /** Creates the account and its default mailboxes (DEFAULT_MAILBOXES). */
