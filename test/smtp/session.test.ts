@@ -116,6 +116,21 @@ void describe("SMTP session", () => {
     await c.close();
   });
 
+  void test('domains.subaddressSeparator "": no subaddressing, user+tag is unknown', async () => {
+    const t2 = await startSmtp({ config: { domains: { subaddressSeparator: "" } } });
+    try {
+      const c = await RawClient.connect(t2.port("smtp"));
+      await c.reply();
+      await c.cmd("EHLO sender.example");
+      assert.match(await c.cmd("MAIL FROM:<x@sender.example>"), /^250/);
+      assert.match(await c.cmd("RCPT TO:<alice+tag@example.org>"), /^550 5\.1\.1/);
+      assert.match(await c.cmd("RCPT TO:<alice@example.org>"), /^250 2\.1\.5/);
+      await c.close();
+    } finally {
+      await t2.stop();
+    }
+  });
+
   void test("graceful shutdown: 421 4.3.2 to an idle session", async () => {
     const t2 = await startSmtp();
     const c = await RawClient.connect(t2.port("smtp"));

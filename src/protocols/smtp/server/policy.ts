@@ -24,7 +24,7 @@ export function normalizeAddress(a: Pick<SmtpAddress, "localPart" | "domain">): 
 
 export async function isLocalDomain(s: SmtpSession, domain: string): Promise<boolean> {
   if (domain.startsWith("[")) return false;
-  return (await s.ctx.store.getDomain(asciiDomain(domain))) !== null;
+  return (await s.ctx.store.delivery.getDomain(asciiDomain(domain))) !== null;
 }
 
 /**
@@ -94,7 +94,7 @@ export async function resolveRecipient(
   const normalized = normalizeAddress(address);
   if (await isLocalDomain(s, address.domain)) {
     const sep = s.ctx.config.current().domains.subaddressSeparator;
-    const r = await s.ctx.store.resolveRecipient(normalized, sep === "" ? {} : { subaddressSeparator: sep });
+    const r = await s.ctx.store.delivery.resolveRecipient(normalized, { subaddressSeparator: sep });
     if (r === null || (r.accountIds.length === 0 && r.external.length === 0)) {
       return { ok: false, verdict: { action: "reject", reason: "unknown-user" } };
     }
@@ -134,7 +134,8 @@ export async function checkAccounts(
   size: number,
 ): Promise<Verdict> {
   for (const id of accountIds) {
-    const account = await s.ctx.store.getAccount(id);
+    // Usage may be a second old here: the append checks quota again in its transaction.
+    const account = await s.ctx.store.delivery.getAccount(id);
     if (account === null) return { action: "reject", reason: "unknown-user" };
     if (account.disabled) return { action: "reject", reason: "mailbox-disabled" };
     const q = quotaVerdict(account, size);

@@ -27,7 +27,7 @@ export function vrfyEnabled(s: SmtpSession): boolean {
 /** Where mail for a normalized local address goes, or null when it goes nowhere. */
 async function lookup(s: SmtpSession, address: string): Promise<Recipient | null> {
   const sep = s.ctx.config.current().domains.subaddressSeparator;
-  const r = await s.ctx.store.resolveRecipient(address, sep === "" ? {} : { subaddressSeparator: sep });
+  const r = await s.ctx.store.resolveRecipient(address, { subaddressSeparator: sep });
   return r !== null && (r.accountIds.length > 0 || r.external.length > 0) ? r : null;
 }
 
