@@ -211,11 +211,12 @@ describe("SELECT / EXAMINE", () => {
   });
 
   test("QRESYNC (RFC 7162 §3.2.5.2 examples)", () => {
-    // the RFC's mod-sequences pass 2^53: a JS number cannot hold them, so they are refused
-    assert.match(
-      bad("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))"),
-      /out of range/,
-    );
+    // RFC 7162 §7: mod-sequences up to 2^63-1. The RFC's pass 2^53: held as 2^53-1, above
+    // every mod-sequence the store gives out; past 2^63-1 they are refused.
+    const big = ok("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");
+    assert.ok(big.type === "select" && big.qresync?.modseq === Number.MAX_SAFE_INTEGER);
+    assert.ok(ok("A02 SELECT INBOX (QRESYNC (1 9223372036854775807))").type === "select");
+    assert.match(bad("A02 SELECT INBOX (QRESYNC (1 9223372036854775808))"), /out of range/);
     assert.deepEqual(ok("A02 SELECT INBOX (QRESYNC (67890007 20050715194045 41,43:211,214:541))"), {
       type: "select",
       mailbox: "INBOX",
@@ -243,6 +244,8 @@ describe("SELECT / EXAMINE", () => {
       noknown.type === "select" && noknown.qresync?.knownUids === null && noknown.qresync.seqMatch !== null,
     );
     bad("a SELECT INBOX (QRESYNC (0 5))");
+    // RFC 7162 §7: "*" is not allowed in known-uids
+    assert.match(bad("a SELECT INBOX (QRESYNC (1 5 1:*))"), /not allowed/);
     bad("a SELECT INBOX (QRESYNC (1))");
     bad("a SELECT INBOX (FOO)");
     bad("a SELECT INBOX (QRESYNC (1 2) QRESYNC (1 2))");

@@ -9,6 +9,9 @@ import type { Literal, RawCommand } from "./reader.ts";
 import type { SequenceSet } from "./sequence-set.ts";
 import { MAX_NUMBER, parseSequenceSet } from "./sequence-set.ts";
 
+/** RFC 7162 §7: mod-sequences are positive 63-bit integers. */
+const MAX_MODSEQ = 2n ** 63n - 1n;
+
 /** A syntax error: the server answers `tag BAD [code] message`. */
 export class ParseError extends Error {
   /** A response code for the BAD/NO reply (e.g. "CLIENTBUG", "TOOBIG"), or null. */
@@ -219,15 +222,17 @@ export class ArgReader {
   }
 
   /**
-   * RFC 7162 §7 mod-sequence-value (1*DIGIT up to 2^63-1). Kept as a JS number: values above
-   * 2^53 are refused. // todo RFC 7162 §7: full 63-bit range
+   * RFC 7162 §7 mod-sequence-value (1*DIGIT, up to 2^63-1). Kept as a JS number: a value
+   * above 2^53-1 becomes 2^53-1, which gives the exact answer, since the store's mod-
+   * sequences (counters from 1) never get near it; above 2^63-1 is refused.
    */
   number64(what = "a mod-sequence"): number {
     const s = this.#run(DIGIT);
     if (!/^[0-9]{1,19}$/.test(s)) this.fail(`Expected ${what}`);
     const n = Number(s);
-    if (!Number.isSafeInteger(n)) this.fail(`${what} out of range`);
-    return n;
+    if (Number.isSafeInteger(n)) return n;
+    if (BigInt(s) > MAX_MODSEQ) this.fail(`${what} out of range`);
+    return Number.MAX_SAFE_INTEGER;
   }
 
   /** RFC 9051 §4.3 quoted string, raw bytes between the quotes with escapes removed. */

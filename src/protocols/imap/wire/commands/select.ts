@@ -31,6 +31,8 @@ function parseQresync(r: ArgReader): QresyncParams {
     if (r.atSequenceSet()) {
       knownUids = r.sequenceSet();
       if (knownUids.kind === "saved") r.fail("$ is not allowed in QRESYNC");
+      // RFC 7162 §7: known-uids = sequence-set; "*" is not allowed
+      if (sequenceSetHasStar(knownUids)) r.fail("* is not allowed in QRESYNC known UIDs");
       if (r.trySp()) seqMatch = parseSeqMatch(r);
     } else seqMatch = parseSeqMatch(r);
   }
