@@ -26,6 +26,11 @@
 //   mixed ops/s (8 clients)  Dovecot 1352.8         ours 897.0   0.66  (target >= 2)
 //   mixed p99 ms             Dovecot 36.9           ours 72.9    0.51  (target: half of Dovecot's)
 //   mixed server CPU s       Dovecot 19.7           ours 19.9
+// A second run at 14:05, after the prefill's indexing was kept out of the measured window
+// (lib/imap-server.ts now waits for it): append 324.1 vs 548.6 msgs/s (0.59x), FETCH meta
+// 81 vs 137 ms (1.69x), BODY[] 929 vs 884 msgs/s (1.05x), mixed 1066.8 vs 2220.6 ops/s
+// (0.48x), mixed p99 29.7 vs 14.0 ms. The host moved a lot between the two runs (Dovecot's
+// append 397 -> 549/s), so single runs here are only indicative.
 // Unchanged in substance: the IMAP figures need sessions on more than one thread or process
 // (the mixed load saturates one event loop) and a shorter path per APPEND (fdatasync bound).
 // Measured 2026-12-07 10:45 UTC on a quiet machine (2 cores, load < 1; Dovecot 2.3 maildir
