@@ -6,6 +6,7 @@
 //   node bench/imap.ts --harness DIR --reference-host 127.0.0.43 [--reference-pid PID]
 //        [--runs 2] [--only append,fetch,search,idle,mixed] [--count 1000] [--messages 10000]
 //        [--sizes 10000] [--conns 1000] [--duration 20] [--blobs auto|fs|db] [--profile FILE]
+//        [--workers N]
 //        [--time-limit 1500]
 //
 // DIR is a copy of ../shared/bench with `npm ci` done (the harness needs imapflow); the
@@ -100,6 +101,7 @@ const o = args({
   concurrency: 8,
   profile: "",
   blobs: "auto",
+  workers: 0,
   timeLimit: 1500,
 });
 timeLimit(o.timeLimit);
@@ -134,6 +136,8 @@ const ours: ChildProcess = spawn(
     String(o.timeLimit),
     "--blobs",
     o.blobs,
+    "--workers",
+    String(o.workers),
     ...(o.profile ? ["--profile", resolve(o.profile)] : []),
   ],
   { stdio: ["pipe", "pipe", "inherit"] },

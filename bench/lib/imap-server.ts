@@ -24,9 +24,11 @@ import { StaticResolver } from "../../src/dns/resolver.ts";
 import { parseMessage } from "../../src/mail/parse.ts";
 import { imapProtocol } from "../../src/protocols/imap/index.ts";
 import { openStore } from "../../src/store/open.ts";
+import { RelayChangeBus } from "../../src/store/bus/relay.ts";
+import type { WorkerStoreOptions } from "../../src/server/workers.ts";
 import { args, timeLimit } from "./stats.ts";
 
-const o = args({ shared: "", port: 0, prefill: "", profile: "", blobs: "auto", timeLimit: 1800 });
+const o = args({ shared: "", port: 0, prefill: "", profile: "", blobs: "auto", timeLimit: 1800, workers: 0 });
 timeLimit(o.timeLimit);
 const gen = (await import(pathToFileURL(join(o.shared, "lib/msggen.mjs")).href)) as {
   buildMessage: (
@@ -37,15 +39,20 @@ const gen = (await import(pathToFileURL(join(o.shared, "lib/msggen.mjs")).href))
 
 const dir = await mkdtemp(join(tmpdir(), "mailroom-bench-imap-"));
 const logger = silentLogger();
-const store = await openStore({
+const storeOptions: WorkerStoreOptions = {
   backend: "sqlite",
   sqlitePath: join(dir, "mailroom.sqlite"),
   // the default of the config ('auto': blobs up to 256 KiB inside the database)
   blobs: o.blobs === "fs" || o.blobs === "db" ? o.blobs : "auto",
   blobDir: join(dir, "blobs"),
   search: true,
+};
+// --workers N: IMAP sessions in N processes (server.workers), sharing this one's change bus
+const store = await openStore({
+  ...storeOptions,
   clock: systemClock,
   logger,
+  ...(Number(o.workers) > 0 ? { bus: new RelayChangeBus() } : {}),
 });
 await store.createDomain("bench.test");
 const cred = await makeCredential("bench");
@@ -86,7 +93,7 @@ for (const spec of o.prefill.split(",").filter(Boolean)) {
 }
 
 const config = ConfigManager.fromObject({
-  server: { dataDir: dir, hostname: "localhost" },
+  server: { dataDir: dir, hostname: "localhost", workers: Number(o.workers) },
   listeners: {
     // compress: false as the reference: Dovecot there has no imap_zlib, so it offers no
     // COMPRESS and imapflow compresses only against us (more CPU on both ends, and the
@@ -112,6 +119,7 @@ const server = await startServer({
   http: false,
   reloadOnSighup: false,
   protocols: { imap: imapProtocol },
+  workers: { store: storeOptions },
 });
 const inspector = o.profile ? new Session() : null;
 if (inspector) {

@@ -15,7 +15,8 @@ import { dataPaths } from "../config/load.ts";
 import { SERVICES, type Config } from "../config/schema.ts";
 import { openStore } from "../store/open.ts";
 import type { MaintainedMailStore } from "../store/mail-store.ts";
-import type { MailStore } from "../store/types.ts";
+import type { ChangeBus, MailStore } from "../store/types.ts";
+import type { WorkerStoreOptions } from "../server/workers.ts";
 
 export const CONFIG_FILE = "mailroom.toml";
 
@@ -113,26 +114,36 @@ async function fileSetsPortOffset(path: string): Promise<boolean> {
   }
 }
 
-/**
- * Opens the store the configuration names. A server (`watch`) also notices writes made by
- * other processes on the same SQLite file (the CLI), so they reach IDLE and push clients.
- */
-export async function openDataStore(
-  config: Config,
-  logger: Logger,
-  opts: { watch?: boolean } = {},
-): Promise<MaintainedMailStore> {
+/** The store options the configuration names (what a session process opens too). */
+export function dataStoreOptions(config: Config): WorkerStoreOptions {
   const paths = dataPaths(config);
-  await mkdir(paths.dataDir, { recursive: true, mode: 0o750 });
-  return openStore({
+  return {
     backend: config.store.backend,
     sqlitePath: paths.sqlite,
     postgresUrl: config.store.url,
     blobs: config.store.blobs,
     inlineBlobMax: config.store.inlineBlobMax,
     blobDir: paths.blobDir,
+  };
+}
+
+/**
+ * Opens the store the configuration names. A server (`watch`) also notices writes made by
+ * other processes on the same SQLite file (the CLI), so they reach IDLE and push clients;
+ * with session processes (server.workers) its change bus is the one they share.
+ */
+export async function openDataStore(
+  config: Config,
+  logger: Logger,
+  opts: { watch?: boolean; bus?: ChangeBus } = {},
+): Promise<MaintainedMailStore> {
+  const paths = dataPaths(config);
+  await mkdir(paths.dataDir, { recursive: true, mode: 0o750 });
+  return openStore({
+    ...dataStoreOptions(config),
     clock: systemClock,
     logger,
+    ...(opts.bus ? { bus: opts.bus } : {}),
     ...(opts.watch && config.store.backend === "sqlite" ? { watchExternalChangesMs: 500 } : {}),
   });
 }

@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import { createLogger } from "../core/logger.ts";
 import { startServer, stopOnSignals, type RunningServer } from "../core/server.ts";
-import { bootstrapStore, openDataDir, openDataStore } from "./data-dir.ts";
+import { RelayChangeBus } from "../store/bus/relay.ts";
+import { bootstrapStore, dataStoreOptions, openDataDir, openDataStore } from "./data-dir.ts";
 import { UsageError } from "./output.ts";
 import { protocolFactories } from "./protocols.ts";
 
@@ -39,7 +40,12 @@ export async function serve(
   });
   const cfg = dd.config.current();
   const logger = createLogger({ level: cfg.logging.level, unredacted: cfg.logging.unredacted });
-  const store = await openDataStore(cfg, logger, { watch: true });
+  // Session processes (server.workers) share this process's change bus.
+  const bus =
+    cfg.server.workers > 0
+      ? new RelayChangeBus({ onError: (e) => logger.error({ err: e }, "change listener failed") })
+      : undefined;
+  const store = await openDataStore(cfg, logger, { watch: true, ...(bus ? { bus } : {}) });
   const boot = await bootstrapStore(store);
   if (store.searchIndexStale) {
     // The search backend changed (or an older version indexed differently): rebuild it.
@@ -65,6 +71,7 @@ export async function serve(
       logger,
       processMetrics: true,
       protocols: protocolFactories(),
+      workers: { store: dataStoreOptions(cfg) },
     });
   } catch (e) {
     await store.close();
@@ -80,6 +87,9 @@ export async function serve(
   gc.unref();
   const bound = Object.values(server.ports()).sort((a, b) => a.port - b.port);
   for (const l of bound) out.write(`listening ${l.service} ${l.host}:${l.port}\n`);
+  const workers = server.workerPids();
+  if (workers.length > 0)
+    out.write(`IMAP sessions served by ${workers.length} processes (pids ${workers.join(", ")})\n`);
   out.write(`ready (pid ${process.pid}; Ctrl-C stops)\n`);
   let done!: () => void;
   const stopped = new Promise<void>((r) => (done = r));

@@ -99,6 +99,15 @@ const serverSchema = z
       .describe(
         "Added to every listener port except 0 (e.g. 10000 makes SMTP listen on 10025), to run without privileges or beside another mail server.",
       ),
+    workers: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(0)
+      .describe(
+        "Processes serving IMAP connections beside the main process, which accepts them and hands each to the least busy one (changes, failed-login counts and reloads are shared between them). 0 serves every connection in the main process; on a machine with several cores, about one per core lets IMAP use them all. Needs a restart to change.",
+      ),
   })
   .prefault({})
   .describe("The server identity and data folder.");

@@ -8,17 +8,25 @@ import { dataPaths } from "../config/load.ts";
 import { ConfigManager } from "../config/reload.ts";
 import type { Config, Service } from "../config/schema.ts";
 import { Authenticator } from "../auth/authenticator.ts";
-import { MemoryRateLimiter } from "../auth/rate-limit.ts";
+import { MemoryRateLimiter, type LoginRateLimiter } from "../auth/rate-limit.ts";
 import { Ingest } from "../delivery/ingest.ts";
 import { registerMtaStsPolicy } from "../http/mta-sts.ts";
 import { startOutbound } from "../server/outbound.ts";
 import { startHistoryRetention } from "../server/history.ts";
 import { startReports } from "../server/reports.ts";
+import { WORKER_SERVICES, WorkerPool, type WorkerStoreOptions } from "../server/workers.ts";
+import { RelayChangeBus } from "../store/bus/relay.ts";
 import { storeCredentialSource, storeImpersonation } from "../directory/credentials.ts";
 import { resolverFromConfig, type Resolver } from "../dns/resolver.ts";
 import { createHttpApp } from "../http/app.ts";
 import { httpProtocol } from "../http/protocol.ts";
-import { ListenerManager, type BoundListener, type ProtocolRegistration } from "../net/listener.ts";
+import {
+  ListenerManager,
+  type BoundListener,
+  type HandoffInfo,
+  type ProtocolRegistration,
+} from "../net/listener.ts";
+import type { Socket } from "node:net";
 import type { MailStore } from "../store/types.ts";
 import { TlsProvider } from "../tls/provider.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -66,6 +74,20 @@ export interface StartServerOptions {
   outbound?: boolean;
   /** Extra trust anchors of the outbound SMTP client (tests: the peer's test certificate). */
   outboundCa?: string | Buffer;
+  /**
+   * How session processes open the store (src/server/workers.ts). With it, and
+   * server.workers > 0, and a store opened on a RelayChangeBus, IMAP connections are served
+   * by that many child processes; without it every connection is served in this process.
+   */
+  workers?: { store: WorkerStoreOptions };
+  /**
+   * "worker": a session process (src/server/worker-main.ts): no listener is bound (the main
+   * process hands connections in through adopt()), and the queue, reports and retention
+   * tasks, SIGHUP and the web app are left to the main process. Default "main".
+   */
+  role?: "main" | "worker";
+  /** Default: a MemoryRateLimiter from config.limits (a session process asks the main one's). */
+  rateLimiter?: LoginRateLimiter;
 }
 
 export interface RunningServer {
@@ -76,6 +98,10 @@ export interface RunningServer {
   ports(): Record<string, BoundListener>;
   /** Re-read the configuration file (as SIGHUP does). Rejects with ReloadError, keeping the old settings. */
   reload(): Promise<Config>;
+  /** Serve a connection another process accepted on listener `name` (session processes). */
+  adopt(name: string, socket: Socket, info: HandoffInfo): void;
+  /** The session processes' pids (empty when connections are served in this process). */
+  workerPids(): number[];
   /**
    * Graceful stop: no new connections; each connection finishes its command in flight and
    * says goodbye (protocol shutdown hooks); after `graceMs` (default 10 s) the rest is cut;
@@ -85,6 +111,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const worker = opts.role === "worker";
   const config = opts.config instanceof ConfigManager ? opts.config : new ConfigManager(opts.config);
   const cfg = config.current();
   const logger =
@@ -102,6 +129,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       logger,
     }));
   const clock = opts.clock ?? systemClock;
+  const rateLimiter =
+    opts.rateLimiter ??
+    new MemoryRateLimiter({
+      clock,
+      perIp: { max: cfg.limits.authFailuresPerIp, windowMs: cfg.limits.authFailureWindowSeconds * 1000 },
+    });
   const ctx: ServerContext = {
     config,
     store: opts.store,
@@ -129,10 +162,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       hostname: cfg.server.hostname,
       allowCramMd5: cfg.auth.allowCramMd5,
       impersonate: storeImpersonation(opts.store, () => config.current().auth.allowAdminImpersonation),
-      rateLimiter: new MemoryRateLimiter({
-        clock,
-        perIp: { max: cfg.limits.authFailuresPerIp, windowMs: cfg.limits.authFailureWindowSeconds * 1000 },
-      }),
+      rateLimiter,
     }),
   };
 
@@ -149,7 +179,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   opts.httpRoutes?.(app, ctx);
 
   const protocols: Partial<Record<Service, ProtocolRegistration>> = {};
-  if (opts.http !== false) {
+  if (opts.http !== false && !worker) {
     const web = httpProtocol(app, { logger });
     protocols.http = web;
     protocols.https = web;
@@ -161,6 +191,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (factory !== undefined) protocols[service] = factory(ctx);
   }
 
+  const bus = opts.store.changes;
+  const pool =
+    !worker && cfg.server.workers > 0 && opts.workers !== undefined && bus instanceof RelayChangeBus
+      ? new WorkerPool({
+          count: cfg.server.workers,
+          config: () => config.current(),
+          store: opts.workers.store,
+          bus,
+          rateLimiter,
+          logger,
+        })
+      : undefined;
+  if (!worker && cfg.server.workers > 0 && pool === undefined)
+    logger.warn("server.workers is set but this server was started without session processes");
   const listeners = new ListenerManager({
     listeners: cfg.listeners,
     portOffset: cfg.server.portOffset,
@@ -169,38 +213,50 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     logger,
     metrics,
     handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    handoff: pool && { services: WORKER_SERVICES, hand: (s, i, c) => pool.hand(s, i, c) },
   });
   try {
-    await listeners.listen();
+    await pool?.start();
+    if (!worker) await listeners.listen();
   } catch (e) {
     if (opts.tls === undefined) tls.close();
     throw e;
   }
+  const onConfigChange = (_d: unknown, next: Config): void => pool?.configChanged(next);
+  if (pool) config.on("change", onConfigChange);
   const outbound =
-    opts.outbound === false ? null : startOutbound(ctx, opts.outboundCa ? { ca: opts.outboundCa } : {});
+    opts.outbound === false || worker
+      ? null
+      : startOutbound(ctx, opts.outboundCa ? { ca: opts.outboundCa } : {});
   if (outbound) ctx.outbound = outbound;
-  const reports = startReports(ctx);
+  const reports = worker ? undefined : startReports(ctx);
   if (reports) ctx.reports = reports;
   // drops change history older than store.historyDays, every store.historyCompactMinutes
-  const history = startHistoryRetention(ctx);
+  const history = worker ? undefined : startHistoryRetention(ctx);
 
   const onSighup = (): void => {
     logger.info("SIGHUP: reloading the configuration and certificates");
     config.reload().catch(() => undefined); // the manager logs why it refused
     tls
       .reload()
+      .then(() => pool?.tlsReloaded())
       .catch((e: unknown) =>
         logger.error({ err: (e as Error).message }, "certificate reload failed, keeping the current ones"),
       );
   };
-  if (opts.reloadOnSighup !== false) process.on("SIGHUP", onSighup);
+  if (opts.reloadOnSighup !== false && !worker) process.on("SIGHUP", onSighup);
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOpts: { graceMs?: number } = {}): Promise<void> => {
     stopping ??= (async () => {
       process.off("SIGHUP", onSighup);
       logger.info("stopping");
-      await listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 });
+      config.off("change", onConfigChange);
+      // Handed-off connections end when their session process has closed them.
+      await Promise.all([
+        listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 }),
+        pool?.stop({ graceMs: stopOpts.graceMs ?? 10_000 }),
+      ]);
       await reports?.stop();
       await history?.stop();
       await outbound?.stop();
@@ -216,6 +272,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     http: app,
     ports: () => listeners.ports(),
     reload: () => config.reload(),
+    adopt: (name, socket, info) => listeners.adopt(name, socket, info),
+    workerPids: () => pool?.pids() ?? [],
     stop,
   };
 }

@@ -61,6 +61,19 @@ export interface BoundListener {
   path?: string;
 }
 
+/**
+ * Connections of some services served by other processes (src/server/workers.ts): the
+ * listener keeps the limits and counts, the socket (still paused, nothing read) goes to
+ * `hand`, which calls `closed` once the connection has ended wherever it was served.
+ */
+export interface Handoff {
+  services: ReadonlySet<Service>;
+  hand(socket: Socket, info: HandoffInfo, closed: () => void): void;
+}
+
+/** What travels with a handed-off connection. */
+export type HandoffInfo = Omit<ConnectionInfo, "onShutdown">;
+
 export interface ListenerManagerOptions {
   /** The configured listeners by name (config.listeners). */
   listeners: Record<string, ListenerConfig>;
@@ -72,12 +85,19 @@ export interface ListenerManagerOptions {
   metrics?: Metrics | undefined;
   /** Time allowed for an implicit-TLS handshake. Default 30 s. */
   handshakeTimeoutMs?: number;
+  /** Serve these services' TCP connections in other processes (see Handoff). */
+  handoff?: Handoff | undefined;
 }
 
 interface Live {
-  socket: Socket;
   ip: string;
   hooks: (() => void | Promise<void>)[];
+  /** Whether the connection has ended. */
+  ended(): boolean;
+  /** Resolves when it has. */
+  readonly ends: Promise<void>;
+  /** Cut it now (a handed-off connection is cut by the process serving it). */
+  destroy(): void;
 }
 
 interface Running {
@@ -90,6 +110,8 @@ interface Running {
   bound?: BoundListener;
   /** The socket file of a unix socket listener, removed at close. */
   socketFile?: UnixSocketFile;
+  /** Its connections are handed to other processes (paused on accept). */
+  handedOff: boolean;
 }
 
 /** "::ffff:192.0.2.1" -> "192.0.2.1", so one client counts once whatever the socket family. */
@@ -133,13 +155,16 @@ export class ListenerManager {
         const port = config.port === 0 || config.path !== "" ? 0 : config.port + offset;
         if (port > 65535)
           throw new Error(`listener ${name}: port ${config.port} + portOffset ${offset} is above 65535`);
+        const handedOff = config.path === "" && (this.#opts.handoff?.services.has(config.service) ?? false);
         const r: Running = {
           name,
           config,
           protocol: asHandler(reg),
-          server: createServer({ noDelay: true, pauseOnConnect: false }),
+          // A handed-off socket must not be read here: its bytes belong to the other process.
+          server: createServer({ noDelay: true, pauseOnConnect: handedOff }),
           live: new Set(),
           perIp: new Map(),
+          handedOff,
         };
         r.server.on("connection", (socket: Socket) => this.#accept(r, socket));
         r.server.on("error", (e) =>
@@ -205,7 +230,7 @@ export class ListenerManager {
     }
     const unix = r.config.path !== "";
     const ip = unix ? UNIX_PEER : normalizeIp(socket.remoteAddress);
-    const base = {
+    const base: HandoffInfo = {
       service,
       listenerName: r.name,
       remoteAddress: ip,
@@ -228,22 +253,100 @@ export class ListenerManager {
     if (over !== undefined) {
       metrics?.connectionsRefused.inc({ service, reason: over });
       logger.info({ listener: r.name, ip, reason: over }, "connection refused over limit");
+      if (r.handedOff) socket.resume();
       this.#refuse(r, socket, base);
       return;
     }
+    const handoff = this.#opts.handoff;
+    if (!r.handedOff || handoff === undefined) {
+      this.#serve(r, socket, base);
+      return;
+    }
+    let ended = false;
+    let end!: () => void;
+    const live: Live = {
+      ip,
+      hooks: [],
+      ended: () => ended,
+      ends: new Promise<void>((res) => (end = res)),
+      destroy: () => undefined,
+    };
+    this.#track(r, live);
+    try {
+      handoff.hand(socket, base, () => {
+        ended = true;
+        end();
+      });
+    } catch (e) {
+      logger.error({ listener: r.name, err: (e as Error).message }, "connection hand-off failed");
+      socket.destroy();
+      ended = true;
+      end();
+    }
+  }
 
-    const live: Live = { socket, ip, hooks: [] };
+  /**
+   * Serves a connection accepted by another process (src/server/workers.ts), which checked
+   * the limits: the protocol of listener `name` takes it here, after the TLS handshake of an
+   * implicit-TLS listener. Counted for the graceful stop like one accepted here.
+   */
+  adopt(name: string, socket: Socket, info: HandoffInfo): void {
+    const { logger } = this.#opts;
+    socket.on("error", (e) => logger.debug({ listener: name, err: e.message }, "socket error"));
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    let r = this.#running.find((x) => x.name === name);
+    if (r === undefined) {
+      const config = this.#opts.listeners[name];
+      const reg = config === undefined ? undefined : this.#opts.protocols[config.service];
+      if (config === undefined || reg === undefined) {
+        logger.error({ listener: name }, "connection for a listener without a protocol here");
+        socket.destroy();
+        return;
+      }
+      r = {
+        name,
+        config,
+        protocol: asHandler(reg),
+        server: createServer(),
+        live: new Set(),
+        perIp: new Map(),
+        handedOff: false,
+      };
+      this.#running.push(r);
+    }
+    this.#serve(r, socket, info);
+  }
+
+  #track(r: Running, live: Live): void {
+    const { metrics } = this.#opts;
+    const service = r.config.service;
     r.live.add(live);
-    r.perIp.set(ip, ipCount + 1);
+    r.perIp.set(live.ip, (r.perIp.get(live.ip) ?? 0) + 1);
     metrics?.connectionsTotal.inc({ service });
     metrics?.connectionsActive.inc({ service });
-    socket.once("close", () => {
+    void live.ends.then(() => {
       r.live.delete(live);
-      const n = (r.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) r.perIp.delete(ip);
-      else r.perIp.set(ip, n);
+      const n = (r.perIp.get(live.ip) ?? 1) - 1;
+      if (n <= 0) r.perIp.delete(live.ip);
+      else r.perIp.set(live.ip, n);
       metrics?.connectionsActive.dec({ service });
     });
+  }
+
+  #serve(r: Running, socket: Socket, base: HandoffInfo): void {
+    const { logger, metrics } = this.#opts;
+    const service = r.config.service;
+    const live: Live = {
+      ip: base.remoteAddress,
+      hooks: [],
+      ended: () => socket.closed,
+      ends: socket.closed ? Promise.resolve() : new Promise<void>((res) => socket.once("close", () => res())),
+      destroy: () => socket.destroy(),
+    };
+    this.#track(r, live);
     const info: ConnectionInfo = { ...base, onShutdown: (hook) => live.hooks.push(hook) };
     const start = (s: Socket): void => {
       try {
@@ -264,7 +367,10 @@ export class ListenerManager {
       start,
       (e: unknown) => {
         metrics?.tlsHandshakeFailures.inc({ service });
-        logger.debug({ listener: r.name, ip, err: (e as Error).message }, "TLS handshake failed");
+        logger.debug(
+          { listener: r.name, ip: base.remoteAddress, err: (e as Error).message },
+          "TLS handshake failed",
+        );
       },
     );
   }
@@ -323,11 +429,7 @@ export class ListenerManager {
         }
       }
     }
-    const allClosed = Promise.all(
-      all.map((c) =>
-        c.socket.closed ? Promise.resolve() : new Promise<void>((res) => c.socket.once("close", () => res())),
-      ),
-    );
+    const allClosed = Promise.all(all.map((c) => c.ends));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((res) => {
       timer = setTimeout(() => res("timeout"), graceMs);
@@ -335,10 +437,10 @@ export class ListenerManager {
     const outcome = await Promise.race([allClosed.then(() => "closed" as const), graceOver]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      const left = all.filter((c) => !c.socket.closed);
+      const left = all.filter((c) => !c.ended());
       if (left.length > 0)
         this.#opts.logger.info({ connections: left.length }, "grace time over, closing connections");
-      for (const c of left) c.socket.destroy();
+      for (const c of left) c.destroy();
       await allClosed;
     }
     await Promise.all(serversClosed);

@@ -12,6 +12,8 @@ import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { startServer, type ProtocolFactory, type RunningServer } from "../../src/core/server.ts";
 import { StaticResolver, type Resolver } from "../../src/dns/resolver.ts";
+import type { WorkerStoreOptions } from "../../src/server/workers.ts";
+import { RelayChangeBus } from "../../src/store/bus/relay.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { Account, MailStore } from "../../src/store/types.ts";
 import type { TlsProvider } from "../../src/tls/provider.ts";
@@ -41,6 +43,11 @@ export interface TestServerOptions {
   dataDir?: string;
   /** The store on this PostgreSQL database and schema (blobs in it) instead of a SQLite file. */
   postgres?: { url: string; schema: string };
+  /**
+   * IMAP sessions in this many processes (server.workers); the certificate is then generated
+   * in the data folder (the processes load it from there) instead of the test one.
+   */
+  workers?: number;
 }
 
 export interface TestServer {
@@ -61,33 +68,32 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   };
   const logger = silentLogger();
   const pg = opts.postgres;
-  const store = await openStore(
+  const storeOptions: WorkerStoreOptions =
     pg !== undefined
-      ? {
-          backend: "postgres",
-          postgresUrl: pg.url,
-          postgresSchema: pg.schema,
-          blobs: "db",
-          clock: systemClock,
-          logger,
-        }
+      ? { backend: "postgres", postgresUrl: pg.url, postgresSchema: pg.schema, blobs: "db" }
       : {
           backend: "sqlite",
           sqlitePath: join(dir, "mail.db"),
           blobs: opts.blobs ?? "fs",
           blobDir: join(dir, "blobs"),
-          clock: systemClock,
-          logger,
-        },
-  );
+        };
+  const workers = opts.workers ?? 0;
+  const store = await openStore({
+    ...storeOptions,
+    clock: systemClock,
+    logger,
+    ...(workers > 0 ? { bus: new RelayChangeBus() } : {}),
+  });
   const listeners = Object.fromEntries(
     Object.entries(opts.listeners).map(([svc, l]) => [svc, { bind: "127.0.0.1", port: 0, ...l }]),
   );
   let server: RunningServer;
   try {
     const config = ConfigManager.fromObject({
+      // session processes log from this configuration (this process's logger is silent)
+      ...(workers > 0 ? { logging: { level: "silent" } } : {}),
       ...opts.config,
-      server: { dataDir: dir, hostname: "localhost" },
+      server: { dataDir: dir, hostname: "localhost", workers },
       listeners,
       limits: { authFailureDelayMs: 0, authFailuresPerIp: 1000, ...opts.limits },
     });
@@ -98,7 +104,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
       resolver: opts.resolver ?? new StaticResolver(),
       outbound: opts.outbound ?? false,
       ...(opts.outboundCa !== undefined ? { outboundCa: opts.outboundCa } : {}),
-      tls: opts.tls ?? (await testTls()),
+      ...(workers > 0 ? { workers: { store: storeOptions } } : { tls: opts.tls ?? (await testTls()) }),
       http: false,
       reloadOnSighup: false,
       protocols: opts.protocols,

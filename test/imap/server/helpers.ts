@@ -46,6 +46,8 @@ export interface FixtureOptions {
   limits?: Record<string, unknown>;
   /** More settings of the plain-text imap listener. */
   imapListener?: Record<string, unknown>;
+  /** Sessions served by this many processes (server.workers). */
+  workers?: number;
 }
 
 export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
@@ -54,6 +56,7 @@ export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture>
     listeners: { imap: { allowPlaintextAuth: opts.allowPlaintext ?? true, ...opts.imapListener }, imaps: {} },
     protocols: { imap: imapProtocol, imaps: imapProtocol },
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   });
   const { server, store } = t;
   await store.createDomain("example.test");
