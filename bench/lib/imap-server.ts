@@ -23,6 +23,7 @@ import { startServer } from "../../src/core/server.ts";
 import { StaticResolver } from "../../src/dns/resolver.ts";
 import { parseMessage } from "../../src/mail/parse.ts";
 import { imapProtocol } from "../../src/protocols/imap/index.ts";
+import { smtpProtocol } from "../../src/protocols/smtp/index.ts";
 import { openStore } from "../../src/store/open.ts";
 import { RelayChangeBus } from "../../src/store/bus/relay.ts";
 import type { WorkerStoreOptions } from "../../src/server/workers.ts";
@@ -106,6 +107,8 @@ const config = ConfigManager.fromObject({
       maxConnectionsPerIp: 5000,
       compress: false,
     },
+    // imap-idle-conns delivers its message over LMTP, as to the reference
+    lmtp: { bind: "127.0.0.1", port: 0 },
   },
   // as the reference config: 1,000 IDLE connections of one user must fit
   limits: { maxConnectionsPerUser: 5000 },
@@ -118,7 +121,7 @@ const server = await startServer({
   resolver: new StaticResolver(),
   http: false,
   reloadOnSighup: false,
-  protocols: { imap: imapProtocol },
+  protocols: { imap: imapProtocol, lmtp: smtpProtocol("lmtp") },
   workers: { store: storeOptions },
 });
 const inspector = o.profile ? new Session() : null;
@@ -127,7 +130,13 @@ if (inspector) {
   await inspector.post("Profiler.enable");
   await inspector.post("Profiler.start");
 }
-process.stdout.write(JSON.stringify({ port: server.ports()["imap"]?.port ?? 0, pid: process.pid }) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    port: server.ports()["imap"]?.port ?? 0,
+    lmtp: server.ports()["lmtp"]?.port ?? 0,
+    pid: process.pid,
+  }) + "\n",
+);
 
 let stopping = false;
 const stop = async (): Promise<void> => {

@@ -22,7 +22,7 @@ import { destroyEmails, expunge } from "./expunge.ts";
 import { SqlLeaseStore } from "./leases.ts";
 import * as mb from "./mailboxes.ts";
 import { migrate } from "./migrate.ts";
-import { claimRecent, countRecent } from "./recent.ts";
+import { countRecent, RecentClaims } from "./recent.ts";
 import { reindex, reindexEmails, searchIndexStale } from "./reindex.ts";
 import { compactHistory, type CompactHistoryOptions, type CompactHistoryResult } from "./retention.ts";
 import { ExternalChangeWatcher } from "./watch.ts";
@@ -107,6 +107,7 @@ class SqlMailStore implements MaintainedMailStore {
   readonly delivery: DeliveryLookups;
   readonly #ctx: StoreContext;
   readonly #dirCache = new DirectoryCache();
+  readonly #recent = new RecentClaims();
   #closed = false;
   searchIndexStale: boolean;
 
@@ -226,7 +227,7 @@ class SqlMailStore implements MaintainedMailStore {
     return mb.deleteMailbox(this.#ctx, accountId, mailboxId);
   }
   claimRecent(accountId: Id, mailboxId: Id, upToUid: number): Promise<number> {
-    return claimRecent(this.#ctx, accountId, mailboxId, upToUid);
+    return this.#recent.claim(this.#ctx, accountId, mailboxId, upToUid);
   }
   countRecent(accountId: Id, mailboxId: Id): Promise<number> {
     return countRecent(this.#ctx, accountId, mailboxId);

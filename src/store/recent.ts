@@ -55,3 +55,49 @@ export async function countRecent(ctx: StoreContext, accountId: Id, mailboxId: I
   );
   return Number(row?.n ?? 0);
 }
+
+/** Mailboxes whose claimed UID one store remembers (the least recently claimed are dropped). */
+const REMEMBERED = 10_000;
+
+/**
+ * claimRecent for one store (one process), without a store read when the answer is known:
+ * when a delivery reaches 1,000 rev1 sessions of one mailbox, each claims the new UID at the
+ * same moment; the first claim goes to the store, the others wait for it and then know the UID
+ * is taken (before, each read and 999 then queued a write transaction to find it taken). The value
+ * kept per mailbox is a lower bound of the stored one (which only rises), so "already claimed up
+ * to here" read from it is always true; anything else goes to the store as before.
+ */
+export class RecentClaims {
+  readonly #claimed = new Map<string, number>();
+  readonly #inFlight = new Map<string, Promise<number>>();
+
+  async claim(ctx: StoreContext, accountId: Id, mailboxId: Id, upToUid: number): Promise<number> {
+    // EXAMINE (0) reads the stored value itself: another process may have claimed more.
+    if (upToUid <= 0) return claimRecent(ctx, accountId, mailboxId, upToUid);
+    const key = `${accountId}\u0000${mailboxId}`;
+    let waited = false;
+    for (let p = this.#inFlight.get(key); p !== undefined; p = this.#inFlight.get(key)) {
+      waited = true;
+      await p.catch(() => undefined);
+    }
+    // Only a claim that waited for another one takes its answer from memory: the mailbox
+    // existed a moment ago. Otherwise the store says (and a deleted mailbox is NOTFOUND).
+    const known = this.#claimed.get(key);
+    if (waited && known !== undefined && known >= upToUid) return known;
+    const p = claimRecent(ctx, accountId, mailboxId, upToUid);
+    this.#inFlight.set(key, p);
+    try {
+      const before = await p;
+      const now = Math.max(before, upToUid, this.#claimed.get(key) ?? 0);
+      this.#claimed.delete(key); // re-inserted last: the map's order is recency
+      this.#claimed.set(key, now);
+      if (this.#claimed.size > REMEMBERED) {
+        const oldest = this.#claimed.keys().next().value;
+        if (oldest !== undefined) this.#claimed.delete(oldest);
+      }
+      return before;
+    } finally {
+      if (this.#inFlight.get(key) === p) this.#inFlight.delete(key);
+    }
+  }
+}

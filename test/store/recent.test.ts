@@ -118,6 +118,30 @@ for (const backend of BACKENDS) {
       }
     });
 
+    void test("many sessions of one store claiming the same UID at once: one gets it, one write", async () => {
+      const place = await backend.make();
+      const store = await place.open();
+      try {
+        const a = await store.createAccount({ name: "fan@example.test" });
+        const box = await inbox(store, a.id);
+        for (let i = 0; i < 3; i++) await append(store, a.id, [box]);
+        const stats = (): number =>
+          backend.name === "sqlite" ? (store.driver as SqliteDriverHandle).stats().commits : 0;
+        const commits = stats();
+        const got = await Promise.all(Array.from({ length: 200 }, () => store.claimRecent(a.id, box, 3)));
+        assert.equal(got.filter((b) => b < 3).length, 1, "exactly one claim gets the new UIDs");
+        assert.equal(
+          got.find((b) => b < 3),
+          0,
+        );
+        if (backend.name === "sqlite") assert.equal(stats() - commits, 1, "one write transaction");
+        assert.equal(await store.claimRecent(a.id, box, 0), 3);
+      } finally {
+        await store.close();
+        await place.drop();
+      }
+    });
+
     void test("two stores on one database claiming at once never share a UID", async () => {
       const place = await backend.make();
       const one = await place.open();
