@@ -1,7 +1,19 @@
 // Prometheus metrics, one Registry per server (never prom-client's global registry: tests run
 // several servers in one process). Protocols take these from the ServerContext; GET /metrics
 // serves `registry.metrics()`.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from "prom-client";
+
+/** One registry's metrics as JSON (what session processes send for /metrics). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export interface MetricsOptions {
   /** Also collect process metrics (CPU, memory, event loop lag). The CLI turns this on. */
@@ -104,7 +116,18 @@ export class Metrics {
 
   /** The Prometheus text exposition of this registry. */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    const peers = this.#peers;
+    if (peers === undefined) return this.registry.metrics();
+    // Session processes (src/server/workers.ts): their counters summed with these.
+    const all = [await this.registry.getMetricsAsJSON(), ...(await peers())];
+    return AggregatorRegistry.aggregate(all).metrics();
+  }
+
+  #peers: (() => Promise<MetricsJson[]>) | undefined;
+
+  /** Adds other processes' metrics (as JSON) to what text() serves. */
+  setPeers(peers: (() => Promise<MetricsJson[]>) | undefined): void {
+    this.#peers = peers;
   }
 
   /** The Content-Type of `text()`. */

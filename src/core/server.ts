@@ -223,7 +223,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     throw e;
   }
   const onConfigChange = (_d: unknown, next: Config): void => pool?.configChanged(next);
-  if (pool) config.on("change", onConfigChange);
+  if (pool) {
+    config.on("change", onConfigChange);
+    metrics.setPeers(() => pool.metrics());
+  }
   const outbound =
     opts.outbound === false || worker
       ? null
@@ -252,6 +255,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       process.off("SIGHUP", onSighup);
       logger.info("stopping");
       config.off("change", onConfigChange);
+      if (pool) metrics.setPeers(undefined);
       // Handed-off connections end when their session process has closed them.
       await Promise.all([
         listeners.close({ graceMs: stopOpts.graceMs ?? 10_000 }),

@@ -317,11 +317,12 @@ export class ListenerManager {
       };
       this.#running.push(r);
     }
-    this.#serve(r, socket, info);
+    // counted by the process that accepted it (connections_total, connections_active)
+    this.#serve(r, socket, info, false);
   }
 
-  #track(r: Running, live: Live): void {
-    const { metrics } = this.#opts;
+  #track(r: Running, live: Live, counted = true): void {
+    const metrics = counted ? this.#opts.metrics : undefined;
     const service = r.config.service;
     r.live.add(live);
     r.perIp.set(live.ip, (r.perIp.get(live.ip) ?? 0) + 1);
@@ -336,7 +337,7 @@ export class ListenerManager {
     });
   }
 
-  #serve(r: Running, socket: Socket, base: HandoffInfo): void {
+  #serve(r: Running, socket: Socket, base: HandoffInfo, counted = true): void {
     const { logger, metrics } = this.#opts;
     const service = r.config.service;
     const live: Live = {
@@ -346,7 +347,7 @@ export class ListenerManager {
       ends: socket.closed ? Promise.resolve() : new Promise<void>((res) => socket.once("close", () => res())),
       destroy: () => socket.destroy(),
     };
-    this.#track(r, live);
+    this.#track(r, live, counted);
     const info: ConnectionInfo = { ...base, onShutdown: (hook) => live.hooks.push(hook) };
     const start = (s: Socket): void => {
       try {

@@ -129,6 +129,12 @@ process.on("message", (msg: ToWorker, handle: unknown) => {
         // refused (a static setting changed): the main process refused it too and logged why
       }
       break;
+    case "metrics":
+      void server?.ctx.metrics.registry
+        .getMetricsAsJSON()
+        .then((metrics) => send({ t: "metrics-r", id: msg.id, metrics }))
+        .catch(() => undefined);
+      break;
     case "tls-reload":
       void server?.ctx.tls.reload().catch(() => undefined);
       break;

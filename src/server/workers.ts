@@ -14,7 +14,9 @@
 // - failed-login counts: the workers' authenticators ask this process's rate limiter, so the
 //   limits per IP and per account hold over all processes;
 // - configuration: a reload here (SIGHUP) is applied in every worker, and so is a
-//   certificate reload.
+//   certificate reload;
+// - metrics: GET /metrics here adds up the workers' counters (commands, ingested messages,
+//   TLS failures) with this process's; connections are counted here, where they are accepted.
 // A worker that dies is started again (its connections are lost, as with a crashed imap
 // process); a graceful stop lets every worker finish its connections within the grace time.
 import { fork, type ChildProcess } from "node:child_process";
@@ -22,6 +24,7 @@ import type { Socket } from "node:net";
 import type { LoginAttemptKey, LoginRateLimiter } from "../auth/rate-limit.ts";
 import type { Config, Service } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
+import type { MetricsJson } from "../core/metrics.ts";
 import type { HandoffInfo } from "../net/listener.ts";
 import type { RelayChangeBus } from "../store/bus/relay.ts";
 import type { OpenStoreOptions } from "../store/open.ts";
@@ -44,6 +47,7 @@ export type ToWorker =
   | { t: "rpc-r"; id: number; value?: number; error?: string }
   | { t: "config"; config: Config }
   | { t: "tls-reload" }
+  | { t: "metrics"; id: number }
   | { t: "stop"; graceMs: number };
 
 /** Messages from a worker to this process. */
@@ -52,6 +56,7 @@ export type FromWorker =
   | { t: "failed"; error: string }
   | { t: "closed"; id: number }
   | { t: "change"; event: ChangeEvent }
+  | { t: "metrics-r"; id: number; metrics: MetricsJson }
   | { t: "rpc"; id: number; method: "retryAfter" | "recordFailure"; key: LoginAttemptKey };
 
 export interface WorkerPoolOptions {
@@ -82,6 +87,8 @@ export class WorkerPool {
   readonly #workers: (Worker | undefined)[] = [];
   readonly #restartDelay: number[] = [];
   #nextConn = 1;
+  #nextAsk = 1;
+  readonly #asked = new Map<number, (m: MetricsJson) => void>();
   #stopping = false;
 
   constructor(opts: WorkerPoolOptions) {
@@ -129,6 +136,28 @@ export class WorkerPool {
       socket.destroy();
       this.#closed(w, id);
     });
+  }
+
+  /** Every live worker's metrics (one that does not answer within 2 s is left out). */
+  async metrics(): Promise<MetricsJson[]> {
+    const asks = this.#workers.flatMap((w) => {
+      if (w?.ready !== true) return [];
+      const id = this.#nextAsk++;
+      return [
+        new Promise<MetricsJson | null>((resolve) => {
+          const t = setTimeout(() => {
+            this.#asked.delete(id);
+            resolve(null);
+          }, 2000);
+          this.#asked.set(id, (m) => {
+            clearTimeout(t);
+            resolve(m);
+          });
+          this.#send(w, { t: "metrics", id });
+        }),
+      ];
+    });
+    return (await Promise.all(asks)).filter((m): m is MetricsJson => m !== null);
   }
 
   /** Applies a reloaded configuration, or reloads the certificates, in every worker. */
@@ -203,6 +232,12 @@ export class WorkerPool {
           case "rpc":
             this.#rpc(w, m.id, m.method, m.key);
             break;
+          case "metrics-r": {
+            const done = this.#asked.get(m.id);
+            this.#asked.delete(m.id);
+            done?.(m.metrics);
+            break;
+          }
         }
       });
       child.on("error", (e) => log.error({ err: e.message }, "session process error"));

@@ -1,6 +1,6 @@
 // IMAP sessions in session processes (server.workers = 2, src/server/workers.ts): the main
 // process accepts and hands each connection to the least busy process, so two connections
-// opened one after the other are served by different processes. A change made in one reaches
+// opened one after the other are served by different processes; /metrics adds up theirs. A change made in one reaches
 // IDLE in the other at once, and so does a delivery made by the main process (asserted within
 // 300 ms here, where other test files load both cores and the processes are cold; the bench
 // measures the real delay); failed
@@ -81,6 +81,13 @@ describe("IMAP sessions in two session processes", () => {
     assert.match(ub, /\* SEARCH 2 3\r\n/);
     a.close();
     b.close();
+
+    // /metrics of the main process adds up the session processes' counters; connections are
+    // counted once, where they were accepted.
+    const text = await f.server.ctx.metrics.text();
+    assert.match(text, /mailroom_messages_ingested_total\{source="imap-append"\} 1\n/);
+    const conns = /mailroom_connections_total\{service="imap"\} (\d+)/.exec(text);
+    assert.equal(conns?.[1], "2", text);
   });
 
   test("implicit TLS is handed over before the handshake", async () => {
