@@ -14,13 +14,15 @@ describe("IMAP commandsPerMinute", () => {
   test("the burst passes at once; the commands past it are slowed, not refused", async () => {
     const c = await f.raw();
     // LOGIN took one token: 59 more NOOPs fit the burst.
-    let t0 = Date.now();
+    const t0 = Date.now();
     for (let i = 0; i < 59; i++) assert.match(await c.cmd("NOOP"), /^A\d+ OK/m);
-    assert.ok(Date.now() - t0 < 1000, `the burst took ${Date.now() - t0} ms`);
-    t0 = Date.now();
+    const burst = Date.now() - t0;
+    assert.ok(burst < 1000, `the burst took ${burst} ms`);
+    const t1 = Date.now();
     for (let i = 0; i < 5; i++) assert.match(await c.cmd("NOOP"), /^A\d+ OK/m);
-    // Five tokens at 10 a second: about 500 ms.
-    const took = Date.now() - t0;
-    assert.ok(took >= 400 && took < 2000, `5 commands past the burst took ${took} ms`);
+    // Five tokens at 10 a second, less those refilled while the burst ran (a loaded machine
+    // runs it slowly): about 500 ms from the start of the burst, however long it took.
+    const took = Date.now() - t1;
+    assert.ok(burst + took >= 400 && took < 2000, `burst ${burst} ms, then 5 commands in ${took} ms`);
   });
 });
