@@ -128,3 +128,25 @@ void test("the statement cache stays bounded and still answers", async () => {
   }
   assert.deepEqual(await db.get("SELECT 3 AS v"), { v: 3 });
 });
+
+void test("between transactions reads run where they can: attached files on the reader, writes refused", async () => {
+  const dir2 = await mkdtemp(join(tmpdir(), "mailroom-driver-attach-"));
+  const side = openSqlite(join(dir2, "side.db"));
+  try {
+    await side.exec("CREATE TABLE notes (t TEXT)");
+    await side.run("INSERT INTO notes (t) VALUES (?)", ["on the side"]);
+    await side.close();
+    db.attachToReader(join(dir2, "side.db"), "side");
+    // a table only the reader sees, named with and without its schema
+    assert.deepEqual(await db.get("SELECT t FROM side.notes"), { t: "on the side" });
+    assert.deepEqual(await db.all("SELECT t FROM notes"), [{ t: "on the side" }]);
+    // reads follow commits at once, on whichever connection
+    await db.run("INSERT INTO kv (k, n) VALUES (?, ?)", ["between", 7]);
+    assert.deepEqual(await db.get("SELECT n FROM kv WHERE k = ?", ["between"]), { n: 7 });
+    // a write made through a read method is refused, as it always was
+    await assert.rejects(db.get("INSERT INTO kv (k, n) VALUES ('sneaky', 1) RETURNING k"));
+    assert.equal(await db.get("SELECT k FROM kv WHERE k = ?", ["sneaky"]), undefined);
+  } finally {
+    await rm(dir2, { recursive: true, force: true });
+  }
+});

@@ -5,8 +5,10 @@
 //   transaction body is async, writers are serialized by an in-process mutex, and between
 //   processes (the CLI opening the file while a server runs) by SQLite's own write lock
 //   with busy_timeout;
-// - the reader, for every statement made on the driver itself: in WAL mode it sees only
-//   committed data, so reads never observe a transaction in progress.
+// - the reader, for statements made on the driver itself while a transaction is open or
+//   waiting (in WAL mode it sees only committed data, so reads never observe a transaction in
+//   progress) and for the files attached to it; between transactions the writer serves reads,
+//   as its page cache survives its own commits where the reader's does not (see #conn).
 //
 // Durability ("FULL", the default): a transaction() resolves only once its COMMIT is on
 // disk, so 250 OK / APPEND OK follow a durable write. SQLite's own synchronous=FULL would
@@ -212,14 +214,22 @@ class WalSync {
 /** A FIFO async mutex: `fn` bodies run one at a time, in call order. */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
+  /** Holders and waiters. */
+  #count = 0;
+  /** Whether someone holds it or waits for it. */
+  get busy(): boolean {
+    return this.#count > 0;
+  }
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((r) => (release = r));
-    await prev;
+    this.#count++;
     try {
+      await prev;
       return await fn();
     } finally {
+      this.#count--;
       release();
     }
   }
@@ -238,13 +248,11 @@ function openConnection(path: string, opts: SqliteOptions, role: "writer" | "rea
   // FULL durability is WalSync's fdatasync after COMMIT (see the file comment).
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  if (role === "reader") {
-    db.pragma("query_only = ON");
-    // Reads of the database file through a memory map instead of read() calls: a 28 KB
-    // message blob costs about half the CPU (measured 40 -> 20 us). Pages still in the WAL
-    // are read from it as before.
-    db.pragma("mmap_size = 268435456");
-  }
+  if (role === "reader") db.pragma("query_only = ON");
+  // Reads of the database file through a memory map instead of read() calls: a 28 KB
+  // message blob costs about half the CPU (measured 40 -> 20 us). Pages still in the WAL
+  // are read from it as before. The writer reads too, between transactions (see #conn).
+  db.pragma("mmap_size = 268435456");
   return new Connection(db, opts.statementCacheSize ?? 500);
 }
 
@@ -256,6 +264,9 @@ class SqliteDriver implements SqlDriver {
   readonly #busyTimeoutMs: number;
   readonly #walSync: WalSync | undefined;
   readonly #checkpointInWorker: boolean;
+  /** Schemas attached to the reader only; statements naming them always run there. */
+  readonly #attached: string[] = [];
+  readonly #readerOnly = new Map<string, boolean>();
   #checkpointer: Checkpointer | undefined;
   #closed = false;
 
@@ -278,6 +289,8 @@ class SqliteDriver implements SqlDriver {
   attachToReader(path: string, schema: string): void {
     if (this.#reader === this.#writer) throw new Error("an in-memory database has no separate reader");
     this.#reader.prepare(`ATTACH DATABASE ? AS ${schema}`).run(path);
+    this.#attached.push(schema);
+    this.#readerOnly.clear();
   }
 
   /** Commits made and WAL syncs run (commits / syncs is the group-commit factor). */
@@ -285,11 +298,52 @@ class SqliteDriver implements SqlDriver {
     return { commits: this.#walSync?.commits ?? 0, syncs: this.#walSync?.syncs ?? 0 };
   }
 
+  /**
+   * The connection a read outside transaction() runs on. In WAL mode a connection drops its
+   * whole page cache when it starts reading after another connection has committed, so the
+   * reader re-reads every page it touches after each write of the writer (a FETCH BODY[] that
+   * follows its own \Seen commit read the mailbox rows and the message again from the WAL
+   * and the map: 4x the CPU of a BODY.PEEK[]). The writer keeps its cache across its own
+   * commits, so while no transaction is open or waiting (the mutex is free: a read can't see
+   * uncommitted data) reads go to the writer; otherwise, and for the files attached to the
+   * reader only, to the reader.
+   */
+  #conn(sql: string): Connection {
+    if (this.#mutex.busy || this.#reader === this.#writer) return this.#reader;
+    let onReader = this.#readerOnly.get(sql);
+    if (onReader === undefined) {
+      // A statement the writer cannot compile (it names a table of a file attached to the
+      // reader only) or that writes (the reader refuses it, as before) stays on the reader.
+      try {
+        onReader =
+          this.#attached.some((schema) => sql.includes(`${schema}.`)) || !this.#writer.prepare(sql).readonly;
+      } catch {
+        onReader = true;
+      }
+      if (this.#readerOnly.size >= 2000) this.#readerOnly.clear();
+      this.#readerOnly.set(sql, onReader);
+    }
+    return onReader ? this.#reader : this.#writer;
+  }
+
   async all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#reader.all<T>(sql, params);
+    const c = this.#conn(sql);
+    try {
+      return await c.all<T>(sql, params);
+    } catch (e) {
+      // The writer waits 100 ms for a lock; the reader, made for waiting, takes it over.
+      if (c === this.#reader || (e as { code?: string }).code !== "SQLITE_BUSY") throw e;
+      return this.#reader.all<T>(sql, params);
+    }
   }
   async get<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#reader.get<T>(sql, params);
+    const c = this.#conn(sql);
+    try {
+      return await c.get<T>(sql, params);
+    } catch (e) {
+      if (c === this.#reader || (e as { code?: string }).code !== "SQLITE_BUSY") throw e;
+      return this.#reader.get<T>(sql, params);
+    }
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     // A write outside transaction(): run it as its own transaction on the writer.
