@@ -326,24 +326,23 @@ class SqliteDriver implements SqlDriver {
     return onReader ? this.#reader : this.#writer;
   }
 
-  async all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  /** Runs a read on the connection #conn picks. */
+  async #read<R>(sql: string, read: (c: Connection) => Promise<R>): Promise<R> {
     const c = this.#conn(sql);
     try {
-      return await c.all<T>(sql, params);
+      return await read(c);
     } catch (e) {
       // The writer waits 100 ms for a lock; the reader, made for waiting, takes it over.
       if (c === this.#reader || (e as { code?: string }).code !== "SQLITE_BUSY") throw e;
-      return this.#reader.all<T>(sql, params);
+      return read(this.#reader);
     }
   }
+
+  async all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#read(sql, (c) => c.all<T>(sql, params));
+  }
   async get<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    const c = this.#conn(sql);
-    try {
-      return await c.get<T>(sql, params);
-    } catch (e) {
-      if (c === this.#reader || (e as { code?: string }).code !== "SQLITE_BUSY") throw e;
-      return this.#reader.get<T>(sql, params);
-    }
+    return this.#read(sql, (c) => c.get<T>(sql, params));
   }
   async run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     // A write outside transaction(): run it as its own transaction on the writer.
