@@ -31,7 +31,9 @@ void describe("POP3 commandsPerMinute, slowing down", () => {
     for (let i = 0; i < 3; i++) assert.equal(await c.line(), "+OK");
     const t2 = performance.now();
     assert.ok(t1 - t0 < 1000, `the free commands took ${t1 - t0} ms`);
-    assert.ok(t2 - t1 >= 200, `3 commands at 10 a second took ${t2 - t1} ms`);
+    // Three tokens at 10 a second, less those refilled while the free commands ran (a loaded
+    // machine runs them slowly): about 300 ms from the start, however long they took.
+    assert.ok(t2 - t0 >= 200, `free commands ${t1 - t0} ms, then 3 commands in ${t2 - t1} ms`);
     assert.match(await c.cmd("QUIT"), /^\+OK bye/);
   });
 });
