@@ -1,13 +1,14 @@
 // Reading emails and message lists, and keyword changes (IMAP STORE, JMAP keywords).
 // The list queries are single prepared statements joined in SQL (no per-row queries) and
 // parse only the JSON they return: listing 10,000 messages is one statement.
-import { StoreError } from "../core/errors.ts";
+import { StoreError, isStoreError } from "../core/errors.ts";
 import type { Envelope, ParsedMessage } from "../mail/types.ts";
 import type { StoreContext } from "./context.ts";
 import { accountNum, chunks, marks, writeAccount } from "./context.ts";
 import { SEEN, applyKeywordChange, parseKeywords, sameKeywords } from "./keywords.ts";
 import type { SqlExecutor } from "./sql.ts";
-import type { Email, Id, KeywordChange, MessageRow } from "./types.ts";
+import { mailboxWithNum } from "./mailboxes.ts";
+import type { Email, Id, KeywordChange, MailboxDelta, MessageRow } from "./types.ts";
 
 async function mailboxNum(db: SqlExecutor, accountId: Id, mailboxId: Id): Promise<number> {
   const row = await db.get<{ num: number }>(
@@ -85,7 +86,10 @@ export async function changedMessages(
   since: number,
 ): Promise<MessageRow[]> {
   const db = ctx.driver;
-  const num = await mailboxNum(db, accountId, mailboxId);
+  return changedIn(db, await mailboxNum(db, accountId, mailboxId), since);
+}
+
+async function changedIn(db: SqlExecutor, num: number, since: number): Promise<MessageRow[]> {
   const rows = await db.all<ListRow>(`${LIST_SQL} WHERE m.mailbox_num = ? AND m.modseq > ? ORDER BY m.uid`, [
     num,
     since,
@@ -104,7 +108,10 @@ export async function expungedSince(
   since: number,
 ): Promise<number[]> {
   const db = ctx.driver;
-  const num = await mailboxNum(db, accountId, mailboxId);
+  return expungedIn(db, await mailboxNum(db, accountId, mailboxId), since);
+}
+
+async function expungedIn(db: SqlExecutor, num: number, since: number): Promise<number[]> {
   // One statement, one snapshot: the tombstones with the floor of the same moment (compaction
   // raises the floor in the transaction that drops them). The floor comes first, as UID 0.
   const rows = await db.all<{ uid: number; floor: number }>(
@@ -116,6 +123,30 @@ export async function expungedSince(
   const floor = rows[0]?.uid === 0 ? Number(rows[0].floor) : 0;
   if (since < floor) throw new StoreError("LIMIT", `expunges before modseq ${floor} are no longer known`);
   return rows.filter((r) => r.uid !== 0).map((r) => r.uid);
+}
+
+/**
+ * What a selected mailbox's view reads at each poll (IMAP untagged updates, IDLE): the mailbox
+ * first (its highestModSeq never runs ahead of the rows read after it), then the messages
+ * changed and the UIDs expunged after `since`, by the mailbox's row number: three statements.
+ * `expunged` is null when the expunges after `since` are no longer known (expungedSince's
+ * LIMIT); `mailbox` null when the mailbox is gone.
+ */
+export async function mailboxDelta(
+  ctx: StoreContext,
+  accountId: Id,
+  mailboxId: Id,
+  since: number,
+): Promise<MailboxDelta> {
+  const db = ctx.driver;
+  const found = await mailboxWithNum(db, accountId, mailboxId);
+  if (found === null) return { mailbox: null, changed: [], expunged: [] };
+  const changed = await changedIn(db, found.num, since);
+  const expunged = await expungedIn(db, found.num, since).catch((e: unknown) => {
+    if (isStoreError(e, "LIMIT")) return null;
+    throw e;
+  });
+  return { mailbox: found.mailbox, changed, expunged };
 }
 
 interface EmailRow {
@@ -248,13 +279,14 @@ export async function setKeywords(
   emailIds: Id[],
   change: KeywordChange,
   opts?: { unchangedSince?: number; waitDurable?: boolean },
-): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
+): Promise<{ modseq: number; updated: Id[]; conflicts: Id[]; keywords: Map<Id, string[]> }> {
   return writeAccount(
     ctx,
     accountId,
     async (w) => {
       const updated: Id[] = [];
       const conflicts: Id[] = [];
+      const keywords = new Map<Id, string[]>();
       for (const part of chunks([...new Set(emailIds)])) {
         const rows = await w.tx.all<{ num: number; id: string; keywords: string; flags_modseq: number }>(
           `SELECT num, id, keywords, flags_modseq FROM emails WHERE +account_num = ? AND id IN (${marks(part.length)})`,
@@ -282,6 +314,7 @@ export async function setKeywords(
           seenDelta.set(r.num, seenBefore === seenAfter ? 0 : seenAfter ? -1 : 1);
           w.record("Email", r.id, "updated");
           updated.push(r.id);
+          keywords.set(r.id, after);
         }
         if (seenDelta.size === 0) continue;
         const modseq = w.modseq;
@@ -303,7 +336,7 @@ export async function setKeywords(
         ]);
         for (const b of boxes) w.mailbox(b.num, b.id, { unseen: seenDelta.get(b.email_num) ?? 0 });
       }
-      return { updated, conflicts };
+      return { updated, conflicts, keywords };
     },
     opts?.waitDurable === false ? { waitDurable: false } : undefined,
   );

@@ -49,6 +49,7 @@ import type {
   Mailbox,
   MailboxPatch,
   MailStore,
+  MailboxDelta,
   MessageRow,
   NewAccount,
   NewMailbox,
@@ -262,12 +263,15 @@ class SqlMailStore implements MaintainedMailStore {
   expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]> {
     return em.expungedSince(this.#ctx, accountId, mailboxId, since);
   }
+  mailboxDelta(accountId: Id, mailboxId: Id, since: number): Promise<MailboxDelta> {
+    return em.mailboxDelta(this.#ctx, accountId, mailboxId, since);
+  }
   setKeywords(
     accountId: Id,
     emailIds: Id[],
     change: KeywordChange,
     opts?: { unchangedSince?: number; waitDurable?: boolean },
-  ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }> {
+  ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[]; keywords: Map<Id, string[]> }> {
     return em.setKeywords(this.#ctx, accountId, emailIds, change, opts);
   }
   copyEmails(accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult> {

@@ -46,11 +46,15 @@ const SELECT = `SELECT num, id, parent_num, name, role, uid_validity, uid_next, 
   sort_order, total, unseen, size FROM mailboxes`;
 
 function toMailbox(accountId: Id, r: MailboxRow, byNum: Map<number, MailboxRow>): Mailbox {
+  return rowToMailbox(accountId, r, r.parent_num === 0 ? null : (byNum.get(r.parent_num)?.id ?? null));
+}
+
+function rowToMailbox(accountId: Id, r: MailboxRow, parentId: Id | null): Mailbox {
   return {
     id: r.id,
     accountId,
     name: r.name,
-    parentId: r.parent_num === 0 ? null : (byNum.get(r.parent_num)?.id ?? null),
+    parentId,
     role: r.role as MailboxRole | null,
     uidValidity: r.uid_validity,
     uidNext: r.uid_next,
@@ -96,34 +100,67 @@ export async function listMailboxes(ctx: StoreContext, accountId: Id): Promise<M
   return [...byNum.values()].map((r) => toMailbox(accountId, r, byNum));
 }
 
-export async function getMailbox(ctx: StoreContext, accountId: Id, mailboxId: Id): Promise<Mailbox | null> {
-  const byNum = await rowsOf(ctx.driver, await accountNum(ctx.driver, accountId));
-  const r = [...byNum.values()].find((m) => m.id === mailboxId);
-  return r ? toMailbox(accountId, r, byNum) : null;
-}
+// One mailbox by id with its parent's id: one indexed statement, not a list of the account's
+// mailboxes (it runs at every poll of a selected mailbox).
+const SELECT_ONE = `SELECT b.num, b.id, b.parent_num, b.name, b.role, b.uid_validity, b.uid_next,
+  b.highest_modseq, b.subscribed, b.sort_order, b.total, b.unseen, b.size, p.id AS parent_id
+  FROM mailboxes b JOIN accounts a ON a.num = b.account_num LEFT JOIN mailboxes p ON p.num = b.parent_num
+  WHERE b.id = ? AND a.id = ?`;
 
-function findByPath(byNum: Map<number, MailboxRow>, path: string): MailboxRow | undefined {
-  const parts = path.split("/");
-  let parent = 0;
-  let found: MailboxRow | undefined;
-  for (const [i, raw] of parts.entries()) {
-    if (raw === "") return undefined;
-    const name = i === 0 && isInbox(raw) ? "INBOX" : raw;
-    found = [...byNum.values()].find((m) => m.parent_num === parent && m.name === name);
-    if (!found) return undefined;
-    parent = found.num;
+/** The mailbox and its row number; null when absent (NOTFOUND when the account is). */
+export async function mailboxWithNum(
+  db: SqlExecutor,
+  accountId: Id,
+  mailboxId: Id,
+): Promise<{ num: number; mailbox: Mailbox } | null> {
+  const r = await db.get<MailboxRow & { parent_id: string | null }>(SELECT_ONE, [mailboxId, accountId]);
+  if (r === undefined) {
+    // as before: an unknown account is NOTFOUND, an unknown mailbox null
+    await accountNum(db, accountId);
+    return null;
   }
-  return found;
+  return { num: r.num, mailbox: rowToMailbox(accountId, r, r.parent_num === 0 ? null : r.parent_id) };
 }
 
+export async function getMailbox(ctx: StoreContext, accountId: Id, mailboxId: Id): Promise<Mailbox | null> {
+  return (await mailboxWithNum(ctx.driver, accountId, mailboxId))?.mailbox ?? null;
+}
+
+const SELECT_ROOT = `SELECT b.num, b.id, b.parent_num, b.name, b.role, b.uid_validity, b.uid_next,
+  b.highest_modseq, b.subscribed, b.sort_order, b.total, b.unseen, b.size, b.account_num
+  FROM mailboxes b JOIN accounts a ON a.num = b.account_num WHERE a.id = ? AND b.parent_num = 0 AND b.name = ?`;
+const SELECT_CHILD = `${SELECT} WHERE account_num = ? AND parent_num = ? AND name = ?`;
+
+/**
+ * The mailbox at a path: one indexed lookup per level (the unique account/parent/name key),
+ * not a list of the account's mailboxes (APPEND, SELECT and STATUS name mailboxes by path).
+ */
 export async function getMailboxByPath(
   ctx: StoreContext,
   accountId: Id,
   path: string,
 ): Promise<Mailbox | null> {
-  const byNum = await rowsOf(ctx.driver, await accountNum(ctx.driver, accountId));
-  const r = findByPath(byNum, path);
-  return r ? toMailbox(accountId, r, byNum) : null;
+  const db = ctx.driver;
+  const [first = "", ...rest] = path.split("/");
+  if (first === "" || rest.includes("")) return null;
+  const root = await db.get<MailboxRow & { account_num: number }>(SELECT_ROOT, [
+    accountId,
+    isInbox(first) ? "INBOX" : first,
+  ]);
+  if (root === undefined) {
+    // as before: an unknown account is NOTFOUND, an unknown mailbox null
+    await accountNum(db, accountId);
+    return null;
+  }
+  let cur: MailboxRow = root;
+  let parentId: Id | null = null;
+  for (const name of rest) {
+    const next = await db.get<MailboxRow>(SELECT_CHILD, [root.account_num, cur.num, name]);
+    if (next === undefined) return null;
+    parentId = cur.id;
+    cur = next;
+  }
+  return rowToMailbox(accountId, cur, parentId);
 }
 
 export async function mailboxPath(ctx: StoreContext, accountId: Id, mailboxId: Id): Promise<string> {

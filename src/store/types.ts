@@ -144,6 +144,16 @@ export interface Email {
 }
 
 /** One message as an IMAP/POP3 view of a mailbox lists it: cheap, no metadata parsing. */
+/** The changes of a mailbox after a modseq (MailStore.mailboxDelta). */
+export interface MailboxDelta {
+  /** The mailbox as it is now; null when it is gone. */
+  mailbox: Mailbox | null;
+  /** Messages with modseq > since, by ascending UID. */
+  changed: MessageRow[];
+  /** UIDs expunged with modseq > since; null when those are no longer known (retention). */
+  expunged: number[] | null;
+}
+
 export interface MessageRow {
   uid: number;
   emailId: Id;
@@ -375,17 +385,24 @@ export interface MailStore {
    */
   expungedSince(accountId: Id, mailboxId: Id, since: number): Promise<number[]>;
   /**
+   * The mailbox and what changed in it after `since` (changedMessages and expungedSince in
+   * one call, from one lookup of the mailbox): what a selected view reads at each poll.
+   */
+  mailboxDelta(accountId: Id, mailboxId: Id, since: number): Promise<MailboxDelta>;
+  /**
    * Changes keywords. With `unchangedSince` (RFC 7162 §3.1.3) emails whose keywords changed
    * after it are left alone and returned in `conflicts`. `waitDurable: false` resolves once
    * the change is committed and visible, before it is on disk (flag changes are not
    * acknowledgements of stored mail; a crash may lose the last ones, as with Dovecot).
+   * `keywords`: the keywords the updated emails have now (as stored, sorted); their
+   * memberships' modseq is `modseq`.
    */
   setKeywords(
     accountId: Id,
     emailIds: Id[],
     change: KeywordChange,
     opts?: { unchangedSince?: number; waitDurable?: boolean },
-  ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[] }>;
+  ): Promise<{ modseq: number; updated: Id[]; conflicts: Id[]; keywords: Map<Id, string[]> }>;
   /** IMAP COPY: new memberships (a new email sharing the blob if already in the target). */
   copyEmails(accountId: Id, emailIds: Id[], toMailboxId: Id): Promise<CopyResult>;
   /** IMAP MOVE / JMAP mailboxIds change, atomically: copy + expunge from the source. */

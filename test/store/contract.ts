@@ -336,6 +336,7 @@ export function runContract(name: string, makeStore: MakeStore): void {
       const s1 = await store.setKeywords(a.id, [r1.emailId], { add: ["\\seen", "$Work"] });
       assert.deepEqual(s1.updated, [r1.emailId]);
       assert.deepEqual((await store.getEmails(a.id, [r1.emailId]))[0]!.keywords, ["$Work", "\\Seen"]);
+      assert.deepEqual([...s1.keywords], [[r1.emailId, ["$Work", "\\Seen"]]]);
       // r1 changed after m: conflict; r2 did not: updated.
       const s2 = await store.setKeywords(
         a.id,

@@ -117,12 +117,36 @@ for (const backend of ["sqlite", "postgres"] as const) {
         assert.deepEqual(await store.expungedSince(a.id, box, e1), [r2.uids[0]!.uid]);
         assert.deepEqual(await store.expungedSince(a.id, box, mid), [r2.uids[0]!.uid]);
         await limit(store.expungedSince(a.id, box, e1 - 1));
+        // mailboxDelta: the same in one call; expunged null where expungedSince is LIMIT
+        const delta = await store.mailboxDelta(a.id, box, e1);
+        assert.deepEqual(delta.mailbox, await store.getMailbox(a.id, box));
+        assert.deepEqual(delta.expunged, [r2.uids[0]!.uid]);
+        assert.deepEqual(
+          delta.changed.map((r) => r.emailId),
+          (await store.changedMessages(a.id, box, e1)).map((r) => r.emailId),
+        );
+        assert.deepEqual(
+          delta.changed.map((r) => r.uid),
+          [r3.uids[0]!.uid],
+        );
+        assert.equal((await store.mailboxDelta(a.id, box, e1 - 1)).expunged, null);
+        assert.deepEqual(await store.mailboxDelta(a.id, "no-such-mailbox", 0), {
+          mailbox: null,
+          changed: [],
+          expunged: [],
+        });
+        await assert.rejects(store.mailboxDelta("no-such-account", box, 0), { code: "NOTFOUND" });
         // nothing was ever expunged from Kept: it still answers from any modseq
         assert.deepEqual(await store.expungedSince(a.id, arch, 0), []);
         // compacting again, or below the floor, changes nothing
         await store.compactChanges(a.id, mid);
         await store.compactChanges(a.id, 1);
         assert.equal((await store.changesSince(a.id, mid)).changes.length, changes.length);
+        // a child's parent id comes with it
+        const child = await store.createMailbox(a.id, { name: "Child", parentId: arch });
+        const childDelta = await store.mailboxDelta(a.id, child.id, 0);
+        assert.deepEqual(childDelta.mailbox, await store.getMailbox(a.id, child.id));
+        assert.equal(childDelta.mailbox?.parentId, arch);
         await checkInvariants(store, a.id);
       } finally {
         await f.cleanup();

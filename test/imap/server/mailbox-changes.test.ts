@@ -8,12 +8,10 @@ import { MailboxChangeReader } from "../../../src/protocols/imap/server/mailbox-
 function fakeStore(): { store: MailStore; reads: () => number } {
   let n = 0;
   const store = {
-    getMailbox: async () => {
+    mailboxDelta: async () => {
       n++;
-      return { id: "mb1", highestModSeq: n };
+      return { mailbox: { id: "mb1", highestModSeq: n }, changed: [], expunged: [] };
     },
-    changedMessages: async () => [],
-    expungedSince: async () => [],
   } as unknown as MailStore;
   return { store, reads: () => n };
 }

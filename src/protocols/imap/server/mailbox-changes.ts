@@ -4,7 +4,6 @@
 // mailbox, same modseq): the first one reads it from the store, the others share that read.
 // A read is shared only with sessions whose last change event is older than the read's
 // start, so every session sees a read made after the change it was told of.
-import { isStoreError } from "../../../core/errors.ts";
 import type { ChangeEvent, Id, Mailbox, MailStore, MessageRow } from "../../../store/types.ts";
 
 /** The changes of a mailbox after a modseq (rows are shared between sessions: read-only). */
@@ -89,17 +88,9 @@ async function readDelta(
   mailboxId: Id,
   since: number,
 ): Promise<MailboxDelta> {
-  // the mailbox first: its highestModSeq never runs ahead of the rows read after it
-  const mailbox = await store.getMailbox(accountId, mailboxId);
-  if (mailbox === null) return { mailbox, changed: [], expunged: [], present: null };
-  const [changed, expunged] = await Promise.all([
-    store.changedMessages(accountId, mailboxId, since),
-    store.expungedSince(accountId, mailboxId, since).catch((e: unknown) => {
-      if (isStoreError(e, "LIMIT")) return null;
-      throw e;
-    }),
-  ]);
-  if (expunged !== null) return { mailbox, changed, expunged, present: null };
+  const { mailbox, changed, expunged } = await store.mailboxDelta(accountId, mailboxId, since);
+  if (mailbox === null || expunged !== null)
+    return { mailbox, changed, expunged: expunged ?? [], present: null };
   // RFC 7162 §3.2.5.2 in spirit: the history is gone, what exists tells what vanished
   const rows = await store.listMessages(accountId, mailboxId);
   return { mailbox, changed, expunged: [], present: new Set(rows.map((r) => r.uid)) };

@@ -62,6 +62,8 @@ export class SelectedMailbox {
   saved: number[] = [];
   /** Modseqs of change events of this mailbox not read yet (nor made by this session). */
   readonly #unread = new Set<number>();
+  /** Modseqs of this session's own changes, taken in before their event came. */
+  readonly #absorbed = new Set<number>();
   #forced = false;
   readonly #rev1: boolean;
   readonly #changes: MailboxChangeReader;
@@ -128,16 +130,25 @@ export class SelectedMailbox {
 
   /** The bus told of a change of this mailbox, committed with `modseq`. */
   changed(modseq: number): void {
+    if (this.#absorbed.size > 0) {
+      // events come in commit order: an absorbed change older than this one was never told
+      for (const m of this.#absorbed) if (m < modseq) this.#absorbed.delete(m);
+      if (this.#absorbed.delete(modseq)) return;
+    }
     this.#unread.add(modseq);
   }
 
   /**
    * This session made the change committed with `modseq` and took its result into the view
-   * (STORE read its rows back, FETCH set \Seen): that change needs no poll. Another change
-   * told meanwhile still does.
+   * (STORE, FETCH setting \Seen): that change needs no poll. Another change told meanwhile
+   * still does. The event of a change not yet durable (FETCH's \Seen does not wait for the
+   * disk) comes after this call, and is ignored then.
    */
   absorb(modseq: number): void {
-    this.#unread.delete(modseq);
+    if (this.#unread.delete(modseq)) return;
+    // bounded: a change whose event never comes (a failed sync) is not kept forever
+    if (this.#absorbed.size >= 256) this.#absorbed.clear();
+    this.#absorbed.add(modseq);
   }
 
   /**
@@ -376,7 +387,13 @@ export class SelectedMailbox {
       }
       // RFC 7162 §3.2.10: with QRESYNC enabled VANISHED replaces EXPUNGE
       if (mode.qresync) {
-        if (known.length > 0) out.push(vanishedResponse(known.map((i) => gone[i] ?? 0), false));
+        if (known.length > 0)
+          out.push(
+            vanishedResponse(
+              known.map((i) => gone[i] ?? 0),
+              false,
+            ),
+          );
       } else for (const i of known) out.push(countResponse(seqs[i] ?? 0, "EXPUNGE"));
       this.reportedExists -= known.length;
     }

@@ -568,12 +568,12 @@ export class ImapSession {
       );
       return;
     }
-    const log = this.log.child({ tag, command: name });
     let done: Completion | void;
     try {
       done = await d.handle(this, parsed.command.args, tag);
     } catch (e) {
       const f = mapFailure(e);
+      const log = this.log.child({ tag, command: name });
       if (f.serverFault) log.error({ err: e instanceof Error ? e.stack : String(e) }, "IMAP command failed");
       else log.debug({ status: f.status, code: f.code, err: f.text }, "IMAP command refused");
       if (f.status === "NO") await this.#safeFlush(d.noExpunge !== true);

@@ -248,7 +248,8 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
         out.push(fetchModseq(row.modseq));
       s.send(fetchResponse(seq, out, s.writeOptions));
     }
-    await s.drain();
+    // between batches: wait for room; the last batch goes out with the tagged reply
+    if (i + BATCH < uids.length) await s.drain();
   }
 }
 

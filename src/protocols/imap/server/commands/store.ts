@@ -1,6 +1,6 @@
 // RFC 9051 §6.4.6 STORE / §6.4.9 UID STORE: FLAGS, +FLAGS, -FLAGS and .SILENT, with CONDSTORE
 // UNCHANGEDSINCE and [MODIFIED] (RFC 7162 §3.1.3). \Recent cannot be stored (RFC 3501
-// §2.3.2). The new flags are read back from the store and reported (with MODSEQ when
+// §2.3.2). The new flags, as the store wrote them, are reported (with MODSEQ when
 // CONDSTORE is on, also after .SILENT: RFC 7162 §3.1.3). No EXPUNGE during STORE (§7.5.1).
 import type { StoreArgs } from "../../wire/index.ts";
 import { fetchFlags, fetchModseq, fetchNumber, fetchResponse, modifiedCode } from "../../wire/index.ts";
@@ -30,14 +30,15 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
   const conflicts = new Set(res.conflicts);
   const updated = new Set(res.updated);
   if (updated.size > 0) {
-    // read back what the store wrote (keyword normalisation, modseq)
-    for (const r of await s.ctx.store.changedMessages(s.accountId, view.mailbox.id, res.modseq - 1)) {
-      const old = view.rows.get(r.uid);
-      if (old === undefined) continue;
-      view.rows.set(r.uid, r);
-      if (!updated.has(r.emailId)) view.pendingFlags.add(r.uid);
+    // what the store wrote (its keyword normalisation, the change's modseq); another
+    // session's change made meanwhile comes with its own event
+    for (const [emailId, u] of byEmail) {
+      const old = view.rows.get(u);
+      const keywords = res.keywords.get(emailId);
+      if (old === undefined || keywords === undefined) continue;
+      view.rows.set(u, { ...old, keywords, modseq: res.modseq });
     }
-    // the rows of this change are read: its event needs no poll
+    // the rows of this change are taken in: its event needs no poll
     view.absorb(res.modseq);
   }
   const announce = view.announceKeywords(byEmail.values());
