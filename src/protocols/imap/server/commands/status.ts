@@ -1,6 +1,6 @@
 // RFC 9051 §6.3.11 STATUS with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.9), APPENDLIMIT
 // (RFC 7889 §5), MAILBOXID (RFC 8474 §4.2), RECENT (RFC 3501), DELETED (RFC 9051) and
-// DELETED-STORAGE (RFC 9208 §4.5). Served from the mailbox counters; RECENT counts the
+// DELETED-STORAGE (RFC 9208 §4.1.4). Served from the mailbox counters; RECENT counts the
 // messages above the mailbox's stored \Recent claim; DELETED and DELETED-STORAGE list the
 // mailbox's messages.
 import type { Mailbox } from "../../../../store/types.ts";
@@ -61,7 +61,7 @@ export async function statusValues(
             }
           }
         }
-        // RFC 9208 §4.5: DELETED-STORAGE in units of 1024 octets
+        // RFC 9208 §4.1.4: DELETED-STORAGE in units of 1024 octets
         out.push([item, item === "DELETED" ? deleted.count : Math.ceil(deleted.size / 1024)]);
         break;
       }

@@ -1,7 +1,7 @@
 // STATUS (RFC 9051 §6.3.11): status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")",
 // with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.9), APPENDLIMIT (RFC 7889 §5),
 // MAILBOXID (RFC 8474 §4.2), RECENT (RFC 3501 §6.3.10), DELETED (RFC 9051) and
-// DELETED-STORAGE (RFC 9208 §4.5).
+// DELETED-STORAGE (RFC 9208 §4.1.4).
 import type { ArgReader } from "../args.ts";
 
 export const STATUS_ITEMS = [
