@@ -14,6 +14,7 @@ import { command, SELECTED } from "../command.ts";
 import { bad, no } from "../errors.ts";
 import type { ImapSession } from "../session.ts";
 import type { SelectedMailbox } from "../selected.ts";
+import { searchView } from "../search-view.ts";
 
 const DAY = 86_400_000;
 
@@ -166,11 +167,13 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
   if (c.usesModseq) s.condstoreActive = true;
-  const hits = await s.ctx.store.search(s.accountId, query, { mailboxId: view.mailbox.id });
-  const uids = hits
-    .map((h) => h.uid ?? 0)
-    .filter((u) => view.rows.has(u))
-    .sort((a, b) => a - b);
+  // flags, dates, sizes and sets from the view (search-view.ts); text searches in the store
+  const uids =
+    searchView(view, query) ??
+    (await s.ctx.store.search(s.accountId, query, { mailboxId: view.mailbox.id }))
+      .map((h) => h.uid ?? 0)
+      .filter((u) => view.rows.has(u) && !view.pendingExpunge.has(u))
+      .sort((a, b) => a - b);
   const nums = args.uid ? uids : uids.map((u) => view.seqOf(u)).sort((a, b) => a - b);
   let modseq: number | undefined;
   if (c.usesModseq && uids.length > 0) modseq = Math.max(...uids.map((u) => view.rows.get(u)?.modseq ?? 0));
