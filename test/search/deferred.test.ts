@@ -65,6 +65,39 @@ void test("a search right after an append finds it; copies and expunges are seen
   }
 });
 
+void test("a search waits for its own account's entries, not for another account's backlog", async () => {
+  const store = await open();
+  try {
+    const a = await store.createAccount({ name: "d4@example.org" });
+    const b = await store.createAccount({ name: "d5@example.org" });
+    const boxA = await inbox(store, a.id);
+    const boxB = await inbox(store, b.id);
+    const mine = await append(store, a.id, [boxA], { subject: "mine", body: "ownword" });
+    // a backlog for b: 600 messages of about 20 KB each
+    const body = Array.from({ length: 300 }, (_, i) => `line ${i} of some backlog text`).join("\r\n");
+    await store.appendEmails(
+      b.id,
+      Array.from({ length: 600 }, (_, i) =>
+        input(rawMessage({ subject: `bulk ${i}`, body: `${body} tail${i}` }), [boxB]),
+      ),
+    );
+    const t0 = performance.now();
+    const ownHits = store
+      .search(a.id, { op: "body", text: "ownword" })
+      .then((h) => ({ h, ms: performance.now() - t0 }));
+    const bulkHits = store
+      .search(b.id, { op: "body", text: "tail599" })
+      .then((h) => ({ h, ms: performance.now() - t0 }));
+    const [own, bulk] = await Promise.all([ownHits, bulkHits]);
+    assert.deepEqual(own.h, [{ emailId: mine.emailId }]);
+    assert.equal(bulk.h.length, 1);
+    // b's search waited for its 600 entries; a's did not
+    assert.ok(own.ms < bulk.ms / 2, `a's search took ${own.ms} ms, b's ${bulk.ms} ms`);
+  } finally {
+    await store.close();
+  }
+});
+
 void test("entries lost with the process are indexed again at the next open", async () => {
   let store = await open();
   const a = await store.createAccount({ name: "d2@example.org" });

@@ -7,8 +7,8 @@
 // Consistency: index(), copy() and remove() register their operation with the transaction
 // (SqlExecutor.onCommit), so only committed emails reach the worker, in commit order. A
 // search that tests text or headers first waits until the worker has applied every
-// operation committed before it began (read-your-writes: an APPEND followed by SEARCH finds
-// the message). The store's reader connection attaches the index file as schema `fts`;
+// operation for its account committed before it began (read-your-writes: an APPEND followed
+// by SEARCH finds the message). The store's reader connection attaches the index file as schema `fts`;
 // table names in the compiled queries are unqualified and resolve there.
 //
 // Scheduling: the index is background work. Operations are handed to the worker while the
@@ -17,7 +17,9 @@
 // or HOLD_MAX_CHARS characters of text, and posted once it quiets down, so a burst of
 // deliveries is not slowed by indexing on the same cores (the worker's low thread priority
 // alone did not keep it off them: measured on 2 cores, it took 0.8-1.1 CPU s per 1,000
-// LMTP messages during the burst). A text search posts everything at once and waits for it.
+// LMTP messages during the burst). A text search posts what is held at once if some of it is
+// its account's, and waits for the batch with its account's last operation only: another
+// account's deliveries being indexed do not hold it up.
 //
 // Crash safety: the index file is not synced (synchronous=NORMAL) and operations in flight
 // die with the process. At open, missing() lists the emails without index entries, and the
@@ -90,6 +92,9 @@ export class DeferredFtsIndex implements SearchIndex {
   #posted = 0;
   #done = 0;
   #waiters: Array<{ seq: number; resolve: () => void }> = [];
+  /** Accounts with operations in the buffer, and the last batch posted with one, by account. */
+  readonly #bufferAccounts = new Set<number>();
+  readonly #accountBatch = new Map<number, number>();
   #dead = false;
 
   constructor(opts: DeferredFtsOptions) {
@@ -132,15 +137,17 @@ export class DeferredFtsIndex implements SearchIndex {
 
   async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
     const ops: FtsOp[] = entries.map((e) => ({ t: "index", num: e.emailNum, doc: e.doc }));
-    this.#afterCommit(tx, ops);
+    this.#afterCommit(tx, ops, [...new Set(entries.map((e) => e.accountNum))]);
   }
 
-  async copy(tx: SqlExecutor, _accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
-    this.#afterCommit(tx, [{ t: "copy", from: fromEmailNum, to: toEmailNum }]);
+  async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
+    this.#afterCommit(tx, [{ t: "copy", from: fromEmailNum, to: toEmailNum }], [accountNum]);
   }
 
   async remove(tx: SqlExecutor, emailNums: number[]): Promise<void> {
-    if (emailNums.length > 0) this.#afterCommit(tx, [{ t: "remove", nums: [...emailNums] }]);
+    // No account waits for a removal: a query never returns an email that is gone (it selects
+    // from emails, whose numbers are never reused).
+    if (emailNums.length > 0) this.#afterCommit(tx, [{ t: "remove", nums: [...emailNums] }], []);
   }
 
   async search(
@@ -149,7 +156,7 @@ export class DeferredFtsIndex implements SearchIndex {
     query: SearchQuery,
     opts: { mailboxNum?: number; limit?: number },
   ): Promise<SearchHitRow[]> {
-    if (usesTextIndex(query)) await this.settled();
+    if (usesTextIndex(query)) await this.#settledFor(accountNum);
     return runSearch(sqliteFlavor, db, accountNum, query, opts);
   }
 
@@ -165,7 +172,20 @@ export class DeferredFtsIndex implements SearchIndex {
   /** Resolves once every operation committed so far is applied. */
   settled(): Promise<void> {
     this.#post();
-    const seq = this.#posted;
+    return this.#waitFor(this.#posted);
+  }
+
+  /**
+   * Resolves once the operations committed so far for this account are applied (a search of
+   * one account does not wait for another's deliveries to be indexed): its held operations
+   * are posted at once, and the wait ends with the batch that holds its last one.
+   */
+  #settledFor(accountNum: number): Promise<void> {
+    if (this.#bufferAccounts.has(accountNum)) this.#post();
+    return this.#waitFor(this.#accountBatch.get(accountNum) ?? 0);
+  }
+
+  #waitFor(seq: number): Promise<void> {
     if (this.#done >= seq || this.#dead) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
   }
@@ -181,13 +201,14 @@ export class DeferredFtsIndex implements SearchIndex {
     this.#release(Number.MAX_SAFE_INTEGER);
   }
 
-  #afterCommit(tx: SqlExecutor, ops: FtsOp[]): void {
+  #afterCommit(tx: SqlExecutor, ops: FtsOp[], accountNums: readonly number[]): void {
     if (!tx.onCommit) throw new Error("the deferred search index needs a transaction with onCommit");
     tx.onCommit(() => {
       // Operations of the transactions committed in one turn of the event loop go together.
       if (this.#buffer.length === 0 && this.#holdTimer === undefined) queueMicrotask(() => this.#offer());
       this.#buffer.push(...ops);
       for (const op of ops) this.#bufferChars += opChars(op);
+      for (const a of accountNums) this.#bufferAccounts.add(a);
     });
   }
 
@@ -227,6 +248,8 @@ export class DeferredFtsIndex implements SearchIndex {
     const batch: FtsBatch = { seq: ++this.#posted, ops: this.#buffer };
     this.#buffer = [];
     this.#bufferChars = 0;
+    for (const a of this.#bufferAccounts) this.#accountBatch.set(a, batch.seq);
+    this.#bufferAccounts.clear();
     this.#worker.postMessage(batch);
   }
 
@@ -238,6 +261,8 @@ export class DeferredFtsIndex implements SearchIndex {
 
   #release(done: number): void {
     this.#done = Math.max(this.#done, done);
+    // bounded by the accounts with operations in flight
+    for (const [a, seq] of this.#accountBatch) if (seq <= this.#done) this.#accountBatch.delete(a);
     const ready = this.#waiters.filter((w) => w.seq <= this.#done);
     this.#waiters = this.#waiters.filter((w) => w.seq > this.#done);
     for (const w of ready) w.resolve();
