@@ -56,6 +56,9 @@ const HOLD_UTILIZATION = 0.5;
 const HOLD_MAX_OPS = 20_000;
 const HOLD_MAX_CHARS = 64 * 1024 * 1024;
 
+/** The account of a removal: no search waits for one (see remove()). */
+const NO_ACCOUNT = -1;
+
 function opChars(op: FtsOp): number {
   if (op.t !== "index") return 16;
   const d = op.doc;
@@ -85,6 +88,8 @@ export class DeferredFtsIndex implements SearchIndex {
   readonly #logger: Logger | undefined;
   readonly #exited: Promise<void>;
   #buffer: FtsOp[] = [];
+  /** The account of each buffered operation (NO_ACCOUNT for removals). */
+  #bufferOpAccounts: number[] = [];
   #bufferChars = 0;
   #holdTimer: ReturnType<typeof setInterval> | undefined;
   #elu: { at: number; elu: EventLoopUtilization } | undefined;
@@ -137,7 +142,11 @@ export class DeferredFtsIndex implements SearchIndex {
 
   async index(tx: SqlExecutor, entries: readonly IndexEntry[]): Promise<void> {
     const ops: FtsOp[] = entries.map((e) => ({ t: "index", num: e.emailNum, doc: e.doc }));
-    this.#afterCommit(tx, ops, [...new Set(entries.map((e) => e.accountNum))]);
+    this.#afterCommit(
+      tx,
+      ops,
+      entries.map((e) => e.accountNum),
+    );
   }
 
   async copy(tx: SqlExecutor, accountNum: number, fromEmailNum: number, toEmailNum: number): Promise<void> {
@@ -147,7 +156,7 @@ export class DeferredFtsIndex implements SearchIndex {
   async remove(tx: SqlExecutor, emailNums: number[]): Promise<void> {
     // No account waits for a removal: a query never returns an email that is gone (it selects
     // from emails, whose numbers are never reused).
-    if (emailNums.length > 0) this.#afterCommit(tx, [{ t: "remove", nums: [...emailNums] }], []);
+    if (emailNums.length > 0) this.#afterCommit(tx, [{ t: "remove", nums: [...emailNums] }], [NO_ACCOUNT]);
   }
 
   async search(
@@ -178,11 +187,36 @@ export class DeferredFtsIndex implements SearchIndex {
   /**
    * Resolves once the operations committed so far for this account are applied (a search of
    * one account does not wait for another's deliveries to be indexed): its held operations
-   * are posted at once, and the wait ends with the batch that holds its last one.
+   * are posted at once, ahead of the other accounts' (which stay held, in their order; each
+   * account's own operations keep theirs), and the wait ends with the batch of its last one.
    */
   #settledFor(accountNum: number): Promise<void> {
-    if (this.#bufferAccounts.has(accountNum)) this.#post();
+    if (this.#bufferAccounts.has(accountNum)) this.#postAccount(accountNum);
     return this.#waitFor(this.#accountBatch.get(accountNum) ?? 0);
+  }
+
+  #postAccount(accountNum: number): void {
+    if (this.#dead) return;
+    const mine: FtsOp[] = [];
+    const rest: FtsOp[] = [];
+    const restAccounts: number[] = [];
+    for (let i = 0; i < this.#buffer.length; i++) {
+      const op = this.#buffer[i]!;
+      const a = this.#bufferOpAccounts[i]!;
+      if (a === accountNum) {
+        mine.push(op);
+        this.#bufferChars -= opChars(op);
+      } else {
+        rest.push(op);
+        restAccounts.push(a);
+      }
+    }
+    this.#buffer = rest;
+    this.#bufferOpAccounts = restAccounts;
+    this.#bufferAccounts.delete(accountNum);
+    const batch: FtsBatch = { seq: ++this.#posted, ops: mine };
+    this.#accountBatch.set(accountNum, batch.seq);
+    this.#worker.postMessage(batch);
   }
 
   #waitFor(seq: number): Promise<void> {
@@ -201,14 +235,19 @@ export class DeferredFtsIndex implements SearchIndex {
     this.#release(Number.MAX_SAFE_INTEGER);
   }
 
-  #afterCommit(tx: SqlExecutor, ops: FtsOp[], accountNums: readonly number[]): void {
+  /** `accounts`: the account of each operation (NO_ACCOUNT for removals, which none waits for). */
+  #afterCommit(tx: SqlExecutor, ops: FtsOp[], accounts: readonly number[]): void {
     if (!tx.onCommit) throw new Error("the deferred search index needs a transaction with onCommit");
     tx.onCommit(() => {
       // Operations of the transactions committed in one turn of the event loop go together.
       if (this.#buffer.length === 0 && this.#holdTimer === undefined) queueMicrotask(() => this.#offer());
-      this.#buffer.push(...ops);
-      for (const op of ops) this.#bufferChars += opChars(op);
-      for (const a of accountNums) this.#bufferAccounts.add(a);
+      for (const [i, op] of ops.entries()) {
+        const a = accounts[i] ?? NO_ACCOUNT;
+        this.#buffer.push(op);
+        this.#bufferOpAccounts.push(a);
+        this.#bufferChars += opChars(op);
+        if (a !== NO_ACCOUNT) this.#bufferAccounts.add(a);
+      }
     });
   }
 
@@ -247,6 +286,7 @@ export class DeferredFtsIndex implements SearchIndex {
     if (this.#buffer.length === 0 || this.#dead) return;
     const batch: FtsBatch = { seq: ++this.#posted, ops: this.#buffer };
     this.#buffer = [];
+    this.#bufferOpAccounts = [];
     this.#bufferChars = 0;
     for (const a of this.#bufferAccounts) this.#accountBatch.set(a, batch.seq);
     this.#bufferAccounts.clear();
