@@ -95,7 +95,10 @@ describe("IMAP FETCH", () => {
     const base = Number(m?.[1]);
     await c.cmd("STORE 2 +FLAGS.SILENT (\\Flagged)");
     const r = await c.cmd(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${base})`);
-    assert.match(r, /^\* 2 FETCH \(FLAGS \([^)]*\\Flagged[^)]*\) MODSEQ \(\d+\)\)\r\nA\d+ OK/);
+    // the first CONDSTORE-enabling command tells HIGHESTMODSEQ, this session's STORE included
+    const high = Number(/^\* OK \[HIGHESTMODSEQ (\d+)\]/.exec(r)?.[1]);
+    assert.match(r, /\r\n\* 2 FETCH \(FLAGS \([^)]*\\Flagged[^)]*\) MODSEQ \((\d+)\)\)\r\nA\d+ OK/);
+    assert.equal(high, Number(/MODSEQ \((\d+)\)/.exec(r)?.[1]));
     c.close();
   });
 });

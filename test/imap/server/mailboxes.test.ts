@@ -101,6 +101,16 @@ describe("IMAP mailbox commands", () => {
       /\* LIST \(\\HasNoChildren \\Subscribed\) "\/" Sub1/,
     );
     assert.match(await c.cmd("SUBSCRIBE Nope"), /NO \[NONEXISTENT\]/);
+    // RFC 3501 §6.3.9: "Par/Kid" subscribed, "Par" not: "%" returns Par with \Noselect; "*"
+    // returns Par/Kid only
+    await c.cmd("CREATE Par/Kid");
+    await c.cmd("UNSUBSCRIBE Par");
+    await c.cmd("SUBSCRIBE Par/Kid");
+    const pct = await c.cmd('LSUB "" "Pa%"');
+    assert.match(pct, /\* LSUB \(\\Noselect\) "\/" Par\r\n/);
+    assert.doesNotMatch(pct, /Par\/Kid/);
+    const star = await c.cmd('LSUB "" "Pa*"');
+    assert.match(star, /^\* LSUB \(\) "\/" Par\/Kid\r\nA\d+ OK/);
     c.close();
   });
 

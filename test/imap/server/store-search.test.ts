@@ -36,9 +36,48 @@ describe("IMAP STORE and SEARCH", () => {
     const ms = Number(m?.[1]);
     assert.match(
       await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Draft)`),
-      /\* 3 FETCH \(FLAGS \(\\Draft( \\Recent)?\) MODSEQ \(\d+\)\)\r\nA\d+ OK/,
+      /\* 3 FETCH \(UID 3 FLAGS \(\\Draft( \\Recent)?\) MODSEQ \(\d+\)\)\r\nA\d+ OK/,
     );
     assert.match(await c.cmd(`STORE 3 (UNCHANGEDSINCE ${ms}) +FLAGS (\\Flagged)`), /^A\d+ OK \[MODIFIED 3\]/);
+    c.close();
+  });
+
+  test("CONDSTORE: HIGHESTMODSEQ at the first enabling command, UID and MODSEQ in FETCH, ESEARCH MODSEQ", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    // RFC 7162 §3.1: a plain STORE before CONDSTORE is on: no MODSEQ
+    assert.match(await c.cmd("STORE 4 +FLAGS ($A)"), /\* 4 FETCH \(FLAGS \([^)]*\)\)\r\n/);
+    // the first CONDSTORE-enabling command with a mailbox selected tells HIGHESTMODSEQ
+    const first = await c.cmd("FETCH 1 (MODSEQ)");
+    assert.match(first, /^\* OK \[HIGHESTMODSEQ \d+\] [^\r]*\r\n\* 1 FETCH \(MODSEQ \(\d+\)\)\r\n/);
+    assert.doesNotMatch(await c.cmd("FETCH 1 (MODSEQ)"), /HIGHESTMODSEQ/);
+    // from now on a plain STORE's FETCH carries UID and MODSEQ
+    assert.match(
+      await c.cmd("STORE 4 -FLAGS ($A)"),
+      /\* 4 FETCH \(UID 4 FLAGS \([^)]*\) MODSEQ \(\d+\)\)\r\n/,
+    );
+    // RFC 7162 §3.1.5: with MIN or MAX alone, MODSEQ is that message's
+    await c.cmd("STORE 1 +FLAGS ($B)");
+    await c.cmd("STORE 5 +FLAGS ($B)");
+    const mod = async (n: number): Promise<number> =>
+      Number(/MODSEQ \((\d+)\)/.exec(await c.cmd(`FETCH ${n} (MODSEQ)`))?.[1]);
+    const [m1, m5] = [await mod(1), await mod(5)];
+    await c.cmd("STORE 3 +FLAGS ($B)");
+    const m3 = await mod(3);
+    assert.ok(m1 < m5 && m5 < m3);
+    assert.match(
+      await c.cmd("SEARCH RETURN (MIN) KEYWORD $B MODSEQ 1"),
+      new RegExp(`MIN 1 MODSEQ ${m1}\\r\\n`),
+    );
+    assert.match(
+      await c.cmd("SEARCH RETURN (MAX) KEYWORD $B MODSEQ 1"),
+      new RegExp(`MAX 5 MODSEQ ${m5}\\r\\n`),
+    );
+    assert.match(
+      await c.cmd("SEARCH RETURN (MIN MAX) KEYWORD $B MODSEQ 1"),
+      new RegExp(`MODSEQ ${m5}\\r\\n`),
+    );
+    assert.match(await c.cmd("SEARCH RETURN (ALL) KEYWORD $B MODSEQ 1"), new RegExp(`MODSEQ ${m3}\\r\\n`));
     c.close();
   });
 

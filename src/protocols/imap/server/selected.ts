@@ -411,7 +411,8 @@ export class SelectedMailbox {
         const row = this.rows.get(u);
         if (seq === 0 || row === undefined) continue;
         const items: FetchDatum[] = [];
-        if (mode.qresync) items.push(fetchNumber("UID", u));
+        // RFC 7162 §3.1: flag changes reported with CONDSTORE on carry UID and MODSEQ
+        if (mode.qresync || mode.condstore) items.push(fetchNumber("UID", u));
         items.push(fetchFlags(this.flagsOf(u)));
         if (mode.condstore) items.push(fetchModseq(row.modseq));
         out.push(...fetchResponse(seq, items, mode.write));

@@ -20,6 +20,7 @@ import type { Chunk, RawCommand, ResponseCode, WriteOptions } from "../wire/inde
 import {
   COMMAND_PARSERS,
   CommandReader,
+  numberCode,
   openCommand,
   runParser,
   tagged,
@@ -153,6 +154,23 @@ export class ImapSession {
 
   get condstore(): boolean {
     return this.condstoreActive || this.enabled.has("CONDSTORE") || this.qresync;
+  }
+
+  /**
+   * A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH or SEARCH with MODSEQ, CHANGEDSINCE,
+   * UNCHANGEDSINCE). The first one while a mailbox is selected tells its HIGHESTMODSEQ
+   * (§3.1.2.1), which a SELECT without CONDSTORE did not.
+   */
+  async enableCondstore(): Promise<void> {
+    const view = this.selected;
+    if (!this.condstore && view !== null) {
+      this.condstoreActive = true;
+      // read up to the store's highest first: this session's own changes were taken in
+      // without moving lastModSeq (selected.ts absorb)
+      await view.poll();
+      this.send(untaggedStatus("OK", "Highest", numberCode("HIGHESTMODSEQ", view.lastModSeq)));
+    }
+    this.condstoreActive = true;
   }
 
   get writeOptions(): WriteOptions {

@@ -193,7 +193,7 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   if (args.vanished && (!args.uid || !s.qresync || args.changedSince === null))
     throw bad("VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
   if (args.changedSince !== null) {
-    s.condstoreActive = true;
+    await s.enableCondstore();
     const since = args.changedSince;
     uids = uids.filter((u) => (view.rows.get(u)?.modseq ?? 0) > since);
     if (args.vanished && args.set.kind === "ranges") {
@@ -207,8 +207,10 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
   const need = needs(items);
   const wantsModseq =
     args.changedSince !== null || items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
-  if (wantsModseq) s.condstoreActive = true;
+  if (wantsModseq) await s.enableCondstore();
   const hasFlags = items.some((i) => i.kind === "simple" && i.name === "FLAGS");
+  const hasUid = items.some((i) => i.kind === "simple" && i.name === "UID");
+  const hasModseq = items.some((i) => i.kind === "simple" && i.name === "MODSEQ");
   const envelopes = need.envelope
     ? await envelopeTexts(
         s,
@@ -238,14 +240,15 @@ async function runFetch(s: ImapSession, args: FetchArgs): Promise<void> {
       }
       const p = parsed.get(row.emailId);
       const out: FetchDatum[] = [];
-      // RFC 9051 §6.4.9: UID FETCH always returns UID
-      if (args.uid && !items.some((x) => x.kind === "simple" && x.name === "UID"))
-        out.push(fetchNumber("UID", u));
+      const setSeen = seen.has(row.emailId);
+      // RFC 9051 §6.4.9: UID FETCH always returns UID; RFC 7162 §3.1: so does a FETCH that set
+      // \Seen with CONDSTORE on, with MODSEQ
+      const condstoreSeen = setSeen && s.condstore;
+      if ((args.uid || condstoreSeen) && !hasUid) out.push(fetchNumber("UID", u));
       for (const it of items)
         out.push(...datum(s, it, row, raw, p, envelopes.get(row.emailId), view.flagsOf(u)));
-      if (seen.has(row.emailId) && !hasFlags) out.push(fetchFlags(view.flagsOf(u)));
-      if (wantsModseq && !items.some((x) => x.kind === "simple" && x.name === "MODSEQ"))
-        out.push(fetchModseq(row.modseq));
+      if (setSeen && !hasFlags) out.push(fetchFlags(view.flagsOf(u)));
+      if ((wantsModseq || condstoreSeen) && !hasModseq) out.push(fetchModseq(row.modseq));
       s.send(fetchResponse(seq, out, s.writeOptions));
     }
     // between batches: wait for room; the last batch goes out with the tagged reply

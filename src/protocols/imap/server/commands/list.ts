@@ -72,9 +72,32 @@ export const lsub = command<LsubArgs>({
   async handle(s, args) {
     const all = await namedMailboxes(s.ctx.store, s.accountId);
     const pattern = args.reference + args.pattern;
-    for (const m of all) {
-      if (!m.mailbox.subscribed || !matchesPattern(m.path, pattern)) continue;
-      s.send(listResponse({ attributes: [], delimiter: DELIMITER, name: m.path }, s.writeOptions, "LSUB"));
+    const subscribed = new Set(all.filter((m) => m.mailbox.subscribed).map((m) => m.path));
+    const out = new Map<string, string[]>();
+    for (const path of subscribed) {
+      if (matchesPattern(path, pattern)) {
+        out.set(path, []);
+        continue;
+      }
+      // RFC 3501 §6.3.9: "foo/bar" subscribed and "foo" not: a "%" that stops at "foo" returns
+      // foo, flagged \Noselect
+      const parts = path.split(DELIMITER);
+      for (let n = parts.length - 1; n >= 1; n--) {
+        const parent = parts.slice(0, n).join(DELIMITER);
+        if (!out.has(parent) && !subscribed.has(parent) && matchesPattern(parent, pattern))
+          out.set(parent, ["\\Noselect"]);
+      }
     }
+    const paths = [...out.keys()].sort((a, b) =>
+      a === "INBOX" ? -1 : b === "INBOX" ? 1 : a < b ? -1 : a > b ? 1 : 0,
+    );
+    for (const path of paths)
+      s.send(
+        listResponse(
+          { attributes: out.get(path) ?? [], delimiter: DELIMITER, name: path },
+          s.writeOptions,
+          "LSUB",
+        ),
+      );
   },
 });

@@ -166,7 +166,7 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
     throw no("BADCHARSET (US-ASCII UTF-8)", `Unknown charset ${args.charset}`);
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
-  if (c.usesModseq) s.condstoreActive = true;
+  if (c.usesModseq) await s.enableCondstore();
   // flags, dates, sizes and sets from the view (search-view.ts); text searches in the store
   const uids =
     searchView(view, query) ??
@@ -175,9 +175,20 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
       .filter((u) => view.rows.has(u) && !view.pendingExpunge.has(u))
       .sort((a, b) => a - b);
   const nums = args.uid ? uids : uids.map((u) => view.seqOf(u)).sort((a, b) => a - b);
-  let modseq: number | undefined;
-  if (c.usesModseq && uids.length > 0) modseq = Math.max(...uids.map((u) => view.rows.get(u)?.modseq ?? 0));
   const returns = args.returns ?? (s.rev2 ? ["ALL" as const] : null);
+  let modseq: number | undefined;
+  if (c.usesModseq && uids.length > 0) {
+    // RFC 7162 §3.1.5: with MIN and/or MAX alone, the highest mod-sequence of the messages
+    // returned; else of every message found
+    const only = returns !== null && !returns.includes("ALL") && !returns.includes("COUNT");
+    const told = only
+      ? [
+          returns.includes("MIN") ? uids[0] : undefined,
+          returns.includes("MAX") ? uids[uids.length - 1] : undefined,
+        ]
+      : uids;
+    for (const u of told) if (u !== undefined) modseq = Math.max(modseq ?? 0, view.rows.get(u)?.modseq ?? 0);
+  }
   if (returns === null) {
     s.send(searchResponse(nums, modseq ?? null));
     return;

@@ -15,7 +15,7 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
   if (view === null) throw bad("No mailbox selected");
   if (view.readOnly) throw no("READ-ONLY", "The mailbox is read-only (EXAMINE)");
   const uids = view.resolve(args.set, args.uid);
-  if (args.unchangedSince !== null) s.condstoreActive = true;
+  if (args.unchangedSince !== null) await s.enableCondstore();
   const flags = args.flags.filter((f) => f.toLowerCase() !== "\\recent");
   const change =
     args.mode === "set" ? { set: flags } : args.mode === "add" ? { add: flags } : { remove: flags };
@@ -51,7 +51,8 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
     if (row === undefined || seq === 0) continue;
     view.pendingFlags.delete(u);
     const items: FetchDatum[] = [];
-    if (args.uid) items.push(fetchNumber("UID", u));
+    // RFC 7162 §3.1: with CONDSTORE on, untagged FETCH of a STORE carries UID and MODSEQ
+    if (args.uid || condstore) items.push(fetchNumber("UID", u));
     if (!args.silent) items.push(fetchFlags(view.flagsOf(u)));
     if (condstore && (updated.has(emailId) || !args.silent)) items.push(fetchModseq(row.modseq));
     else if (args.silent) continue;
