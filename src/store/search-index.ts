@@ -14,7 +14,7 @@
 // - mailboxes(num, id, account_num), threads(num, id, account_num).
 // Public ids in a SearchQuery (emailIds, threadIds, inMailbox) are the `id` columns.
 import type { Dialect, SqlExecutor } from "./sql.ts";
-import type { ParsedMessage } from "../mail/types.ts";
+import type { EnvelopeAddress, ParsedMessage } from "../mail/types.ts";
 import type { SearchDocument, SearchQuery } from "./types.ts";
 
 export type { SearchDocument, SearchQuery };
@@ -83,9 +83,19 @@ export interface SearchIndex {
   close?(): Promise<void>;
 }
 
-/** An address list as indexed: "Name <addr>" (or "addr") joined by ", ". */
-function addressText(list: ReadonlyArray<{ name: string | null; address: string }>): string {
-  return list.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(", ");
+/**
+ * An address list as indexed: "Name <addr>" (or "addr") joined by ", ", then the names of its
+ * groups (RFC 5322 §3.4 "name: members;"): SEARCH TO matches the envelope's field (RFC 9051
+ * §6.4.4), where a group's name stands (RFC 9051 §7.5.2), as its members' addresses do.
+ */
+function addressText(
+  list: ReadonlyArray<{ name: string | null; address: string }>,
+  envelope: readonly EnvelopeAddress[] = [],
+): string {
+  const parts = list.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address));
+  // a group's start marker: host NIL, mailbox the group's name
+  for (const e of envelope) if (e.host === null && e.mailbox !== null) parts.push(e.mailbox);
+  return parts.join(", ");
 }
 
 /**
@@ -95,10 +105,10 @@ function addressText(list: ReadonlyArray<{ name: string | null; address: string 
  */
 export function buildSearchDocument(parsed: ParsedMessage): SearchDocument {
   return {
-    from: addressText(parsed.from),
-    to: addressText(parsed.to),
-    cc: addressText(parsed.cc),
-    bcc: addressText(parsed.bcc),
+    from: addressText(parsed.from, parsed.envelope.from),
+    to: addressText(parsed.to, parsed.envelope.to),
+    cc: addressText(parsed.cc, parsed.envelope.cc),
+    bcc: addressText(parsed.bcc, parsed.envelope.bcc),
     subject: parsed.subject ?? "",
     headers: parsed.headers.map((h) => `${h.name}: ${h.value}`).join("\n"),
     body: parsed.text,

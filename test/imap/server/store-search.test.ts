@@ -125,3 +125,24 @@ describe("IMAP STORE and SEARCH", () => {
     c.close();
   });
 });
+
+describe("IMAP SEARCH of address groups", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap();
+    await f.deliver(
+      message("to a group", ["x"], ["Cc: Project Team: carol@example.test, dan@example.test;"]),
+    );
+    await f.deliver(message("no group"));
+  });
+  after(async () => f.stop());
+
+  test("CC matches a group's name as well as its members (RFC 9051 §6.4.4, §7.5.2)", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd('SEARCH CC "Project Team"'), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd("SEARCH CC dan@example.test"), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd("SEARCH CC nobody"), /^\* SEARCH\r\n/);
+    c.close();
+  });
+});
