@@ -27,6 +27,21 @@ const ZONES: Record<string, number> = {
  * ISO 8601 ("2024-01-02T03:04:05Z") as a last resort.
  */
 export function parseDate(input: string | null | undefined): number | null {
+  return parseDateTime(input)?.ms ?? null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The calendar day of an RFC 5322 date-time as written, in its own zone (RFC 9051 §6.4.4
+ * SENTBEFORE/SENTON/SENTSINCE: "disregarding time and timezone"), as days since 1970-01-01;
+ * null when it cannot be read.
+ */
+export function parseDateDay(input: string | null | undefined): number | null {
+  return parseDateTime(input)?.day ?? null;
+}
+
+function parseDateTime(input: string | null | undefined): { ms: number; day: number } | null {
   if (input === null || input === undefined) return null;
   // drop comments (RFC 5322 §3.2.2), one level is plenty for dates
   // RFC 5322 §4.3 obs-time allows CFWS around the colons: "09 :  55 : 06"
@@ -98,7 +113,8 @@ export function parseDate(input: string | null | undefined): number | null {
     const iso = /^\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?$/.test(s)
       ? Date.parse(s.toUpperCase())
       : NaN;
-    return Number.isFinite(iso) ? iso : null;
+    // ISO 8601: the UTC day (its zone is rarely anything else)
+    return Number.isFinite(iso) ? { ms: iso, day: Math.floor(iso / DAY_MS) } : null;
   }
   // RFC 5322 §4.3: two-digit years below 50 are 20xx, others 19xx; three-digit years add 1900
   if (year < 50 && String(year).length <= 2) year += 2000;
@@ -106,7 +122,7 @@ export function parseDate(input: string | null | undefined): number | null {
   else if (year < 1000) year += 1900;
   if (h > 23 || mi > 59 || sec > 60 || day > 31 || year > 9999) return null;
   const ms = Date.UTC(year, month, day, h, mi, Math.min(sec, 59)) - (zone ?? 0) * 60_000;
-  return Number.isFinite(ms) ? ms : null;
+  return Number.isFinite(ms) ? { ms, day: Math.floor(Date.UTC(year, month, day) / DAY_MS) } : null;
 }
 
 function pad2(n: number): string {

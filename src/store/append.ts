@@ -19,6 +19,7 @@ import type { StoreContext, WriteContext } from "./context.ts";
 import { chunks, insertMany, isTxBlobStore, marks, writeAccounts } from "./context.ts";
 import { SEEN, normalizeKeywords } from "./keywords.ts";
 import { buildSearchDocument, type IndexEntry } from "./search-index.ts";
+import { parseDateDay } from "../mail/date.ts";
 import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
 import type { AppendInput, AppendResult, Id, StoreErrorLike } from "./types.ts";
 
@@ -306,8 +307,9 @@ async function insertEmail(
   const modseq = w.modseq;
   const { text: _text, envelope, ...meta } = parsed;
   const row = await w.tx.get<{ num: number }>(
-    `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, keywords, modseq,
-       flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING num`,
+    `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, sent_day, keywords,
+       modseq, flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')
+       RETURNING num`,
     [
       emailId,
       w.account.num,
@@ -316,6 +318,7 @@ async function insertEmail(
       size,
       p.input.receivedAt,
       parsed.sentAt,
+      parseDateDay(envelope.date),
       JSON.stringify(p.keywords),
       modseq,
       modseq,

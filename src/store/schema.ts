@@ -308,6 +308,10 @@ export const MIGRATIONS: Migration[] = [
       at ${int} NOT NULL,
       PRIMARY KEY (account_num, modseq))`,
   ],
+  // 11: the Date header's calendar day as written, in its own zone (days since 1970-01-01):
+  // IMAP SENTBEFORE/SENTON/SENTSINCE compare it "disregarding time and timezone" (RFC 9051
+  // §6.4.4). NULL for messages stored before, which compare by sent_at's UTC day as then.
+  ({ int }) => [`ALTER TABLE emails ADD COLUMN sent_day ${int}`],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

@@ -84,6 +84,13 @@ export interface SearchIndex {
 }
 
 /**
+ * What SearchQuery "sent" compares, as an SQL expression over emails `e`: the Date header's day
+ * as written (sent_day, midnight UTC of that date), else its instant (messages stored before
+ * sent_day), else the internal date (no Date header, as RFC 5256 §2.2 for SORT DATE).
+ */
+export const SENT_KEY = "COALESCE(e.sent_day * 86400000, e.sent_at, e.received_at)";
+
+/**
  * An address list as indexed: "Name <addr>" (or "addr") joined by ", ", then the names of its
  * groups (RFC 5322 §3.4 "name: members;"): SEARCH TO matches the envelope's field (RFC 9051
  * §6.4.4), where a group's name stands (RFC 9051 §7.5.2), as its members' addresses do.

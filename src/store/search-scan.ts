@@ -4,7 +4,7 @@
 // backend indexes are tested against.
 // RFC 9051 §6.4.4: text matches are case-insensitive substring matches.
 import type { Dialect, SqlExecutor, SqlValue } from "./sql.ts";
-import type { IndexEntry, SearchIndex, SearchIndexHit } from "./search-index.ts";
+import { SENT_KEY, type IndexEntry, type SearchIndex, type SearchIndexHit } from "./search-index.ts";
 import type { SearchDocument, SearchQuery } from "./types.ts";
 import { chunks, marks } from "./context.ts";
 
@@ -15,7 +15,8 @@ interface Candidate {
   keywords: string;
   size: number;
   received_at: number;
-  sent_at: number | null;
+  /** SENT_KEY: what SENT* compare. */
+  sent_key: number | null;
   emod: number;
   uid: number | null;
   saved_at: number | null;
@@ -91,7 +92,7 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
     case "sent":
     case "saved": {
       const t =
-        q.op === "received" ? c.received_at : q.op === "sent" ? c.sent_at : (c.saved_at ?? c.received_at);
+        q.op === "received" ? c.received_at : q.op === "sent" ? c.sent_key : (c.saved_at ?? c.received_at);
       if (t === null) return false;
       return (q.before === undefined || t < q.before) && (q.since === undefined || t >= q.since);
     }
@@ -155,7 +156,7 @@ export class ScanSearchIndex implements SearchIndex {
     const text = needs(query, (q) => q.op === "header" || q.op === "body" || q.op === "text");
     const inBox = opts.mailboxNum !== undefined;
     const params: SqlValue[] = [];
-    let sql = `SELECT e.num, e.id, t.id AS thread_id, e.keywords, e.size, e.received_at, e.sent_at, e.modseq AS emod,
+    let sql = `SELECT e.num, e.id, t.id AS thread_id, e.keywords, e.size, e.received_at, ${SENT_KEY} AS sent_key, e.modseq AS emod,
         ${inBox ? "m.uid, m.saved_at, m.modseq AS mmod" : "NULL AS uid, NULL AS saved_at, NULL AS mmod"},
         ${text ? "s.doc" : "NULL AS doc"}
       FROM emails e JOIN threads t ON t.num = e.thread_num`;

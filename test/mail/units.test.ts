@@ -18,6 +18,7 @@ import {
   formatImapDay,
   formatRfc5322Date,
   parseDate,
+  parseDateDay,
   parseImapDateTime,
 } from "../../src/mail/date.ts";
 import { decodeBase64, decodeQuotedPrintable, decodeTransfer } from "../../src/mail/decode.ts";
@@ -305,6 +306,12 @@ void describe("dates (RFC 5322 §3.3, §4.3)", () => {
     assert.equal(parseDate(""), null);
     assert.equal(parseDate(null), null);
     assert.equal(parseDate("32 Jan 2024 00:00:00 +0000"), null);
+    // the day as written, in the date's own zone (RFC 9051 §6.4.4 SENT*)
+    const day = (y: number, m: number, d: number): number => Date.UTC(y, m, d) / 86_400_000;
+    assert.equal(parseDateDay("Sun, 25 Mar 2007 01:30:00 +0300"), day(2007, 2, 25));
+    assert.equal(parseDateDay("Sat, 24 Mar 2007 23:30:00 -0500"), day(2007, 2, 24));
+    assert.equal(parseDateDay("Sat, 24 Mar 2007 23:30:00"), day(2007, 2, 24));
+    assert.equal(parseDateDay("garbage"), null);
     // RFC 5322 Appendix A.5, A.6.2 and A.6.3
     assert.equal(
       parseDate(

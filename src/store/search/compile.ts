@@ -5,7 +5,7 @@
 // Each predicate is two-valued (never NULL), so NOT is plain boolean negation.
 import { StoreError } from "../../core/errors.ts";
 import type { Dialect, SqlExecutor, SqlValue } from "../sql.ts";
-import type { SearchIndexHit } from "../search-index.ts";
+import { SENT_KEY, type SearchIndexHit } from "../search-index.ts";
 import type { SearchQuery } from "../types.ts";
 import { fold } from "./text.ts";
 
@@ -216,9 +216,10 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
     case "received":
       return timePredicate(ctx, "e.received_at", q.before, q.since);
     case "sent":
-      // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE use the Date header; without one the
-      // internal date stands in, as RFC 5256 §2.2 does for SORT DATE.
-      return timePredicate(ctx, "COALESCE(e.sent_at, e.received_at)", q.before, q.since);
+      // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE use the Date header's day as written
+      // (sent_day, its own zone); without one the internal date stands in, as RFC 5256 §2.2
+      // does for SORT DATE.
+      return timePredicate(ctx, SENT_KEY, q.before, q.since);
     case "saved":
       // RFC 8514 §4: SAVEDBEFORE/SAVEDON/SAVEDSINCE on the time the message entered the mailbox.
       if (q.before === undefined && q.since === undefined) return "1=1";

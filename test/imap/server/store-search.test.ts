@@ -146,3 +146,30 @@ describe("IMAP SEARCH of address groups", () => {
     c.close();
   });
 });
+
+describe("IMAP SENTBEFORE/SENTON/SENTSINCE", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap();
+    // 1: 25 Mar as written, 24 Mar in UTC; 2: 24 Mar as written, 25 Mar in UTC; 3: 25 Mar both
+    for (const date of [
+      "Sun, 25 Mar 2007 01:30:00 +0300",
+      "Sat, 24 Mar 2007 23:30:00 -0500",
+      "Sun, 25 Mar 2007 12:00:00 +0000",
+    ])
+      await f.deliver(
+        message(`sent ${date}`).replace("Date: Mon, 1 Jan 2024 10:00:00 +0000", `Date: ${date}`),
+      );
+  });
+  after(async () => f.stop());
+
+  test("compare the Date header's day as written, disregarding time and timezone (RFC 9051 §6.4.4)", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("SEARCH SENTON 25-Mar-2007"), /^\* SEARCH 1 3\r\n/);
+    assert.match(await c.cmd("SEARCH SENTON 24-Mar-2007"), /^\* SEARCH 2\r\n/);
+    assert.match(await c.cmd("SEARCH SENTBEFORE 25-Mar-2007"), /^\* SEARCH 2\r\n/);
+    assert.match(await c.cmd("SEARCH SENTSINCE 25-Mar-2007"), /^\* SEARCH 1 3\r\n/);
+    c.close();
+  });
+});
