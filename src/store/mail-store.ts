@@ -227,6 +227,12 @@ class SqlMailStore implements MaintainedMailStore {
   deleteMailbox(accountId: Id, mailboxId: Id): Promise<void> {
     return mb.deleteMailbox(this.#ctx, accountId, mailboxId);
   }
+  orphanSubscriptions(accountId: Id): Promise<string[]> {
+    return mb.orphanSubscriptions(this.#ctx, accountId);
+  }
+  dropOrphanSubscription(accountId: Id, name: string): Promise<boolean> {
+    return mb.dropOrphanSubscription(this.#ctx, accountId, name);
+  }
   claimRecent(accountId: Id, mailboxId: Id, upToUid: number): Promise<number> {
     return this.#recent.claim(this.#ctx, accountId, mailboxId, upToUid);
   }

@@ -163,6 +163,31 @@ export async function getMailboxByPath(
   return rowToMailbox(accountId, cur, parentId);
 }
 
+/** Subscribed names that have no mailbox (subscriptions kept after a DELETE), sorted. */
+export async function orphanSubscriptions(ctx: StoreContext, accountId: Id): Promise<string[]> {
+  const rows = await ctx.driver.all<{ name: string }>(
+    "SELECT s.name FROM subscriptions s JOIN accounts a ON a.num = s.account_num WHERE a.id = ? ORDER BY s.name",
+    [accountId],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Drops a subscription kept for a name without a mailbox; false when there was none. */
+export async function dropOrphanSubscription(
+  ctx: StoreContext,
+  accountId: Id,
+  name: string,
+): Promise<boolean> {
+  const out = await writeAccount(ctx, accountId, async (w) => {
+    const r = await w.tx.run("DELETE FROM subscriptions WHERE account_num = ? AND name = ?", [
+      w.account.num,
+      name,
+    ]);
+    return { dropped: r.changes > 0 };
+  });
+  return out.dropped;
+}
+
 export async function mailboxPath(ctx: StoreContext, accountId: Id, mailboxId: Id): Promise<string> {
   const byNum = await rowsOf(ctx.driver, await accountNum(ctx.driver, accountId));
   const r = [...byNum.values()].find((m) => m.id === mailboxId);
@@ -207,19 +232,18 @@ export async function insertMailbox(
   checkRole(input.role, byNum);
   const id = newId("m");
   const modseq = w.modseq;
+  // a subscription kept for this path (its mailbox was deleted) subscribes the new one
+  const parent = parentNum === 0 ? undefined : byNum.get(parentNum);
+  const path = parent === undefined ? name : `${pathOf(parent, byNum)}/${name}`;
+  const kept = await w.tx.run("DELETE FROM subscriptions WHERE account_num = ? AND name = ?", [
+    w.account.num,
+    path,
+  ]);
+  const subscribed = input.subscribed === true || kept.changes > 0 ? 1 : 0;
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO mailboxes (id, account_num, parent_num, name, role, uid_validity, uid_next, highest_modseq,
        subscribed, sort_order) VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?) RETURNING num`,
-    [
-      id,
-      w.account.num,
-      parentNum,
-      name,
-      input.role ?? null,
-      modseq,
-      input.subscribed ? 1 : 0,
-      input.sortOrder ?? 0,
-    ],
+    [id, w.account.num, parentNum, name, input.role ?? null, modseq, subscribed, input.sortOrder ?? 0],
   );
   if (!row) throw new Error("mailbox insert returned nothing");
   // RFC 9051 §2.3.1.1: UIDVALIDITY must change when a name is reused for a new mailbox; the
@@ -235,7 +259,7 @@ export async function insertMailbox(
     uid_validity: row.num,
     uid_next: 1,
     highest_modseq: modseq,
-    subscribed: input.subscribed ? 1 : 0,
+    subscribed,
     sort_order: input.sortOrder ?? 0,
     total: 0,
     unseen: 0,
@@ -323,6 +347,12 @@ export async function deleteMailbox(ctx: StoreContext, accountId: Id, mailboxId:
     );
     await w.tx.run("DELETE FROM tombstones WHERE mailbox_num = ?", [self.num]);
     await w.tx.run("DELETE FROM mailboxes WHERE num = ?", [self.num]);
+    // RFC 9051 §6.3.7: the subscription outlives the mailbox
+    if (self.subscribed !== 0)
+      await w.tx.run("INSERT INTO subscriptions (account_num, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [
+        w.account.num,
+        pathOf(self, byNum),
+      ]);
     w.record("Mailbox", self.id, "destroyed");
     return {};
   });

@@ -312,6 +312,16 @@ export const MIGRATIONS: Migration[] = [
   // IMAP SENTBEFORE/SENTON/SENTSINCE compare it "disregarding time and timezone" (RFC 9051
   // §6.4.4). NULL for messages stored before, which compare by sent_at's UTC day as then.
   ({ int }) => [`ALTER TABLE emails ADD COLUMN sent_day ${int}`],
+  // 12: subscriptions to names that have no mailbox (RFC 9051 §6.3.7: a server SHOULD NOT
+  // remove a subscription because the mailbox is gone). A mailbox's own subscription stays its
+  // `subscribed` flag; deleting a subscribed mailbox keeps its path here, creating a mailbox at
+  // a path kept here subscribes it again.
+  ({ int }) => [
+    `CREATE TABLE subscriptions (
+      account_num ${int} NOT NULL REFERENCES accounts(num) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      PRIMARY KEY (account_num, name))`,
+  ],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

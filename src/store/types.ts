@@ -345,6 +345,13 @@ export interface MailStore {
   /** Fails with INVALID if it has children. Emails only in this mailbox are destroyed. */
   deleteMailbox(accountId: Id, mailboxId: Id): Promise<void>;
   /**
+   * IMAP subscriptions to names that have no mailbox: a subscribed mailbox's path is kept when
+   * it is deleted (RFC 9051 §6.3.7), and a mailbox created there is subscribed again.
+   */
+  orphanSubscriptions(accountId: Id): Promise<string[]>;
+  /** Drops such a subscription (UNSUBSCRIBE); false when the name had none. */
+  dropOrphanSubscription(accountId: Id, name: string): Promise<boolean>;
+  /**
    * IMAP4rev1 \Recent (RFC 3501 §2.3.2), kept per mailbox: raises the highest UID taken as
    * recent to `upToUid` atomically (across sessions and server processes) and returns the
    * value before; the UIDs above it up to `upToUid` are recent to the caller only. No write

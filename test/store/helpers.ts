@@ -2,8 +2,15 @@
 // MIME parser, append inputs, and an invariant checker over the public API only (so it
 // runs unchanged on every backend).
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
 import { parseMessage } from "../../src/mail/parse.ts";
-import { openPostgres } from "../../src/store/backends/postgres/driver.ts";
+import { openPostgres, randomSchemaName } from "../../src/store/backends/postgres/driver.ts";
+import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
+import { openStore } from "../../src/store/open.ts";
 import type { AppendInput, AppendResult, Id, MailStore, StoreErrorLike } from "../../src/store/types.ts";
 import { isAppendError } from "../../src/store/types.ts";
 
@@ -126,4 +133,47 @@ export async function dropPgSchema(url: string, schema: string): Promise<void> {
   } finally {
     await admin.close();
   }
+}
+
+const PG_URL = process.env.MAILROOM_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export interface StoreBackend {
+  name: "sqlite" | "postgres";
+  /** A place for one database; open() gives a store on it (several may be open at once). */
+  make(): Promise<{ open(): Promise<MaintainedMailStore>; drop(): Promise<void> }>;
+}
+
+/** A SQLite file and a PostgreSQL schema of their own, for tests that run on both backends. */
+export function storeBackends(label: string): StoreBackend[] {
+  const common = { blobs: "db", search: "scan", clock: systemClock, logger: silentLogger() } as const;
+  return [
+    {
+      name: "sqlite",
+      async make() {
+        const dir = await mkdtemp(join(tmpdir(), `mailroom-${label}-`));
+        return {
+          open: () => openStore({ ...common, backend: "sqlite", sqlitePath: join(dir, "mail.sqlite") }),
+          drop: () => rm(dir, { recursive: true, force: true }),
+        };
+      },
+    },
+    {
+      name: "postgres",
+      async make() {
+        const schema = randomSchemaName(label);
+        return {
+          open: () =>
+            openStore({ ...common, backend: "postgres", postgresUrl: PG_URL, postgresSchema: schema }),
+          async drop() {
+            const admin = await openPostgres(PG_URL, { poolSize: 1 });
+            try {
+              await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+            } finally {
+              await admin.close();
+            }
+          },
+        };
+      },
+    },
+  ];
 }

@@ -4,73 +4,12 @@
 // store; two stores on one database (two server processes) claiming at once never get the same
 // UID.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import { systemClock } from "../../src/core/clock.ts";
 import { isStoreError } from "../../src/core/errors.ts";
-import { silentLogger } from "../../src/core/logger.ts";
-import { openPostgres, randomSchemaName } from "../../src/store/backends/postgres/driver.ts";
 import type { SqliteDriverHandle } from "../../src/store/backends/sqlite/driver.ts";
-import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
-import { openStore } from "../../src/store/open.ts";
-import { append, inbox } from "./helpers.ts";
+import { append, inbox, storeBackends } from "./helpers.ts";
 
-const PG_URL = process.env.MAILROOM_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
-
-interface Backend {
-  name: string;
-  /** A place for one database; open() gives a store on it (several may be open at once). */
-  make(): Promise<{ open(): Promise<MaintainedMailStore>; drop(): Promise<void> }>;
-}
-
-const BACKENDS: Backend[] = [
-  {
-    name: "sqlite",
-    async make() {
-      const dir = await mkdtemp(join(tmpdir(), "mailroom-recent-"));
-      return {
-        open: () =>
-          openStore({
-            backend: "sqlite",
-            sqlitePath: join(dir, "mail.sqlite"),
-            blobs: "db",
-            search: "scan",
-            clock: systemClock,
-            logger: silentLogger(),
-          }),
-        drop: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: "postgres",
-    async make() {
-      const schema = randomSchemaName("recent");
-      return {
-        open: () =>
-          openStore({
-            backend: "postgres",
-            postgresUrl: PG_URL,
-            postgresSchema: schema,
-            blobs: "db",
-            search: "scan",
-            clock: systemClock,
-            logger: silentLogger(),
-          }),
-        async drop() {
-          const admin = await openPostgres(PG_URL, { poolSize: 1 });
-          try {
-            await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await admin.close();
-          }
-        },
-      };
-    },
-  },
-];
+const BACKENDS = storeBackends("recent");
 
 for (const backend of BACKENDS) {
   void describe(`\\Recent claims: ${backend.name}`, () => {

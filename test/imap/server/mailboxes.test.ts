@@ -114,6 +114,30 @@ describe("IMAP mailbox commands", () => {
     c.close();
   });
 
+  test("a subscription outlives its mailbox (RFC 9051 §6.3.7) until UNSUBSCRIBE or a new CREATE", async () => {
+    const c = await f.raw();
+    await c.cmd("CREATE Gone");
+    await c.cmd("SUBSCRIBE Gone");
+    assert.match(await c.cmd("DELETE Gone"), /OK/);
+    assert.match(
+      await c.cmd('LIST (SUBSCRIBED) "" "Gone"'),
+      /^\* LIST \(\\Subscribed \\NonExistent\) "\/" Gone\r\n/,
+    );
+    assert.match(await c.cmd('LSUB "" "Gone"'), /^\* LSUB \(\\Noselect\) "\/" Gone\r\n/);
+    assert.doesNotMatch(await c.cmd('LIST "" "Gone"'), /\* LIST/);
+    // a mailbox created at the name is subscribed again
+    await c.cmd("CREATE Gone");
+    assert.match(
+      await c.cmd('LIST (SUBSCRIBED) "" "Gone"'),
+      /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" Gone\r\n/,
+    );
+    await c.cmd("DELETE Gone");
+    assert.match(await c.cmd("UNSUBSCRIBE Gone"), /^A\d+ OK/);
+    assert.match(await c.cmd('LSUB "" "Gone"'), /^A\d+ OK/);
+    assert.match(await c.cmd("UNSUBSCRIBE Gone"), /NO \[NONEXISTENT\]/);
+    c.close();
+  });
+
   test("NAMESPACE, ID, ENABLE", async () => {
     const c = await f.raw();
     assert.match(await c.cmd("NAMESPACE"), /^\* NAMESPACE \(\("" "\/"\)\) NIL NIL\r\n/);

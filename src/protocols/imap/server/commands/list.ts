@@ -27,6 +27,7 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
   const all = await namedMailboxes(s.ctx.store, s.accountId);
   const patterns = args.patterns.map((p) => args.reference + p);
   const subscribedSel = args.selection.includes("SUBSCRIBED");
+  const orphans = subscribedSel ? await s.ctx.store.orphanSubscriptions(s.accountId) : [];
   const recursive = args.selection.includes("RECURSIVEMATCH");
   const specialSel = args.selection.includes("SPECIAL-USE");
   const showSubscribed = subscribedSel || args.returns.subscribed;
@@ -37,7 +38,12 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
     const entry: { attributes: string[]; childInfo?: string[] } = { attributes: [] };
     if (subscribedSel && !m.mailbox.subscribed) {
       // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed mailbox shows CHILDINFO
-      if (recursive && hasChild(all, m, (x) => x.mailbox.subscribed)) entry.childInfo = ["SUBSCRIBED"];
+      if (
+        recursive &&
+        (hasChild(all, m, (x) => x.mailbox.subscribed) ||
+          orphans.some((o) => o.startsWith(m.path + DELIMITER)))
+      )
+        entry.childInfo = ["SUBSCRIBED"];
       else continue;
     }
     // RFC 3348 / RFC 5258 §4: \HasChildren or \HasNoChildren
@@ -56,6 +62,16 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
       s.send(statusResponse(m.path, await statusValues(s, m.mailbox, args.returns.status), s.writeOptions));
     }
   }
+  // RFC 5258 §3.1 SUBSCRIBED: subscribed names whose mailbox is gone are \NonExistent
+  for (const name of orphans) {
+    if (!patterns.some((p) => matchesPattern(name, p)) || specialSel) continue;
+    s.send(
+      listResponse(
+        { attributes: ["\\Subscribed", "\\NonExistent"], delimiter: DELIMITER, name },
+        s.writeOptions,
+      ),
+    );
+  }
 }
 
 export const list = command<ListArgs>({
@@ -73,10 +89,13 @@ export const lsub = command<LsubArgs>({
     const all = await namedMailboxes(s.ctx.store, s.accountId);
     const pattern = args.reference + args.pattern;
     const subscribed = new Set(all.filter((m) => m.mailbox.subscribed).map((m) => m.path));
+    const orphans = await s.ctx.store.orphanSubscriptions(s.accountId);
+    for (const name of orphans) subscribed.add(name);
     const out = new Map<string, string[]>();
     for (const path of subscribed) {
       if (matchesPattern(path, pattern)) {
-        out.set(path, []);
+        // a kept subscription whose mailbox is gone cannot be selected
+        out.set(path, orphans.includes(path) ? ["\\Noselect"] : []);
         continue;
       }
       // RFC 3501 §6.3.9: "foo/bar" subscribed and "foo" not: a "%" that stops at "foo" returns
