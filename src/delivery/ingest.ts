@@ -38,6 +38,8 @@ export interface IngestRequest {
   keywords?: string[];
   /** INTERNALDATE / receivedAt; now when omitted. */
   receivedAt?: number;
+  /** The zone of receivedAt, minutes east of UTC (an IMAP APPEND date-time's); 0 when omitted. */
+  receivedTz?: number;
 }
 
 export interface IngestOptions {
@@ -97,6 +99,7 @@ export class Ingest {
       mailboxIds,
       keywords: normalizeKeywords(req.keywords ?? []),
       receivedAt: req.receivedAt ?? this.#opts.clock.now(),
+      ...(req.receivedTz !== undefined ? { receivedTz: req.receivedTz } : {}),
     };
     const result = await new Promise<AppendResult>((resolve, reject) => {
       this.#enqueue(req.accountId, { input, resolve, reject });

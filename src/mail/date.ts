@@ -171,6 +171,11 @@ export function formatRfc5322Date(ms: number, tzOffsetMinutes = 0): string {
  * hh:mm:ss +zzzz" with the day space- or zero-padded; null when malformed.
  */
 export function parseImapDateTime(s: string): number | null {
+  return parseImapDateTimeZone(s)?.ms ?? null;
+}
+
+/** An IMAP date-time with its zone (minutes east of UTC); null when malformed. */
+export function parseImapDateTimeZone(s: string): { ms: number; tz: number } | null {
   const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
   if (!m) return null;
   const month = MONTHS.indexOf((m[2] ?? "").toLowerCase());
@@ -185,5 +190,5 @@ export function parseImapDateTime(s: string): number | null {
   ];
   if (month < 0 || day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 || zm > 59) return null;
   const zone = (m[7] === "-" ? -1 : 1) * (zh * 60 + zm);
-  return Date.UTC(year, month, day, h, mi, Math.min(sec, 59)) - zone * 60_000;
+  return { ms: Date.UTC(year, month, day, h, mi, Math.min(sec, 59)) - zone * 60_000, tz: zone };
 }

@@ -307,9 +307,9 @@ async function insertEmail(
   const modseq = w.modseq;
   const { text: _text, envelope, ...meta } = parsed;
   const row = await w.tx.get<{ num: number }>(
-    `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, sent_day, keywords,
-       modseq, flags_modseq, base_subject, envelope, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')
-       RETURNING num`,
+    `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at, sent_day,
+       keywords, modseq, flags_modseq, base_subject, envelope, meta)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING num`,
     [
       emailId,
       w.account.num,
@@ -317,6 +317,7 @@ async function insertEmail(
       p.blobId,
       size,
       p.input.receivedAt,
+      p.input.receivedTz ?? 0,
       parsed.sentAt,
       parseDateDay(envelope.date),
       JSON.stringify(p.keywords),

@@ -60,10 +60,10 @@ async function copyIn(
       quotaCheck(w.account, w.usedBytes, w.usedMessages, e.size, 1);
       emailId = newId("e");
       const row = await w.tx.get<{ num: number }>(
-        `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, sent_at, sent_day, keywords,
-           modseq, flags_modseq, base_subject, envelope, meta)
-         SELECT ?, account_num, thread_num, blob_id, size, received_at, sent_at, sent_day, keywords, ?, ?,
-           base_subject, '', '' FROM emails WHERE num = ? RETURNING num`,
+        `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at,
+           sent_day, keywords, modseq, flags_modseq, base_subject, envelope, meta)
+         SELECT ?, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at, sent_day, keywords,
+           ?, ?, base_subject, '', '' FROM emails WHERE num = ? RETURNING num`,
         [emailId, modseq, modseq, e.num],
       );
       if (!row) throw new Error("email copy returned nothing");

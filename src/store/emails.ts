@@ -27,6 +27,7 @@ interface ListRow {
   keywords: string;
   size: number;
   received_at: number;
+  received_tz: number;
   saved_at: number;
 }
 
@@ -34,11 +35,11 @@ interface ListRow {
 // keyword change (which also moves every containing mailbox's HIGHESTMODSEQ), so it never
 // exceeds the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1.1).
 const LIST_SQL = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod,
-    e.keywords, e.size, e.received_at, m.saved_at
+    e.keywords, e.size, e.received_at, e.received_tz, m.saved_at
   FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num`;
 
 const LIST_SQL_ENVELOPE = `SELECT m.uid, e.id AS email_id, t.id AS thread_id, m.modseq AS mmod,
-    e.keywords, e.size, e.received_at, m.saved_at, x.envelope
+    e.keywords, e.size, e.received_at, e.received_tz, m.saved_at, x.envelope
   FROM memberships m JOIN emails e ON e.num = m.email_num JOIN threads t ON t.num = e.thread_num
   JOIN email_meta x ON x.email_num = e.num`;
 
@@ -51,6 +52,7 @@ function toMessageRow(r: ListRow): MessageRow {
     keywords: parseKeywords(r.keywords),
     size: r.size,
     receivedAt: r.received_at,
+    receivedTz: Number(r.received_tz),
     savedAt: r.saved_at,
   };
 }

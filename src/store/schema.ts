@@ -322,6 +322,10 @@ export const MIGRATIONS: Migration[] = [
       name TEXT NOT NULL,
       PRIMARY KEY (account_num, name))`,
   ],
+  // 13: the zone of the internal date, minutes east of UTC: an IMAP APPEND's date-time keeps
+  // its own (FETCH INTERNALDATE shows it, SEARCH BEFORE/ON/SINCE compare its day there, RFC
+  // 9051 §6.4.4), as Dovecot keeps it. 0 (UTC) for deliveries and messages stored before.
+  ({ int }) => [`ALTER TABLE emails ADD COLUMN received_tz ${int} NOT NULL DEFAULT 0`],
 ];
 
 export function migrationStatements(dialect: Dialect, index: number): string[] {

@@ -15,6 +15,7 @@ interface Candidate {
   keywords: string;
   size: number;
   received_at: number;
+  received_tz: number;
   /** SENT_KEY: what SENT* compare. */
   sent_key: number | null;
   emod: number;
@@ -92,7 +93,11 @@ function evaluate(q: SearchQuery, c: Candidate, ctx: Ctx): boolean {
     case "sent":
     case "saved": {
       const t =
-        q.op === "received" ? c.received_at : q.op === "sent" ? c.sent_key : (c.saved_at ?? c.received_at);
+        q.op === "received"
+          ? c.received_at + (q.local === true ? Number(c.received_tz) * 60_000 : 0)
+          : q.op === "sent"
+            ? c.sent_key
+            : (c.saved_at ?? c.received_at);
       if (t === null) return false;
       return (q.before === undefined || t < q.before) && (q.since === undefined || t >= q.since);
     }
@@ -156,7 +161,7 @@ export class ScanSearchIndex implements SearchIndex {
     const text = needs(query, (q) => q.op === "header" || q.op === "body" || q.op === "text");
     const inBox = opts.mailboxNum !== undefined;
     const params: SqlValue[] = [];
-    let sql = `SELECT e.num, e.id, t.id AS thread_id, e.keywords, e.size, e.received_at, ${SENT_KEY} AS sent_key, e.modseq AS emod,
+    let sql = `SELECT e.num, e.id, t.id AS thread_id, e.keywords, e.size, e.received_at, e.received_tz, ${SENT_KEY} AS sent_key, e.modseq AS emod,
         ${inBox ? "m.uid, m.saved_at, m.modseq AS mmod" : "NULL AS uid, NULL AS saved_at, NULL AS mmod"},
         ${text ? "s.doc" : "NULL AS doc"}
       FROM emails e JOIN threads t ON t.num = e.thread_num`;

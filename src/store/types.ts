@@ -143,7 +143,6 @@ export interface Email {
   modseq: number;
 }
 
-/** One message as an IMAP/POP3 view of a mailbox lists it: cheap, no metadata parsing. */
 /** The changes of a mailbox after a modseq (MailStore.mailboxDelta). */
 export interface MailboxDelta {
   /** The mailbox as it is now; null when it is gone. */
@@ -154,6 +153,7 @@ export interface MailboxDelta {
   expunged: number[] | null;
 }
 
+/** One message as an IMAP/POP3 view of a mailbox lists it: cheap, no metadata parsing. */
 export interface MessageRow {
   uid: number;
   emailId: Id;
@@ -166,6 +166,8 @@ export interface MessageRow {
   keywords: string[];
   size: number;
   receivedAt: number;
+  /** The zone INTERNALDATE is shown in, minutes east of UTC (an APPEND's date-time keeps its own). */
+  receivedTz: number;
   /** RFC 8514 SAVEDATE: when the message was placed into this mailbox. */
   savedAt: number;
   /** Set when listed with `withEnvelope`. */
@@ -179,6 +181,8 @@ export interface AppendInput {
   mailboxIds: Id[];
   keywords: string[];
   receivedAt: number;
+  /** The zone of the internal date, minutes east of UTC (IMAP APPEND date-time); 0 when omitted. */
+  receivedTz?: number;
 }
 
 export interface AppendResult {
@@ -250,8 +254,12 @@ export type SearchQuery =
   | { op: "threadIds"; ids: Id[] }
   | { op: "inMailbox"; mailboxId: Id }
   | { op: "modseq"; min: number }
-  /** Times in ms since epoch; `before` exclusive, `since` inclusive. */
-  | { op: "received" | "sent" | "saved"; before?: number; since?: number }
+  /**
+   * Times in ms since epoch; `before` exclusive, `since` inclusive. `local` (received only):
+   * compare the internal date's wall-clock time in its own zone, as IMAP BEFORE/ON/SINCE do
+   * ("disregarding time and timezone", RFC 9051 §6.4.4), not the instant.
+   */
+  | { op: "received" | "sent" | "saved"; before?: number; since?: number; local?: boolean }
   | { op: "size"; larger?: number; smaller?: number }
   /** A header field by name, lower-cased ("from", "subject", "x-spam"); "" text = has the field. */
   | { op: "header"; field: string; text: string }

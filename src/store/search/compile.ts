@@ -214,7 +214,13 @@ function compile(ctx: Ctx, q: SearchQuery, depth: number): string {
       if (ctx.inMailbox) return `m.modseq >= ${p.add(q.min)}`;
       return `e.modseq >= ${p.add(q.min)}`;
     case "received":
-      return timePredicate(ctx, "e.received_at", q.before, q.since);
+      // `local`: the wall-clock time in the internal date's own zone (IMAP BEFORE/ON/SINCE)
+      return timePredicate(
+        ctx,
+        q.local === true ? "(e.received_at + e.received_tz * 60000)" : "e.received_at",
+        q.before,
+        q.since,
+      );
     case "sent":
       // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE use the Date header's day as written
       // (sent_day, its own zone); without one the internal date stands in, as RFC 5256 §2.2

@@ -17,15 +17,18 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     await c.cmd("SELECT INBOX");
     const m = message("appended");
     const tag = c.takeTag();
-    c.write(`${tag} APPEND INBOX (\\Seen $Label) "05-Mar-2024 10:00:00 +0100" {${Buffer.byteLength(m)}}\r\n`);
+    c.write(`${tag} APPEND INBOX (\\Seen $Label) "05-Mar-2024 00:30:00 +0100" {${Buffer.byteLength(m)}}\r\n`);
     await c.waitFor(/^\+/);
     c.write(m + "\r\n");
     const r = await c.tagged(tag);
     assert.match(r, /^\* 1 EXISTS\r\n\* 1 RECENT\r\nA\d+ OK \[APPENDUID \d+ 1\] APPEND completed/);
     assert.match(
       await c.cmd("FETCH 1 (FLAGS INTERNALDATE)"),
-      /FLAGS \(\$Label \\Seen \\Recent\) INTERNALDATE "05-Mar-2024 09:00:00 \+0000"/,
+      /FLAGS \(\$Label \\Seen \\Recent\) INTERNALDATE "05-Mar-2024 00:30:00 \+0100"/,
     );
+    // the date-time keeps its zone: its day is 5 March there (4 March in UTC)
+    assert.match(await c.cmd("SEARCH ON 5-Mar-2024"), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd("SEARCH BEFORE 5-Mar-2024"), /^\* SEARCH\r\n/);
     c.close();
   });
 

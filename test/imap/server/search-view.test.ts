@@ -41,7 +41,13 @@ test("the view's SEARCH answers as the store's for flags, sets, dates and sizes"
       emails.push(
         ok(
           await store
-            .appendEmails(a.id, [input(raw, [box], keywords, T0 + (i % 10) * DAY)])
+            .appendEmails(a.id, [
+              // internal dates near midnight in zones from -10:00 to +10:00 (APPEND date-times)
+              {
+                ...input(raw, [box], keywords, T0 + (i % 10) * DAY + ((i * 7) % 5) * 3_600_000),
+                receivedTz: ((i % 5) - 2) * 300,
+              },
+            ])
             .then((r) => r[0]!),
         ).emailId,
       );
@@ -72,6 +78,8 @@ test("the view's SEARCH answers as the store's for flags, sets, dates and sizes"
         .chain(({ since, before }) =>
           fc.constantFrom<SearchQuery>(
             { op: "received", since: T0 + since * DAY },
+            { op: "received", since: T0 + since * DAY, before: T0 + before * DAY, local: true },
+            { op: "received", before: T0 + before * DAY, local: true },
             { op: "received", before: T0 + before * DAY },
             { op: "received", since: T0 + since * DAY, before: T0 + before * DAY },
             { op: "saved", since: T0 + since * DAY },

@@ -84,7 +84,10 @@ function compile(q: SearchQuery, depth: number): Test | null {
     case "modseq":
       return (row) => row.modseq >= q.min;
     case "received":
-      return between((row) => row.receivedAt, q.since, q.before);
+      // `local`: the wall-clock time in the internal date's own zone (BEFORE/ON/SINCE)
+      return q.local === true
+        ? between((row) => row.receivedAt + row.receivedTz * 60_000, q.since, q.before)
+        : between((row) => row.receivedAt, q.since, q.before);
     case "saved":
       return between((row) => row.savedAt, q.since, q.before);
     case "size":

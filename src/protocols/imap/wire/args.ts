@@ -4,7 +4,7 @@
 // (parser.ts) catches it and returns it as the BAD reply's text.
 import { isUtf8 } from "node:buffer";
 import { decodeMailboxName, Utf7Error } from "../../../mail/utf7.ts";
-import { parseImapDateTime } from "../../../mail/date.ts";
+import { parseImapDateTimeZone } from "../../../mail/date.ts";
 import type { Literal, RawCommand } from "./reader.ts";
 import type { SequenceSet } from "./sequence-set.ts";
 import { MAX_NUMBER, parseSequenceSet } from "./sequence-set.ts";
@@ -433,13 +433,14 @@ export class ArgReader {
   }
 
   /** RFC 9051 §9 date-time = DQUOTE date-day-fixed "-" month "-" year SP time SP zone DQUOTE. */
-  dateTime(): number {
+  /** A quoted date-time (RFC 9051 §9): the instant and its zone, minutes east of UTC. */
+  dateTime(): { ms: number; tz: number } {
     if (!this.tryChar('"')) this.fail("Expected a quoted date-time");
     const s = this.#until(0x22);
     this.expectChar('"');
-    const ms = parseImapDateTime(s);
-    if (ms === null) this.fail(`Invalid date-time "${s}"`);
-    return ms;
+    const d = parseImapDateTimeZone(s);
+    if (d === null) this.fail(`Invalid date-time "${s}"`);
+    return d;
   }
 
   #until(c: number): string {

@@ -22,7 +22,7 @@ export async function appendMessage(
     source: "imap-append",
     mailboxIds: [mailboxId],
     keywords: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
-    ...(m.date !== null ? { receivedAt: m.date } : {}),
+    ...(m.date !== null ? { receivedAt: m.date, receivedTz: m.dateTz } : {}),
   });
   const u = r.uids.find((x) => x.mailboxId === mailboxId);
   return u === undefined ? null : { uid: u.uid, uidValidity: u.uidValidity };

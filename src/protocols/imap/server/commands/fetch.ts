@@ -296,7 +296,7 @@ function datum(
         case "UID":
           return [fetchNumber("UID", row.uid)];
         case "INTERNALDATE":
-          return [fetchDate("INTERNALDATE", row.receivedAt)];
+          return [fetchDate("INTERNALDATE", row.receivedAt, row.receivedTz)];
         case "SAVEDATE":
           return [fetchDate("SAVEDATE", row.savedAt)];
         case "RFC822.SIZE":

@@ -3,7 +3,8 @@
 // SEARCHRES "$" (RFC 5182 §2), MODSEQ (RFC 7162 §3.1.5), WITHIN OLDER/YOUNGER (RFC 5032),
 // EMAILID/THREADID (RFC 8474 §6) and SAVEDBEFORE/ON/SINCE (RFC 8514 §4.3). A rev2 session
 // gets ESEARCH for a plain SEARCH (RFC 9051 §6.4.4); a rev1 session "* SEARCH". Dates compare
-// the day in UTC (RFC 9051 §6.4.4: disregarding time and timezone).
+// the day (RFC 9051 §6.4.4: disregarding time and timezone): of the internal date in its own
+// zone, of the Date header as written, of SAVEDATE in UTC.
 import iconv from "iconv-lite";
 import { normalizeCharset } from "../../../../mail/charset.ts";
 import type { SearchQuery } from "../../../../store/types.ts";
@@ -99,12 +100,13 @@ function toQuery(k: SearchKey, c: Ctx): SearchQuery {
       return { op: "text", text: k.value };
     case "HEADER":
       return { op: "header", field: k.field.toLowerCase(), text: k.value };
+    // the internal date's day in its own zone (an APPEND date-time keeps its zone)
     case "BEFORE":
-      return { op: "received", before: dayStart(k.date) };
+      return { op: "received", before: dayStart(k.date), local: true };
     case "ON":
-      return { op: "received", since: dayStart(k.date), before: dayStart(k.date) + DAY };
+      return { op: "received", since: dayStart(k.date), before: dayStart(k.date) + DAY, local: true };
     case "SINCE":
-      return { op: "received", since: dayStart(k.date) };
+      return { op: "received", since: dayStart(k.date), local: true };
     case "SENTBEFORE":
       return { op: "sent", before: dayStart(k.date) };
     case "SENTON":

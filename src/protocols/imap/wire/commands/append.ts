@@ -10,6 +10,8 @@ export interface AppendMessage {
   flags: string[];
   /** INTERNALDATE as ms since epoch, or null for "now". */
   date: number | null;
+  /** The date-time's zone, minutes east of UTC (0 without a date-time). */
+  dateTz: number;
   /** The message bytes (a view on the input, not a copy). */
   data: Buffer;
   /** Sent as literal8 (RFC 3516): may hold NUL and any octet. */
@@ -29,19 +31,22 @@ export interface AppendArgs {
 export function parseAppendMessage(r: ArgReader): AppendMessage {
   let flags: string[] = [];
   let date: number | null = null;
+  let dateTz = 0;
   if (r.peek() === 0x28) {
     flags = r.flagList();
     r.sp();
   }
   if (r.peek() === 0x22) {
-    date = r.dateTime();
+    const d = r.dateTime();
+    date = d.ms;
+    dateTz = d.tz;
     r.sp();
   }
   if (r.atLiteral()) {
     const lit = r.literal();
     // RFC 9051 §9 CHAR8: a plain literal has no NUL; literal8 is for those (RFC 3516 §4.4)
     if (!lit.binary && lit.data.includes(0)) r.fail("NUL in a literal: use literal8", "UNKNOWN-CTE");
-    return { flags, date, data: lit.data, binary: lit.binary, utf8: false };
+    return { flags, date, dateTz, data: lit.data, binary: lit.binary, utf8: false };
   }
   const ext = r.keyword("a message literal");
   if (ext !== "UTF8") r.fail(`Unknown APPEND data ${ext}`); // todo RFC 4469 CATENATE
@@ -50,7 +55,7 @@ export function parseAppendMessage(r: ArgReader): AppendMessage {
   const lit = r.literal();
   if (!lit.binary) r.fail("UTF8 needs a literal8");
   r.close();
-  return { flags, date, data: lit.data, binary: true, utf8: true };
+  return { flags, date, dateTz, data: lit.data, binary: true, utf8: true };
 }
 
 export function parseAppend(r: ArgReader): AppendArgs {
