@@ -68,6 +68,27 @@ describe("IMAP two sessions", () => {
     b.close();
   });
 
+  test("SEARCH sees another session's flag change; a message not announced yet is not found", async () => {
+    await f.server.ctx.store.createMailbox(f.account.id, { name: "Seek" });
+    for (let i = 1; i <= 2; i++) await f.deliver(message(`s${i}`), "Seek");
+    const a = await f.raw();
+    const b = await f.raw();
+    await a.cmd("SELECT Seek");
+    await b.cmd("SELECT Seek");
+    await b.cmd("STORE 1 +FLAGS.SILENT (\\Seen)");
+    await f.deliver(message("s3"), "Seek");
+    // the change events reach a's session
+    await new Promise((r) => setTimeout(r, 30));
+    const r = await a.cmd("SEARCH UNSEEN");
+    // message 3 has no sequence number for a until its EXISTS, which follows the result
+    assert.match(r, /^\* SEARCH 2\r\n/);
+    assert.match(r, /\* 3 EXISTS\r\n/);
+    assert.match(r, /\* 1 FETCH \(FLAGS \(\\Seen( \\Recent)?\)\)\r\n/);
+    assert.match(await a.cmd("SEARCH UNSEEN"), /^\* SEARCH 2 3\r\n/);
+    a.close();
+    b.close();
+  });
+
   test("QRESYNC: VANISHED instead of EXPUNGE; SELECT (QRESYNC) resyncs", async () => {
     await f.server.ctx.store.createMailbox(f.account.id, { name: "Q" });
     for (let i = 1; i <= 3; i++) await f.deliver(message(`q${i}`), "Q");

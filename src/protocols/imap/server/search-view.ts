@@ -2,9 +2,10 @@
 // and keywords, UIDs and sequence sets, MODSEQ, the internal and saved dates, size, EMAILID and
 // THREADID (RFC 9051 §6.4.4, RFC 7162 §3.1.5, RFC 8514 §4.3, RFC 8474 §6). A query with a key
 // the view lacks (header, body and text searches, SENT* dates) is left to the store. The view
-// is the mailbox as this session knows it, as Dovecot searches the index view the client was
-// last synced to: messages not announced yet are not found, messages expunged elsewhere and
-// not reported yet are not found either (as the store's search, which no longer has them).
+// is read up to the store first when a change was told (flags set by another session count),
+// but only the messages announced to the client are found (a new one has no sequence number
+// for the client yet); messages expunged elsewhere and not reported yet are not found either
+// (as the store's search, which no longer has them).
 import type { MessageRow, SearchQuery } from "../../../store/types.ts";
 import type { SelectedMailbox } from "./selected.ts";
 
@@ -102,12 +103,20 @@ function compile(q: SearchQuery, depth: number): Test | null {
   }
 }
 
-/** The UIDs of the view that match, ascending; null when the query needs the store. */
-export function searchView(view: SelectedMailbox, query: SearchQuery): number[] | null {
+/**
+ * The UIDs of the view that match, ascending, up to `maxUid` (the messages announced before a
+ * poll made for the search); null when the query needs the store.
+ */
+export function searchView(
+  view: SelectedMailbox,
+  query: SearchQuery,
+  maxUid = Number.MAX_SAFE_INTEGER,
+): number[] | null {
   const test = compile(query, 0);
   if (test === null) return null;
   const out: number[] = [];
   for (const uid of view.uids) {
+    if (uid > maxUid) break;
     const row = view.rows.get(uid);
     if (row !== undefined && !view.pendingExpunge.has(uid) && test(row)) out.push(uid);
   }

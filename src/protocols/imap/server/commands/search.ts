@@ -169,12 +169,15 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
   if (c.usesModseq) await s.enableCondstore();
-  // flags, dates, sizes and sets from the view (search-view.ts); text searches in the store
+  // flags, dates, sizes and sets from the view (search-view.ts), read up to the store first
+  // when a change was told; text searches in the store
+  const announced = view.uids[view.uids.length - 1] ?? 0;
+  if (view.dirty) await view.poll();
   const uids =
-    searchView(view, query) ??
+    searchView(view, query, announced) ??
     (await s.ctx.store.search(s.accountId, query, { mailboxId: view.mailbox.id }))
       .map((h) => h.uid ?? 0)
-      .filter((u) => view.rows.has(u) && !view.pendingExpunge.has(u))
+      .filter((u) => u <= announced && view.rows.has(u) && !view.pendingExpunge.has(u))
       .sort((a, b) => a - b);
   const nums = args.uid ? uids : uids.map((u) => view.seqOf(u)).sort((a, b) => a - b);
   const returns = args.returns ?? (s.rev2 ? ["ALL" as const] : null);
