@@ -166,12 +166,13 @@ async function runSearch(s: ImapSession, args: SearchArgs, tag: string): Promise
   if (view === null) throw bad("No mailbox selected");
   if (args.charset !== null && !knownCharset(args.charset))
     throw no("BADCHARSET (US-ASCII UTF-8)", `Unknown charset ${args.charset}`);
+  // the messages the client knows: a poll below may add some it has no number for yet
+  const announced = view.uids[view.uids.length - 1] ?? 0;
   const c: Ctx = { view, now: s.ctx.clock.now(), usesModseq: false };
   const query = toQuery(args.criteria, c);
   if (c.usesModseq) await s.enableCondstore();
   // flags, dates, sizes and sets from the view (search-view.ts), read up to the store first
   // when a change was told; text searches in the store
-  const announced = view.uids[view.uids.length - 1] ?? 0;
   if (view.dirty) await view.poll();
   const uids =
     searchView(view, query, announced) ??
