@@ -92,6 +92,19 @@ describe("IMAP COPY, MOVE, EXPUNGE, APPEND", () => {
     assert.match(await c.cmd("STATUS Hop2 (MESSAGES)"), /MESSAGES 0/);
     // UID MOVE of UIDs that no longer exist succeeds doing nothing (RFC 9051 §6.4.9)
     assert.match(await c.cmd("UID MOVE 1 Hop1"), /^A\d+ OK/);
+    // MOVE into the selected mailbox itself: a new UID, the old one expunged
+    const again = await f.deliver(message("again"), "Hop1");
+    await c.cmd("SELECT Hop1");
+    assert.match(
+      await c.cmd(`UID MOVE ${again} Hop1`),
+      new RegExp(
+        `^\\* OK \\[COPYUID \\d+ ${again} ${again + 1}\\] Moved\\r\\n\\* 1 EXPUNGE\\r\\n\\* 1 EXISTS\\r\\n`,
+      ),
+    );
+    assert.match(
+      await c.cmd("UID FETCH 1:* (UID)"),
+      new RegExp(`^\\* 1 FETCH \\(UID ${again + 1}\\)\\r\\nA\\d+ OK`),
+    );
     c.close();
   });
 

@@ -1,6 +1,8 @@
 // RFC 9051 §6.4.7 COPY, §6.4.8 MOVE (RFC 6851) and their UID forms, with UIDPLUS COPYUID
 // (RFC 4315 §3). MOVE sends COPYUID in an untagged OK before the EXPUNGEs (RFC 6851 §4.3),
-// and is atomic in the store. A missing target is NO [TRYCREATE] (RFC 9051 §6.4.7).
+// and is atomic in the store. A missing target is NO [TRYCREATE] (RFC 9051 §6.4.7). MOVE into
+// the selected mailbox itself gives the messages new UIDs (as Dovecot; RFC 6851 does not
+// forbid it): copies first, then the old UIDs expunged.
 import type { CopyMoveArgs } from "../../wire/index.ts";
 import { copyUidCode, untaggedStatus } from "../../wire/index.ts";
 import { command, SELECTED } from "../command.ts";
@@ -37,7 +39,6 @@ async function run(s: ImapSession, args: CopyMoveArgs): Promise<Completion | voi
       ),
     };
   }
-  if (target.id === view.mailbox.id) throw no("CANNOT", "Source and target mailbox are the same");
   const res = await s.ctx.store.moveEmails(s.accountId, view.mailbox.id, ids, target.id);
   const src = res.copy.copied.map((c) => uidOf.get(c.fromEmailId) ?? 0);
   // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK
