@@ -54,7 +54,9 @@ async function run(s: ImapSession, args: CopyMoveArgs): Promise<Completion | voi
     ),
   );
   view.removeNow(res.expunge.uids);
-  view.dirty = true;
+  // into another mailbox the view holds the change now; into this one the copies are read
+  if (target.id === view.mailbox.id) view.dirty = true;
+  else view.absorb(res.expunge.modseq);
   return { text: "MOVE completed" };
 }
 

@@ -18,7 +18,8 @@ async function run(s: ImapSession, only: number[] | null): Promise<void> {
   if (uids.length === 0) return;
   const res = await s.ctx.store.expunge(s.accountId, view.mailbox.id, uids);
   view.removeNow(res.uids);
-  view.dirty = true;
+  // the view holds this change now: its event needs no poll (another change's still does)
+  if (res.uids.length > 0) view.absorb(res.modseq);
 }
 
 export const expunge = command({
