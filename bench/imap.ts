@@ -20,6 +20,11 @@
 // from a login); --idle-deliver append measures it through a second IMAP client instead.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
+// Measured 2026-12-07 16:31 UTC (--only append,fetch,mixed, after FETCH reads before \Seen and
+// EXPUNGE/MOVE without a poll; a slower host hour: our serial APPEND probe 2.3-2.6 CPU ms, it
+// was 1.7-2.0 at 15:20): append 372.5 vs 511.3 msgs/s (0.73), FETCH 1:* meta 41.4 vs 84.6 ms
+// (2.04), FETCH BODY[] 1676.6 vs 771.5 msgs/s (2.17), mixed 1316 vs 2255 ops/s (0.58), mixed p99
+// 21.2 vs 13.9 ms.
 // Measured 2026-12-07 16:06-16:20 UTC (one run, --sizes 10000,100000, then mixed twice alone),
 // after: response text joined once per chunk instead of += per token (a FETCH batch was a
 // string of thousands of pieces that every socket write walked again), SEARCH of flags/dates/
