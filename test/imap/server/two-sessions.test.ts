@@ -13,6 +13,20 @@ describe("IMAP two sessions", () => {
   });
   after(async () => f.stop());
 
+  /** A new mailbox with `count` messages, selected by two sessions. */
+  async function twoSessionsOn(
+    name: string,
+    count: number,
+  ): Promise<{ a: Awaited<ReturnType<ImapFixture["raw"]>>; b: Awaited<ReturnType<ImapFixture["raw"]>> }> {
+    await f.server.ctx.store.createMailbox(f.account.id, { name });
+    for (let i = 1; i <= count; i++) await f.deliver(message(`${name} ${i}`), name);
+    const a = await f.raw();
+    const b = await f.raw();
+    await a.cmd(`SELECT ${name}`);
+    await b.cmd(`SELECT ${name}`);
+    return { a, b };
+  }
+
   test("IDLE reports the other session's APPEND, STORE and EXPUNGE within 100 ms", async () => {
     await f.server.ctx.store.createMailbox(f.account.id, { name: "Idle" });
     await f.deliver(message("first"), "Idle");
@@ -48,12 +62,7 @@ describe("IMAP two sessions", () => {
   });
 
   test("no EXPUNGE during FETCH, STORE or SEARCH; it comes with NOOP", async () => {
-    await f.server.ctx.store.createMailbox(f.account.id, { name: "Hold" });
-    for (let i = 1; i <= 3; i++) await f.deliver(message(`h${i}`), "Hold");
-    const a = await f.raw();
-    const b = await f.raw();
-    await a.cmd("SELECT Hold");
-    await b.cmd("SELECT Hold");
+    const { a, b } = await twoSessionsOn("Hold", 3);
     await b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)");
     await b.cmd("EXPUNGE");
     await new Promise((r) => setTimeout(r, 20));
@@ -69,12 +78,7 @@ describe("IMAP two sessions", () => {
   });
 
   test("SEARCH sees another session's flag change; a message not announced yet is not found", async () => {
-    await f.server.ctx.store.createMailbox(f.account.id, { name: "Seek" });
-    for (let i = 1; i <= 2; i++) await f.deliver(message(`s${i}`), "Seek");
-    const a = await f.raw();
-    const b = await f.raw();
-    await a.cmd("SELECT Seek");
-    await b.cmd("SELECT Seek");
+    const { a, b } = await twoSessionsOn("Seek", 2);
     await b.cmd("STORE 1 +FLAGS.SILENT (\\Seen)");
     await f.deliver(message("s3"), "Seek");
     // the change events reach a's session
