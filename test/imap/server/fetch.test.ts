@@ -72,6 +72,21 @@ describe("IMAP FETCH", () => {
     const bin = await c.cmd("FETCH 2 BINARY.PEEK[2]");
     assert.ok(bin.includes("BINARY[2] ~{5}\r\n\x00\x01\x02\x03"));
     assert.match(await c.cmd("FETCH 2 BODY.PEEK[9]"), /BODY\[9\] \{0\}\r\n\)/);
+    // a partial without a length runs to the end (as Dovecot reads it)
+    assert.match(await c.cmd("FETCH 2 BINARY.PEEK[1]<2>"), /BINARY\[1\]<2> \{3\}\r\nfé\)/);
+    assert.match(
+      await c.cmd("FETCH 1 BODY.PEEK[TEXT]<5>"),
+      /BODY\[TEXT\]<5> \{17\}\r\none\.\r\nLine two\.\r\n\)/,
+    );
+    // section texts under BINARY, as Dovecot: the bytes BODY[section] gives
+    assert.match(
+      await c.cmd("FETCH 2 (BINARY.SIZE[1.MIME] BINARY.PEEK[1.MIME])"),
+      /BINARY.SIZE\[1.MIME\] 88 BINARY\[1.MIME\] \{88\}\r\nContent-Type: text\/plain; charset=utf-8\r\n/,
+    );
+    assert.match(
+      await c.cmd("FETCH 1 (BINARY.PEEK[HEADER.FIELDS (Subject)] BINARY.SIZE[TEXT])"),
+      /BINARY\[HEADER.FIELDS \(SUBJECT\)\] \{22\}\r\nSubject: plain one\r\n\r\n BINARY.SIZE\[TEXT\] 22\)/,
+    );
     c.close();
   });
 

@@ -58,6 +58,43 @@ describe("IMAP QUOTA, WITHIN, LIST-EXTENDED", () => {
     assert.doesNotMatch(r, /INBOX/);
     const rm = await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "P"');
     assert.match(rm, /\* LIST \(\\HasChildren\) "\/" P \("CHILDINFO" \("SUBSCRIBED"\)\)\r\n/);
+    // a subscribed child the patterns name itself is listed alone, its parent is not
+    const both = await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" (P P/Q)');
+    assert.match(both, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" P\/Q\r\nA\d+ OK/);
+    c.close();
+  });
+
+  test("RECURSIVEMATCH: RFC 5258 §5 example 9", async () => {
+    const c = await f.raw();
+    const names = [
+      "foo2",
+      "foo2/bar1",
+      "foo2/bar2",
+      "baz2",
+      "baz2/bar2",
+      "baz2/bar22",
+      "baz2/bar222",
+      "eps2",
+      "eps2/mamba",
+      "qux2/bar2",
+    ];
+    for (const n of names) await c.cmd(`CREATE ${n}`);
+    for (const n of names.filter((x) => x !== "foo2" && x !== "baz2")) await c.cmd(`SUBSCRIBE ${n}`);
+    const r = await c.cmd('LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"');
+    const lines = r.split("\r\n").filter((l) => l.startsWith("* LIST"));
+    // baz2 is not listed: every subscribed child of it matches "*2" itself
+    assert.deepEqual(
+      lines.sort(),
+      [
+        '* LIST (\\HasChildren) "/" foo2 ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" foo2/bar2',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" baz2/bar2',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" baz2/bar22',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" baz2/bar222',
+        '* LIST (\\HasChildren \\Subscribed) "/" eps2 ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" qux2/bar2',
+      ].sort(),
+    );
     c.close();
   });
 });

@@ -118,6 +118,25 @@ describe("IMAP STORE and SEARCH", () => {
     c.close();
   });
 
+  test("sequence numbers past EXISTS: SEARCH matches nothing there, FETCH/STORE/COPY are BAD (RFC 9051 §9)", async () => {
+    const c = await f.raw();
+    await c.cmd("ENABLE IMAP4rev2");
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("SEARCH 4:9"), /^\* ESEARCH \(TAG "A\d+"\) ALL 4:5\r\n/);
+    assert.match(await c.cmd("SEARCH 9:*"), /^\* ESEARCH \(TAG "A\d+"\) ALL 5\r\n/);
+    assert.match(await c.cmd("SEARCH RETURN (COUNT) 1000"), /^\* ESEARCH \(TAG "A\d+"\) COUNT 0\r\n/);
+    assert.match(await c.cmd("SEARCH RETURN (MIN) 1000"), /^\* ESEARCH \(TAG "A\d+"\)\r\nA\d+ OK/);
+    assert.match(await c.cmd("FETCH 4:9 UID"), /^A\d+ BAD/);
+    assert.match(await c.cmd("STORE 9:* +FLAGS (\\Seen)"), /^A\d+ BAD/);
+    assert.match(await c.cmd("COPY 6 INBOX"), /^A\d+ BAD/);
+    assert.match(await c.cmd("CREATE Empty"), /^A\d+ OK/);
+    await c.cmd("SELECT Empty");
+    assert.match(await c.cmd("SEARCH *"), /^\* ESEARCH \(TAG "A\d+"\)\r\nA\d+ OK/);
+    assert.match(await c.cmd("FETCH * UID"), /^A\d+ BAD/);
+    assert.match(await c.cmd("UID FETCH 1:* UID"), /^A\d+ OK/);
+    c.close();
+  });
+
   test("STORE in EXAMINE is refused", async () => {
     const c = await f.raw();
     await c.cmd("EXAMINE INBOX");

@@ -48,15 +48,27 @@ describe("FETCH", () => {
   });
 
   test("BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 §4.2)", () => {
-    const f = ok("a FETCH 1 (BINARY[1] BINARY.PEEK[1.2]<10.20> BINARY.SIZE[3] BINARY[])");
+    const f = ok("a FETCH 1 (BINARY[1] BINARY.PEEK[1.2]<10.20> BINARY.SIZE[3] BINARY[] BINARY.PEEK[5]<15>)");
     assert.ok(f.type === "fetch");
+    const sec = (part: number[]) => ({ part, text: null, fields: [] });
     assert.deepEqual(f.items, [
-      { kind: "binary", peek: false, part: [1], partial: null },
-      { kind: "binary", peek: true, part: [1, 2], partial: { offset: 10, length: 20 } },
-      { kind: "binary.size", part: [3] },
-      { kind: "binary", peek: false, part: [], partial: null },
+      { kind: "binary", peek: false, section: sec([1]), partial: null },
+      { kind: "binary", peek: true, section: sec([1, 2]), partial: { offset: 10, length: 20 } },
+      { kind: "binary.size", section: sec([3]) },
+      { kind: "binary", peek: false, section: sec([]), partial: null },
+      { kind: "binary", peek: true, section: sec([5]), partial: { offset: 15, length: null } },
     ]);
-    bad("a FETCH 1 BINARY[1.TEXT]");
+    // beyond RFC 3516, as Dovecot: the section texts of BODY[]
+    const t = ok("a FETCH 1 (BINARY[TEXT] BINARY.SIZE[2.HEADER.FIELDS (From)] BINARY.PEEK[1.MIME])");
+    assert.ok(t.type === "fetch");
+    assert.deepEqual(t.items, [
+      { kind: "binary", peek: false, section: { part: [], text: "TEXT", fields: [] }, partial: null },
+      { kind: "binary.size", section: { part: [2], text: "HEADER.FIELDS", fields: ["From"] } },
+      { kind: "binary", peek: true, section: { part: [1], text: "MIME", fields: [] }, partial: null },
+    ]);
+    bad("a FETCH 1 BINARY[TEXT.1]");
+    bad("a FETCH 1 BINARY[MIME]");
+    bad("a FETCH 1 BINARY[1]<>");
     bad("a FETCH 1 BINARY");
   });
 

@@ -79,7 +79,7 @@ describe("response parser", () => {
           fetchDate("INTERNALDATE", Date.UTC(2024, 0, 2, 3, 4, 5)),
           fetchModseq(99),
           fetchBodySection({ part: [], text: "HEADER.FIELDS", fields: ["Subject"] }, { offset: 0, length: 10 }, body),
-          fetchBinary([1], null, Buffer.from([0, 1, 2])),
+          fetchBinary({ part: [1], text: null, fields: [] }, null, Buffer.from([0, 1, 2])),
           fetchEnvelope({ date: null, subject: "s", from: [{ name: "A", adl: null, mailbox: "a", host: "x" }, { name: null, adl: null, mailbox: "b", host: "y" }], sender: [], replyTo: [], to: [], cc: [], bcc: [], inReplyTo: null, messageId: "<m>" }),
         ],
         { utf8: false },

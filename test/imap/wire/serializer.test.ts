@@ -44,6 +44,7 @@ import { atom, chunksToBuffer, formatValue, literal, mailboxText, stringText } f
 
 const rev1 = { utf8: false };
 const utf8 = { utf8: true };
+const part = (...p: number[]) => ({ part: p, text: null, fields: [] });
 
 describe("status responses and codes (RFC 9051 §7.1 examples)", () => {
   test("tagged, untagged, continuation", () => {
@@ -251,8 +252,8 @@ describe("FETCH", () => {
       "* 1 FETCH (BODY[1.2.MIME]<10> {5}\r\nabcde)\r\n",
     );
     assert.equal(
-      chunksToBuffer(fetchResponse(1, [fetchBinary([1], null, Buffer.from([97, 0, 98])), fetchBinarySize([1], 3), fetchBinary([2], null, Buffer.from("ok"))], rev1)).toString("latin1"),
-      "* 1 FETCH (BINARY[1] ~{3}\r\na\0b BINARY.SIZE[1] 3 BINARY[2] {2}\r\nok)\r\n",
+      chunksToBuffer(fetchResponse(1, [fetchBinary(part(1), null, Buffer.from([97, 0, 98])), fetchBinarySize(part(1), 3), fetchBinary(part(2), null, Buffer.from("ok")), fetchBinarySize({ part: [2], text: "MIME", fields: [] }, 9)], rev1)).toString("latin1"),
+      "* 1 FETCH (BINARY[1] ~{3}\r\na\0b BINARY.SIZE[1] 3 BINARY[2] {2}\r\nok BINARY.SIZE[2.MIME] 9)\r\n",
     );
     assert.equal(
       chunksToBuffer(fetchResponse(1, [fetchModseq(624140003), fetchObjectId("EMAILID", "M6d99ac3275bb4e"), fetchObjectId("THREADID", null), fetchPreview("Hi"), fetchDate("SAVEDATE", null)], rev1)).toString(),

@@ -234,18 +234,24 @@ export class SelectedMailbox {
   }
 
   /**
-   * The UIDs a set names, ascending. RFC 9051 §6.4.8: UID ranges match the UIDs that exist;
-   * a message sequence number past EXISTS is an error (BAD). "$" is the saved result.
+   * The UIDs a set names, ascending. RFC 9051 §6.4.8: UID ranges match the UIDs that exist.
+   * RFC 9051 §9 (seq-number): a message sequence number past EXISTS, "*" in an empty mailbox
+   * included, should be answered BAD; so it is for FETCH, STORE, COPY and the like. A SEARCH
+   * key (`clamp`) only matches: numbers past EXISTS match nothing, as in Dovecot. "$" is the
+   * saved result.
    */
-  resolve(set: SequenceSet, uid: boolean): number[] {
+  resolve(set: SequenceSet, uid: boolean, clamp = false): number[] {
     if (set.kind === "saved") {
       const present = this.saved.filter((u) => this.rows.has(u));
       return present;
     }
     if (!uid) {
-      for (const r of set.ranges) {
-        for (const n of [r.start, r.end])
-          if (n !== "*" && n > this.exists) throw bad("Invalid message sequence number");
+      if (!clamp) {
+        if (this.exists === 0) throw bad("Invalid message sequence number: the mailbox is empty");
+        for (const r of set.ranges) {
+          for (const n of [r.start, r.end])
+            if (n !== "*" && n > this.exists) throw bad("Invalid message sequence number");
+        }
       }
       const out: number[] = [];
       for (const [lo, hi] of resolveSequenceSet(set, this.exists))

@@ -364,21 +364,17 @@ export function fetchBodySection(
 }
 
 /**
- * BINARY[part]<origin> (RFC 3516 §4.2): decoded content, as literal8 when it holds NUL,
+ * BINARY[section]<origin> (RFC 3516 §4.2): decoded content, as literal8 when it holds NUL,
  * else as a plain literal.
  */
-export function fetchBinary(
-  part: readonly number[],
-  partial: FetchPartial | null,
-  data: Buffer | null,
-): FetchDatum {
-  const name = `BINARY[${part.join(".")}]${partial !== null ? `<${partial.offset}>` : ""}`;
+export function fetchBinary(section: Section, partial: FetchPartial | null, data: Buffer | null): FetchDatum {
+  const name = `BINARY[${sectionText(section)}]${partial !== null ? `<${partial.offset}>` : ""}`;
   return [name, data === null ? null : { literal: data, binary: data.includes(0) }];
 }
 
-/** BINARY.SIZE[part] n (RFC 3516 §4.2). */
-export function fetchBinarySize(part: readonly number[], size: number): FetchDatum {
-  return [`BINARY.SIZE[${part.join(".")}]`, size];
+/** BINARY.SIZE[section] n (RFC 3516 §4.2). */
+export function fetchBinarySize(section: Section, size: number): FetchDatum {
+  return [`BINARY.SIZE[${sectionText(section)}]`, size];
 }
 
 /** RFC822 / RFC822.HEADER / RFC822.TEXT (RFC 3501 §6.4.5) with their data as a literal. */

@@ -37,7 +37,8 @@ const BATCH = 100;
 function slice(data: Buffer, partial: FetchPartial | null): Buffer {
   if (partial === null) return data;
   if (partial.offset >= data.length) return Buffer.alloc(0);
-  return data.subarray(partial.offset, Math.min(data.length, partial.offset + partial.length));
+  const end = partial.length === null ? data.length : Math.min(data.length, partial.offset + partial.length);
+  return data.subarray(partial.offset, end);
 }
 
 /** RFC 9051 §6.4.5 section spec to bytes, from the part offsets; null when there is no such part. */
@@ -69,8 +70,14 @@ function sectionBytes(raw: Buffer, root: MimePart, section: Section): Buffer | n
   }
 }
 
-/** RFC 3516 §4.2 BINARY[part]: the decoded content of a leaf part (the raw message for []). */
-function binaryBytes(raw: Buffer, root: MimePart, part: readonly number[]): Buffer | null {
+/**
+ * RFC 3516 §4.2 BINARY[part]: the decoded content of a leaf part (the raw message for []). A
+ * section text (accepted as Dovecot does) gives BODY[section]'s bytes: headers and the text of
+ * a message are not transfer-encoded themselves.
+ */
+function binaryBytes(raw: Buffer, root: MimePart, section: Section): Buffer | null {
+  if (section.text !== null) return sectionBytes(raw, root, section);
+  const part = section.part;
   if (part.length === 0) return raw;
   const p = findSection(root, part.join("."));
   if (p === null) return null;
@@ -277,15 +284,15 @@ function datum(
     }
     case "binary": {
       if (raw === null || p === undefined) return [];
-      const data = binaryBytes(raw, p.root, it.part);
+      const data = binaryBytes(raw, p.root, it.section);
       if (data === null) throw no("NONEXISTENT", "No such part");
-      return [fetchBinary(it.part, it.partial, slice(data, it.partial))];
+      return [fetchBinary(it.section, it.partial, slice(data, it.partial))];
     }
     case "binary.size": {
       if (raw === null || p === undefined) return [];
-      const data = binaryBytes(raw, p.root, it.part);
+      const data = binaryBytes(raw, p.root, it.section);
       if (data === null) throw no("NONEXISTENT", "No such part");
-      return [fetchBinarySize(it.part, data.length)];
+      return [fetchBinarySize(it.section, data.length)];
     }
     case "preview":
       return [fetchPreview(p?.preview ?? null)];

@@ -31,21 +31,22 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
   const recursive = args.selection.includes("RECURSIVEMATCH");
   const specialSel = args.selection.includes("SPECIAL-USE");
   const showSubscribed = subscribedSel || args.returns.subscribed;
+  const matchesAny = (name: string): boolean => patterns.some((p) => matchesPattern(name, p));
   for (const m of all) {
-    if (!patterns.some((p) => matchesPattern(m.path, p))) continue;
+    if (!matchesAny(m.path)) continue;
     const use = specialUse(m.mailbox.role);
     if (specialSel && use === null) continue;
     const entry: { attributes: string[]; childInfo?: string[] } = { attributes: [] };
-    if (subscribedSel && !m.mailbox.subscribed) {
-      // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed mailbox shows CHILDINFO
-      if (
-        recursive &&
-        (hasChild(all, m, (x) => x.mailbox.subscribed) ||
-          orphans.some((o) => o.startsWith(m.path + DELIMITER)))
-      )
-        entry.childInfo = ["SUBSCRIBED"];
-      else continue;
-    }
+    // RFC 5258 §3.5 (and §5 example 9): with RECURSIVEMATCH, CHILDINFO names a subscribed
+    // descendant that no pattern matches itself (one that does is listed on its own)
+    if (
+      subscribedSel &&
+      recursive &&
+      (hasChild(all, m, (x) => x.mailbox.subscribed && !matchesAny(x.path)) ||
+        orphans.some((o) => o.startsWith(m.path + DELIMITER) && !matchesAny(o)))
+    )
+      entry.childInfo = ["SUBSCRIBED"];
+    if (subscribedSel && !m.mailbox.subscribed && entry.childInfo === undefined) continue;
     // RFC 3348 / RFC 5258 §4: \HasChildren or \HasNoChildren
     entry.attributes.push(hasChild(all, m) ? "\\HasChildren" : "\\HasNoChildren");
     if (showSubscribed && m.mailbox.subscribed) entry.attributes.push("\\Subscribed");
@@ -58,13 +59,17 @@ async function runList(s: ImapSession, args: ListArgs): Promise<void> {
     };
     s.send(listResponse(le, s.writeOptions));
     // RFC 5819 §2: a STATUS response after each selectable mailbox listed
-    if (args.returns.status !== null && args.returns.status.length > 0 && entry.childInfo === undefined) {
+    if (
+      args.returns.status !== null &&
+      args.returns.status.length > 0 &&
+      (!subscribedSel || m.mailbox.subscribed)
+    ) {
       s.send(statusResponse(m.path, await statusValues(s, m.mailbox, args.returns.status), s.writeOptions));
     }
   }
   // RFC 5258 §3.1 SUBSCRIBED: subscribed names whose mailbox is gone are \NonExistent
   for (const name of orphans) {
-    if (!patterns.some((p) => matchesPattern(name, p)) || specialSel) continue;
+    if (!matchesAny(name) || specialSel) continue;
     s.send(
       listResponse(
         { attributes: ["\\Subscribed", "\\NonExistent"], delimiter: DELIMITER, name },

@@ -131,7 +131,7 @@ function toQuery(k: SearchKey, c: Ctx): SearchQuery {
     case "UID":
       return { op: "uid", ranges: uidRanges(c.view.resolve(k.set, true)) };
     case "SEQ":
-      return { op: "uid", ranges: uidRanges(c.view.resolve(k.set, false)) };
+      return { op: "uid", ranges: uidRanges(c.view.resolve(k.set, false, true)) };
     case "NOT":
       return not(toQuery(k.operand, c));
     case "OR":

@@ -18,10 +18,13 @@ export interface Section {
   fields: string[];
 }
 
-/** partial = "<" number "." nz-number ">". */
+/**
+ * partial = "<" number "." nz-number ">". `length` is null for "<number>" alone, which RFC 9051
+ * §9 does not have and Dovecot reads as "from there to the end"; so do we.
+ */
 export interface FetchPartial {
   offset: number;
-  length: number;
+  length: number | null;
 }
 
 export const SIMPLE_FETCH_ITEMS = [
@@ -47,10 +50,14 @@ export type FetchItem =
   | { kind: "simple"; name: SimpleFetchItem }
   /** BODY[section]<partial> and BODY.PEEK[...] */
   | { kind: "body"; peek: boolean; section: Section; partial: FetchPartial | null }
-  /** BINARY[part]<partial> and BINARY.PEEK[...] (RFC 3516 §4.2) */
-  | { kind: "binary"; peek: boolean; part: number[]; partial: FetchPartial | null }
-  /** BINARY.SIZE[part] */
-  | { kind: "binary.size"; part: number[] }
+  /**
+   * BINARY[part]<partial> and BINARY.PEEK[...] (RFC 3516 §4.2). RFC 3516 has part numbers only;
+   * as Dovecot, a section text (TEXT, HEADER, n.MIME, ...) is accepted too and gives the bytes
+   * BODY[section] gives: no content transfer encoding applies to them.
+   */
+  | { kind: "binary"; peek: boolean; section: Section; partial: FetchPartial | null }
+  /** BINARY.SIZE[section] */
+  | { kind: "binary.size"; section: Section }
   /** PREVIEW (LAZY) (RFC 8970 §3) */
   | { kind: "preview"; lazy: boolean };
 
@@ -118,6 +125,7 @@ function parseSection(r: ArgReader): Section {
 function parsePartial(r: ArgReader): FetchPartial | null {
   if (!r.tryChar("<")) return null;
   const offset = r.number("a partial offset");
+  if (r.tryChar(">")) return { offset, length: null };
   r.expectChar(".");
   const length = r.nzNumber("a partial length");
   r.expectChar(">");
@@ -134,12 +142,11 @@ function parseItem(r: ArgReader, name: string): FetchItem {
     return simple("BODY");
   }
   if (name === "BINARY" || name === "BINARY.PEEK" || name === "BINARY.SIZE") {
-    // section-binary = "[" [section-part] "]"
+    // section-binary = "[" [section-part] "]", and the section texts of BODY[] (see FetchItem)
     r.expectChar("[");
-    const part = r.tryChar("]") ? [] : parsePart(r, r.word("a part number"));
-    if (part.length > 0) r.expectChar("]");
-    if (name === "BINARY.SIZE") return { kind: "binary.size", part };
-    return { kind: "binary", peek: name === "BINARY.PEEK", part, partial: parsePartial(r) };
+    const section = parseSection(r);
+    if (name === "BINARY.SIZE") return { kind: "binary.size", section };
+    return { kind: "binary", peek: name === "BINARY.PEEK", section, partial: parsePartial(r) };
   }
   if (name === "PREVIEW") {
     // RFC 8970 §7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY"
