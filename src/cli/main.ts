@@ -1,5 +1,6 @@
 // The `mailroom` command line: the server, the directory (domains, accounts, aliases),
-// configuration checks, mailbox import/export, the outbound queue and received reports. Every command takes `--data DIR`.
+// configuration checks, mailbox import/export, the outbound queue, received reports and the
+// search index. Every command takes `--data DIR`.
 import "../core/threadpool.ts";
 import { Command, CommanderError } from "commander";
 import { StoreError } from "../core/errors.ts";
@@ -8,6 +9,7 @@ import { registerConfigCommands } from "./config-cmd.ts";
 import { registerDirectoryCommands } from "./directory-cmds.ts";
 import { registerQueueCommands } from "./queue-cmd.ts";
 import { registerReportsCommands } from "./reports-cmd.ts";
+import { registerSearchCommands } from "./search-cmd.ts";
 import { UsageError } from "./output.ts";
 import { registerServe } from "./serve.ts";
 import { registerTransferCommands } from "./transfer.ts";
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
   registerTransferCommands(program);
   registerQueueCommands(program);
   registerReportsCommands(program);
+  registerSearchCommands(program);
   return program;
 }
 
