@@ -324,18 +324,27 @@ class SqlMailStore implements MaintainedMailStore {
   async search(accountId: Id, query: SearchQuery, opts?: SearchOptions): Promise<SearchHit[]> {
     const db = this.#ctx.driver;
     const acct = await accountNum(db, accountId);
+    // How many emails are searched (the mailbox's, else the account's): the index's plan.
     let mailboxNum: number | undefined;
+    let rows: number | undefined;
     if (opts?.mailboxId !== undefined) {
-      const row = await db.get<{ num: number }>(
-        "SELECT num FROM mailboxes WHERE id = ? AND account_num = ?",
+      const row = await db.get<{ num: number; total: number }>(
+        "SELECT num, total FROM mailboxes WHERE id = ? AND account_num = ?",
         [opts.mailboxId, acct],
       );
       if (!row) throw new StoreError("NOTFOUND", `no mailbox ${opts.mailboxId}`);
       mailboxNum = row.num;
+      rows = Number(row.total);
+    } else {
+      const row = await db.get<{ n: number }>("SELECT used_messages AS n FROM accounts WHERE num = ?", [
+        acct,
+      ]);
+      if (row) rows = Number(row.n);
     }
     const hits = await this.#ctx.search.search(db, acct, query, {
       ...(mailboxNum !== undefined ? { mailboxNum } : {}),
       ...(opts?.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(rows !== undefined ? { rows } : {}),
     });
     const ids = new Map<number, string>();
     for (const h of hits) if (h.emailId !== undefined) ids.set(h.emailNum, h.emailId);

@@ -33,6 +33,20 @@ export interface SearchIndexHit {
   uid?: number;
 }
 
+/** Where SearchIndex.search looks. */
+export interface SearchIndexOptions {
+  /** Only emails in this mailbox; hits carry their UID. */
+  mailboxNum?: number;
+  /** At most this many hits. */
+  limit?: number;
+  /**
+   * How many emails the search selects from at most (the mailbox's, or the account's),
+   * when the caller knows: text of a few emails is cheaper to test one by one than through an
+   * index shared by every account.
+   */
+  rows?: number;
+}
+
 export interface SearchIndex {
   /**
    * A short stable name ("fts5", "pg", "like"): the store records the number of applied
@@ -70,7 +84,7 @@ export interface SearchIndex {
     db: SqlExecutor,
     accountNum: number,
     query: SearchQuery,
-    opts: { mailboxNum?: number; limit?: number },
+    opts: SearchIndexOptions,
   ): Promise<SearchIndexHit[]>;
   /**
    * An index updated after commit (outside the store's transactions) lists here the emails

@@ -4,7 +4,13 @@
 // backend indexes are tested against.
 // RFC 9051 §6.4.4: text matches are case-insensitive substring matches.
 import type { Dialect, SqlExecutor, SqlValue } from "./sql.ts";
-import { SENT_KEY, type IndexEntry, type SearchIndex, type SearchIndexHit } from "./search-index.ts";
+import {
+  SENT_KEY,
+  type IndexEntry,
+  type SearchIndex,
+  type SearchIndexHit,
+  type SearchIndexOptions,
+} from "./search-index.ts";
 import type { SearchDocument, SearchQuery } from "./types.ts";
 import { chunks, marks } from "./context.ts";
 
@@ -156,7 +162,7 @@ export class ScanSearchIndex implements SearchIndex {
     db: SqlExecutor,
     accountNum: number,
     query: SearchQuery,
-    opts: { mailboxNum?: number; limit?: number },
+    opts: SearchIndexOptions,
   ): Promise<SearchIndexHit[]> {
     const text = needs(query, (q) => q.op === "header" || q.op === "body" || q.op === "text");
     const inBox = opts.mailboxNum !== undefined;

@@ -11,6 +11,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { openStore } from "../../src/store/open.ts";
+import { SearchQueryThread } from "../../src/store/search/query-thread.ts";
 import { usesTextIndex } from "../../src/store/search/sqlite-deferred.ts";
 import { append, inbox, input, rawMessage } from "../store/helpers.ts";
 
@@ -137,4 +138,39 @@ void test("two stores on one file (a server and the CLI) both index into the sha
     await s1.close();
     await s2.close();
   }
+});
+
+void test("text searches run on a thread of their own: SQL errors come back, queries in flight keep their rows", async () => {
+  const store = await open();
+  const q = new SearchQueryThread(path(), `${path()}.fts`);
+  try {
+    const a = await store.createAccount({ name: "d9@example.org" });
+    const box = await inbox(store, a.id);
+    await append(store, a.id, [box], { subject: "thread test", body: "threaded7zz" });
+    assert.equal((await store.search(a.id, { op: "body", text: "threaded7zz" })).length, 1);
+    // the thread reads the store's tables and the index's, committed data only
+    const rows = await q.all<{ n: number }>(
+      "SELECT count(*) AS n FROM emails e JOIN search_body b ON b.rowid = e.num WHERE b.body GLOB '*threaded7zz*'",
+      [],
+    );
+    assert.deepEqual(rows, [{ n: 1 }]);
+    await assert.rejects(q.all("SELECT nope FROM nowhere", []), /no such table/);
+    // the connection is read-only
+    await assert.rejects(q.all("DELETE FROM emails RETURNING num", []), (e: Error & { code?: string }) =>
+      String(e.code).startsWith("SQLITE_READONLY"),
+    );
+    // queries in flight together are answered each with its own rows
+    const many = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => q.all<{ v: number }>("SELECT ? AS v", [i])),
+    );
+    assert.deepEqual(
+      many.map((r) => r[0]?.v),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    assert.equal((await store.search(a.id, { op: "text", text: "thread test" })).length, 1);
+  } finally {
+    await q.close();
+    await store.close();
+  }
+  await assert.rejects(q.all("SELECT 1", []), /closed/);
 });

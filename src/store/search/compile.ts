@@ -5,7 +5,7 @@
 // Each predicate is two-valued (never NULL), so NOT is plain boolean negation.
 import { StoreError } from "../../core/errors.ts";
 import type { Dialect, SqlExecutor, SqlValue } from "../sql.ts";
-import { SENT_KEY, type SearchIndexHit } from "../search-index.ts";
+import { SENT_KEY, type SearchIndexHit, type SearchIndexOptions } from "../search-index.ts";
 import type { SearchQuery } from "../types.ts";
 import { fold } from "./text.ts";
 
@@ -50,9 +50,11 @@ export interface SqlFlavor {
   readonly textColumns: readonly TextColumn[];
   /**
    * A predicate: the email whose num is the SQL expression `num` has `needle` (folded,
-   * non-empty) in one of `columns`.
+   * non-empty) in one of `columns`. `rows`, when known, bounds the emails the statement
+   * selects from (a small mailbox): the flavor may then test their text row by row instead of
+   * asking its index, whose cost grows with every account's mail.
    */
-  textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string): string;
+  textMatch(columns: readonly TextColumn[], needle: string, p: Params, num: string, rows?: number): string;
   /**
    * search_headers is keyed by email (no index by field name): HEADER tests look up the
    * rows of each email instead of collecting the emails that have a field.
@@ -111,6 +113,8 @@ interface Ctx {
   inMailbox: boolean;
   /** The email's num: m.email_num in a mailbox, else e.num. */
   num: string;
+  /** At most this many emails are selected from (see SqlFlavor.textMatch), when known. */
+  rows?: number;
 }
 
 function rangePredicate(ctx: Ctx, column: string, ranges: ReadonlyArray<readonly [number, number]>): string {
@@ -149,7 +153,7 @@ function headerPredicate(ctx: Ctx, field: string, text: string): string {
   const name = field.trim().toLowerCase();
   const needle = fold(text);
   const column = FIELD_COLUMNS.get(name);
-  if (column && needle !== "") return ctx.f.textMatch([column], needle, ctx.p, ctx.num);
+  if (column && needle !== "") return ctx.f.textMatch([column], needle, ctx.p, ctx.num, ctx.rows);
   // RFC 9051 §6.4.4 HEADER: an empty string matches every message that has the field.
   if (ctx.f.headerRowsByEmail) {
     const n = ctx.p.add(name);
@@ -166,7 +170,7 @@ function textPredicate(ctx: Ctx, columns: readonly TextColumn[], text: string): 
   const needle = fold(text);
   // The empty string is a substring of everything.
   if (needle === "") return "1=1";
-  return ctx.f.textMatch(columns, needle, ctx.p, ctx.num);
+  return ctx.f.textMatch(columns, needle, ctx.p, ctx.num, ctx.rows);
 }
 
 /** The lower-cased JSON string of a keyword, as it appears inside emails.keywords. */
@@ -258,10 +262,17 @@ export function compileSearch(
   f: SqlFlavor,
   accountNum: number,
   query: SearchQuery,
-  opts: { mailboxNum?: number; limit?: number },
+  opts: SearchIndexOptions,
 ): CompiledSearch {
   const inMailbox = opts.mailboxNum !== undefined;
-  const ctx: Ctx = { f, p: new Params(), accountNum, inMailbox, num: inMailbox ? "m.email_num" : "e.num" };
+  const ctx: Ctx = {
+    f,
+    p: new Params(),
+    accountNum,
+    inMailbox,
+    num: inMailbox ? "m.email_num" : "e.num",
+    ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
+  };
   const where = compile(ctx, query, 0);
   // The head's parameters come first in the text: compile into a separate list, then join.
   const head = new Params();
@@ -307,7 +318,7 @@ export async function runSearch(
   db: SqlExecutor,
   accountNum: number,
   query: SearchQuery,
-  opts: { mailboxNum?: number; limit?: number },
+  opts: SearchIndexOptions,
 ): Promise<SearchHitRow[]> {
   const { sql, params } = compileSearch(flavor, accountNum, query, opts);
   return toHits(await db.all<{ email_num: number; email_id: string; uid?: number }>(sql, params));

@@ -4,7 +4,7 @@
 // is stored (see text.ts), so a case-sensitive LIKE is a case-insensitive search whatever
 // the database's locale.
 import type { SqlExecutor, SqlValue } from "../sql.ts";
-import type { IndexEntry, SearchIndex, SearchQuery } from "../search-index.ts";
+import type { IndexEntry, SearchIndex, SearchIndexOptions, SearchQuery } from "../search-index.ts";
 import {
   COLUMN_NAMES,
   runSearch,
@@ -109,7 +109,7 @@ export function createPostgresSearchIndex(): SearchIndex {
       db: SqlExecutor,
       accountNum: number,
       query: SearchQuery,
-      opts: { mailboxNum?: number; limit?: number },
+      opts: SearchIndexOptions,
     ): Promise<SearchHitRow[]> {
       return runSearch(postgresFlavor, db, accountNum, query, opts);
     },

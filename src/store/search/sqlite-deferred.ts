@@ -9,7 +9,8 @@
 // search that tests text or headers first waits until the worker has applied every
 // operation for its account committed before it began (read-your-writes: an APPEND followed
 // by SEARCH finds the message). The store's reader connection attaches the index file as schema `fts`;
-// table names in the compiled queries are unqualified and resolve there.
+// table names in the compiled queries are unqualified and resolve there. Text searches run on a
+// thread of their own with the same view (query-thread.ts), the rest on the store's connections.
 //
 // Scheduling: the index is background work. Operations are handed to the worker while the
 // event loop has time to spare; while it is busy serving clients (utilization over the last
@@ -30,9 +31,10 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Logger } from "../../core/logger.ts";
 import type { SqlExecutor } from "../sql.ts";
-import type { IndexEntry, SearchIndex, SearchQuery } from "../search-index.ts";
-import { runSearch, type SearchHitRow } from "./compile.ts";
+import type { IndexEntry, SearchIndex, SearchIndexOptions, SearchQuery } from "../search-index.ts";
+import { compileSearch, runSearch, toHits, type SearchHitRow } from "./compile.ts";
 import type { FtsBatch, FtsDone, FtsOp } from "./fts-worker.ts";
+import { SearchQueryThread } from "./query-thread.ts";
 import { FTS_TABLES, sqliteFlavor } from "./sqlite.ts";
 
 /** The reader side of the SQLite driver this index needs. */
@@ -101,6 +103,8 @@ export class DeferredFtsIndex implements SearchIndex {
   readonly #bufferAccounts = new Set<number>();
   readonly #accountBatch = new Map<number, number>();
   #dead = false;
+  /** Where text searches run: off the event loop (query-worker.ts). */
+  readonly #queries: SearchQueryThread;
 
   constructor(opts: DeferredFtsOptions) {
     this.#logger = opts.logger;
@@ -114,6 +118,7 @@ export class DeferredFtsIndex implements SearchIndex {
       db.close();
     }
     opts.driver.attachToReader(path, "fts");
+    this.#queries = new SearchQueryThread(opts.databasePath, path, opts.logger);
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     this.#worker = new Worker(new URL(`./fts-worker${ext}`, import.meta.url), { workerData: { path } });
     // Work in flight at exit is recovered at the next open; the thread never holds a process.
@@ -163,10 +168,21 @@ export class DeferredFtsIndex implements SearchIndex {
     db: SqlExecutor,
     accountNum: number,
     query: SearchQuery,
-    opts: { mailboxNum?: number; limit?: number },
+    opts: SearchIndexOptions,
   ): Promise<SearchHitRow[]> {
-    if (usesTextIndex(query)) await this.#settledFor(accountNum);
-    return runSearch(sqliteFlavor, db, accountNum, query, opts);
+    if (!usesTextIndex(query)) return runSearch(sqliteFlavor, db, accountNum, query, opts);
+    await this.#settledFor(accountNum);
+    // On the query thread, which sees what is committed as the store's reader (`db`) does;
+    // on the reader while the thread starts, or if it failed (not the statement).
+    const { sql, params } = compileSearch(sqliteFlavor, accountNum, query, opts);
+    type Row = { email_num: number; email_id: string; uid?: number };
+    let rows: Row[] | null = null;
+    try {
+      rows = await this.#queries.tryAll<Row>(sql, params);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith("search query thread")) throw e;
+    }
+    return toHits(rows ?? (await db.all<Row>(sql, params)));
   }
 
   /** Emails that have no index entry (lost in a crash, or stored before this index). */
@@ -225,6 +241,7 @@ export class DeferredFtsIndex implements SearchIndex {
   }
 
   async close(): Promise<void> {
+    await this.#queries.close();
     this.#stopHold();
     this.#post();
     if (!this.#dead) {
