@@ -20,6 +20,34 @@
 // from a login); --idle-deliver append measures it through a second IMAP client instead.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
+// Measured 2026-12-07 16:58-18:25 UTC on another host of the same kind (Dovecot faster on it
+// than on the one below, we slower), --runs 1 each, before and after this session's changes
+// (text searches on a thread of their own, row by row in small mailboxes):
+//   append msgs/s            Dovecot 429.4 / 393.5  ours 342.2 / 362.2  0.80 / 0.92
+//   FETCH 1:* meta ms (10k)  Dovecot 73.3 / 78.6 / 80.6   ours 46.9 / 67.9 / 46.8  1.56 / 1.16 / 1.72
+//   FETCH BODY[] msgs/s      Dovecot 1181 / 828 / 964     ours 1221 / 937 / 1202   1.03 / 1.13 / 1.25
+//   SEARCH TEXT 100k ms      ours 74.6 / 69.4 / 109 / 145 / 116 (<= 200: met); Dovecot 10-20 s
+//   SEARCH FROM / SINCE 100k ms: ours 33.0 / 59.8, then 27.7 / 26.6 (row-by-row plan not used
+//                            there: the mailbox is large); Dovecot 2576 / 895, then 227 / 324
+//   idle PSS KB/conn         ours 27.3 / 28.1 / 28.6 (<= 40: met); Dovecot 495-507
+//   all 1000 notified ms     ours 79.7 / 125.4 / 70.7 / 107.2 (LMTP; <= 100 in 2 of 4 runs: the
+//                            1,000 socket writes alone took 51 ms of the loop's time in the
+//                            profile, about 50 us each on this host); Dovecot 10-13 s
+//   mixed ops/s (8 clients)  old code: Dovecot 1525 / 1579 / 1425 / 1373, ours 1218 / 1215 /
+//                            1173 (profiled) / 1008 (SQL traced) (0.80 / 0.77 / 0.82 / 0.73);
+//                            p99 29-35 vs 20-24 ms.
+//                            Main thread at 93% of a core, the rest of the process 33%: the
+//                            event loop is the limit. Of its time, a sixth was FROM/SUBJECT
+//                            searches (2.7 ms each on the reader): now on the query thread.
+//                            New code, mixed alone: 1232 vs 1463 (0.84), p99 30.3 vs 21.8.
+//                            After search 10k/100k in the same process (110k messages in the
+//                            index): 1080 / 1075 / 1076 vs 1651 / 1571 / 1635 (0.65-0.68);
+//                            search p99 250-460 ms there, the search index thread (nice 19)
+//                            starved while a search waits for it: with nice 0, 1209 vs 1442
+//                            (0.84), search p99 77 ms; nice 10 as 19. Left at 19 (see
+//                            sqlite-deferred.ts: deliveries in bursts).
+//   --workers 2 (session processes): 666 and 803 ops/s (backoff 2 ms) against 1434 / 1664:
+//                            worse than one process on this host.
 // Measured 2026-12-07 16:31 UTC (--only append,fetch,mixed, after FETCH reads before \Seen and
 // EXPUNGE/MOVE without a poll; a slower host hour: our serial APPEND probe 2.3-2.6 CPU ms, it
 // was 1.7-2.0 at 15:20): append 372.5 vs 511.3 msgs/s (0.73), FETCH 1:* meta 41.4 vs 84.6 ms
