@@ -174,3 +174,15 @@ void test("text searches run on a thread of their own: SQL errors come back, que
   }
   await assert.rejects(q.all("SELECT 1", []), /closed/);
 });
+
+void test("a query thread that cannot start fails its queries; the next query starts another", async () => {
+  const q = new SearchQueryThread(join(dir, "missing.sqlite"), join(dir, "missing.sqlite.fts"));
+  try {
+    // not ready: the caller (DeferredFtsIndex.search) asks the store's reader instead
+    assert.equal(q.tryAll("SELECT 1", []), null);
+    await assert.rejects(q.all("SELECT 1", []), /^Error: search query thread (failed|exited)/);
+    await assert.rejects(q.all("SELECT 2", []), /^Error: search query thread (failed|exited)/);
+  } finally {
+    await q.close();
+  }
+});

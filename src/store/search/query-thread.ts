@@ -11,6 +11,7 @@ import type { SqlValue } from "../sql.ts";
 import type { QueryReply, QueryRequest } from "./query-worker.ts";
 
 interface Pending {
+  worker: Worker;
   resolve: (rows: unknown[]) => void;
   reject: (e: Error) => void;
 }
@@ -49,7 +50,7 @@ export class SearchQueryThread {
     const worker = this.#start();
     const id = ++this.#next;
     return new Promise<T[]>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+      this.#pending.set(id, { worker, resolve: resolve as (rows: unknown[]) => void, reject });
       if (this.#pending.size === 1) worker.ref();
       const req: QueryRequest = { id, sql, params: [...params] };
       worker.postMessage(req);
@@ -67,12 +68,11 @@ export class SearchQueryThread {
     worker.on("message", (m: QueryReply) => this.#onReply(worker, m));
     worker.on("error", (e: Error) => {
       this.#logger?.error({ err: e }, "search query thread failed; restarted at the next search");
-      this.#fail(new Error(`search query thread failed: ${e.message}`));
+      this.#fail(worker, new Error(`search query thread failed: ${e.message}`));
     });
     this.#exited = new Promise((resolve) =>
       worker.once("exit", () => {
-        if (this.#worker === worker) this.#worker = undefined;
-        this.#fail(new Error("search query thread exited"));
+        this.#fail(worker, new Error("search query thread exited"));
         resolve();
       }),
     );
@@ -96,12 +96,17 @@ export class SearchQueryThread {
     } else p.resolve(m.rows ?? []);
   }
 
-  #fail(e: Error): void {
-    this.#worker = undefined;
-    this.#ready = false;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) p.reject(e);
+  /** `worker` is gone: its queries fail, and the next query starts another. */
+  #fail(worker: Worker, e: Error): void {
+    if (this.#worker === worker) {
+      this.#worker = undefined;
+      this.#ready = false;
+    }
+    for (const [id, p] of this.#pending) {
+      if (p.worker !== worker) continue;
+      this.#pending.delete(id);
+      p.reject(e);
+    }
   }
 
   async close(): Promise<void> {
