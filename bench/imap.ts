@@ -44,8 +44,9 @@
 //                            index): 1080 / 1075 / 1076 vs 1651 / 1571 / 1635 (0.65-0.68);
 //                            search p99 250-460 ms there, the search index thread (nice 19)
 //                            starved while a search waits for it: with nice 0, 1209 vs 1442
-//                            (0.84), search p99 77 ms; nice 10 as 19. Left at 19 (see
-//                            sqlite-deferred.ts: deliveries in bursts).
+//                            (0.84), search p99 77 ms; nice 10 as 19; nice 5 (kept, see
+//                            fts-worker.ts) 1284 vs 1423 (0.90), p99 26.5 vs 24.3 ms, search
+//                            p99 104 ms.
 //   --workers 2 (session processes): 666 and 803 ops/s (backoff 2 ms) against 1434 / 1664:
 //                            worse than one process on this host.
 // Measured 2026-12-07 16:31 UTC (--only append,fetch,mixed, after FETCH reads before \Seen and
