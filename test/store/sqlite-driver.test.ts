@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { openSqlite } from "../../src/store/backends/sqlite/driver.ts";
+import { openSqlite, WalSync } from "../../src/store/backends/sqlite/driver.ts";
 import type { SqlExecutor } from "../../src/store/sql.ts";
 
 let dir: string;
@@ -50,6 +50,49 @@ void test("commits wait for a WAL sync, concurrent commits share one, events kee
     order,
     Array.from({ length: 20 }, (_, i) => i),
   );
+});
+
+void test("WAL syncs overlap: a later sync settles the commits of earlier ones, in commit order", async () => {
+  // Syncs finish when the test says so, in any order.
+  const syncs: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  const ws = new WalSync(
+    join(dir, "none-wal"),
+    () => new Promise((resolve, reject) => syncs.push({ resolve, reject })),
+  );
+  const events: string[] = [];
+  const commit = (name: string): Promise<string> =>
+    ws
+      .sync(() => events.push(name))
+      .then(
+        () => `${name} durable`,
+        (e: Error) => `${name} failed: ${e.message}`,
+      );
+  const a = commit("a"); // sync 1 starts
+  const b = commit("b"); // sync 2 starts at once (two may run)
+  const c = commit("c"); // waits for a free slot
+  const d = commit("d");
+  assert.equal(syncs.length, 2);
+  // Sync 2 started after a's commit: it covers a and b, in commit order.
+  syncs[1]?.resolve();
+  assert.deepEqual(await Promise.all([a, b]), ["a durable", "b durable"]);
+  assert.deepEqual(events, ["a", "b"]);
+  // c and d share sync 3, started when sync 2 ended; sync 1 ending later changes nothing.
+  assert.equal(syncs.length, 3);
+  syncs[0]?.resolve();
+  syncs[2]?.reject(new Error("EIO"));
+  assert.deepEqual(await Promise.all([c, d]), ["c failed: EIO", "d failed: EIO"]);
+  assert.deepEqual(events, ["a", "b"]);
+  // A failed sync fails only its own commits: the next commit gets a sync of its own.
+  const e = commit("e");
+  const f = commit("f");
+  assert.equal(syncs.length, 5);
+  syncs[4]?.reject(new Error("EIO"));
+  assert.equal(await f, "f failed: EIO");
+  syncs[3]?.resolve();
+  assert.equal(await e, "e durable");
+  assert.deepEqual(events, ["a", "b", "e"]);
+  assert.equal(ws.syncs, 3);
+  await ws.close();
 });
 
 void test("values round-trip: integers as numbers, blobs as Buffer, RETURNING", async () => {
