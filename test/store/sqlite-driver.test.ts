@@ -24,12 +24,18 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-void test("WAL, NORMAL sync plus our own WAL fdatasync, and foreign keys are on", async () => {
+void test("WAL, NORMAL sync plus our own WAL fdatasync, foreign keys on, a memory map on the writer only", async () => {
   assert.deepEqual(await db.get("PRAGMA journal_mode"), { journal_mode: "wal" });
   const fk = await db.transaction((tx) => tx.get("PRAGMA foreign_keys"));
   assert.deepEqual(fk, { foreign_keys: 1 });
   const sync = await db.transaction((tx) => tx.get("PRAGMA synchronous"));
   assert.deepEqual(sync, { synchronous: 1 });
+  // The writer maps the file; the reader (reads while a transaction is open) does not.
+  const maps = await db.transaction(async (tx) => [
+    await tx.get("PRAGMA mmap_size"),
+    await db.get("PRAGMA mmap_size"),
+  ]);
+  assert.deepEqual(maps, [{ mmap_size: 268435456 }, { mmap_size: 0 }]);
 });
 
 void test("commits wait for a WAL sync, concurrent commits share one, events keep commit order", async () => {

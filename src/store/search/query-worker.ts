@@ -5,8 +5,11 @@
 // runs beside the event loop, on a connection of its own that sees what is committed, as the
 // store's reader does.
 //
-// The connection is opened as the store's reader is (query_only, a memory map of the file) with
-// the index file attached as `fts`. The compiled queries name their tables unqualified: the
+// The connection is opened as the store's reader is (query_only, no memory map: see
+// openConnection in the SQLite driver) with the index file attached as `fts`. Mapped, every
+// query after a commit of the store unmapped and faulted the file in again: a FROM/SUBJECT
+// search of a 500-message mailbox took 6.2 ms on this thread under the mixed IMAP load, 1.9 ms
+// with read() calls. The compiled queries name their tables unqualified: the
 // store's resolve in its main schema, the index tables in `fts`. Statements are cached (a
 // bounded LRU: the queries of a server are few shapes).
 import { parentPort, workerData } from "node:worker_threads";
@@ -37,7 +40,6 @@ const STATEMENTS = 100;
 function run({ databasePath, indexPath }: WorkerData): void {
   const db = new Database(databasePath, { timeout: 10_000, fileMustExist: true });
   db.pragma("query_only = ON");
-  db.pragma("mmap_size = 268435456");
   db.prepare("ATTACH DATABASE ? AS fts").run(indexPath);
   const cache = new Map<string, Database.Statement>();
   const statement = (sql: string): Database.Statement => {
