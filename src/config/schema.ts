@@ -450,7 +450,9 @@ const limitsSchema = z
       .int()
       .min(1)
       .default(50)
-      .describe("Simultaneous authenticated sessions (IMAP, POP3, ManageSieve) per account."),
+      .describe(
+        "Simultaneous authenticated sessions (IMAP and POP3) per account, counted per process (each session process of server.workers counts its own). A login past it gets NO [LIMIT] (IMAP) or -ERR [IN-USE] (POP3).",
+      ),
     authFailuresBeforeDisconnect: z
       .number()
       .int()

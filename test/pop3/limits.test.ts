@@ -4,7 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MAILDROP_CREDIT } from "../../src/protocols/pop3/server/session.ts";
-import { userSessions } from "../../src/protocols/pop3/server/user-sessions.ts";
+import { userSessions } from "../../src/core/user-sessions.ts";
 import { message, RawPop3, startPop3, type Pop3Fixture } from "./helpers.ts";
 
 void describe("POP3 commandsPerMinute, slowing down", () => {

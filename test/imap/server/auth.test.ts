@@ -130,3 +130,61 @@ describe("IMAP without plaintext before TLS", () => {
     await stopped;
   });
 });
+
+describe("IMAP limits.maxConnectionsPerUser", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap({ limits: { maxConnectionsPerUser: 2 } });
+  });
+  after(async () => f.stop());
+
+  const login = `LOGIN "alice@example.test" "${PASSWORD}"`;
+  const plain = Buffer.from(`\0alice@example.test\0${PASSWORD}`).toString("base64");
+
+  test("a login past the limit gets NO [LIMIT] and stays unauthenticated; a slot comes back at LOGOUT and UNAUTHENTICATE", async () => {
+    const a = await f.raw();
+    const b = await f.raw();
+    const c = await f.raw({ login: false });
+    assert.match(await c.cmd(login), /^A\d+ NO \[LIMIT\] Too many sessions for this account \(at most 2\)/m);
+    assert.match(await c.cmd(`AUTHENTICATE PLAIN ${plain}`), /^A\d+ NO \[LIMIT\]/m);
+    // still before authentication: SELECT is not allowed, the connection stands
+    assert.match(await c.cmd("SELECT INBOX"), /^A\d+ BAD/m);
+    // UNAUTHENTICATE (RFC 8437) gives the slot back
+    assert.match(await b.cmd("UNAUTHENTICATE"), /^A\d+ OK/m);
+    assert.match(await c.cmd(login), /^A\d+ OK/m);
+    assert.match(await b.cmd(login), /^A\d+ NO \[LIMIT\]/m);
+    // so does the end of a session
+    assert.match(await a.cmd("LOGOUT"), /^A\d+ OK/m);
+    let r = "";
+    for (let i = 0; i < 50; i++) {
+      r = await b.cmd(login);
+      if (/^A\d+ OK/m.test(r)) break;
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    assert.match(r, /^A\d+ OK/m);
+    assert.match(await b.cmd("SELECT INBOX"), /^A\d+ OK/m);
+    assert.match(await b.cmd("LOGOUT"), /^A\d+ OK/m);
+    assert.match(await c.cmd("LOGOUT"), /^A\d+ OK/m);
+  });
+
+  test("imapflow: the login over the limit fails; a client gets in once one leaves", async () => {
+    // a slot comes back when the server has seen the connection close: try for a second
+    const flow = async (): Promise<Awaited<ReturnType<ImapFixture["flow"]>>> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await f.flow();
+        } catch (e) {
+          if (i >= 50) throw e;
+          await new Promise((ok) => setTimeout(ok, 20));
+        }
+      }
+    };
+    const x = await flow();
+    const y = await flow();
+    await assert.rejects(f.flow());
+    await x.logout();
+    const z = await flow();
+    await y.logout();
+    await z.logout();
+  });
+});

@@ -9,6 +9,7 @@ import { TLSSocket } from "node:tls";
 import { constants as zconst, createDeflateRaw, createInflateRaw } from "node:zlib";
 import type { DeflateRaw } from "node:zlib";
 import type { ServerContext } from "../../../core/context.ts";
+import { userSessions } from "../../../core/user-sessions.ts";
 import type { Logger } from "../../../core/logger.ts";
 import type { AuthResult } from "../../../auth/types.ts";
 import { tlsChannelBinding } from "../../../auth/sasl/channel-binding.ts";
@@ -79,6 +80,8 @@ export class ImapSession {
   #waitingForCommand = false;
   #paused = false;
   #unsubscribe: (() => void) | null = null;
+  /** Gives back this session's slot of limits.maxConnectionsPerUser (null before login). */
+  #releaseSlot: (() => void) | null = null;
   /** Output queued during a command (send), written by flushOutput. */
   #out: Chunk[] = [];
   #outText = "";
@@ -328,8 +331,20 @@ export class ImapSession {
 
   // --- after authentication ---
 
-  /** Enters the authenticated state and follows the account's changes on the bus. */
-  authenticated(result: AuthResult): void {
+  /**
+   * Enters the authenticated state and follows the account's changes on the bus. False, and
+   * nothing changes, when the account has limits.maxConnectionsPerUser sessions open already
+   * (core/user-sessions.ts).
+   */
+  authenticated(result: AuthResult): boolean {
+    const limit = this.ctx.config.current().limits.maxConnectionsPerUser;
+    const release = userSessions(this.ctx).open(result.accountId, limit);
+    if (release === null) {
+      this.log.info({ user: result.username, limit }, "IMAP login over maxConnectionsPerUser");
+      return false;
+    }
+    this.#releaseSlot?.();
+    this.#releaseSlot = release;
     this.identity = result;
     this.state = "auth";
     this.log = this.log.child({ user: result.username });
@@ -342,12 +357,15 @@ export class ImapSession {
         this.#signal();
       }
     });
+    return true;
   }
 
   /** RFC 8437 UNAUTHENTICATE: forget the identity, the bus subscription and ENABLEd extensions. */
   unauthenticated(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    this.#releaseSlot?.();
+    this.#releaseSlot = null;
     this.selected = null;
     this.identity = null;
     this.enabled.clear();
@@ -645,6 +663,8 @@ export class ImapSession {
   #cleanup(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    this.#releaseSlot?.();
+    this.#releaseSlot = null;
     this.selected = null;
   }
 }

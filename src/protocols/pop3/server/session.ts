@@ -1,7 +1,7 @@
 // One POP3 connection: reads command lines, runs them one at a time in order (RFC 2449 §6.6
 // PIPELINING: the client may send many commands at once; answers keep their order), keeps
 // the state (RFC 1939 §3: AUTHORIZATION, TRANSACTION, UPDATE), the limits and timers, STLS,
-// and the graceful stop. Limits: limits.maxConnectionsPerUser (./user-sessions.ts, -ERR
+// and the graceful stop. Limits: limits.maxConnectionsPerUser (core/user-sessions.ts, -ERR
 // [IN-USE] at login) and limits.commandsPerMinute: the shared token bucket
 // (src/net/command-throttle.ts) slows a client over the rate down, as SMTP and IMAP do; POP3
 // needs one command per message (RETR n, DELE n), so a login adds MAILDROP_CREDIT commands
@@ -28,7 +28,7 @@ import { Maildrop } from "./maildrop.ts";
 import type { ReadAhead } from "./read-ahead.ts";
 import { COMMANDS } from "./registry.ts";
 import { CommandThrottle } from "../../../net/command-throttle.ts";
-import { userSessions } from "./user-sessions.ts";
+import { userSessions } from "../../../core/user-sessions.ts";
 import { DEFAULT_LANGUAGE } from "./commands/lang.ts";
 
 export type Pop3State = "authorization" | "transaction" | "update";

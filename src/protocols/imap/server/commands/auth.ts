@@ -3,7 +3,7 @@
 // listener or auth.allowPlaintextWithoutTls allows them (LOGINDISABLED, RFC 9051 §6.2.3).
 // Failure reasons map once here (RFC 5530 §3 codes). Success: the tagged OK carries the new
 // CAPABILITY (RFC 9051 §6.2.2).
-import type { AuthFailureReason } from "../../../../auth/types.ts";
+import type { AuthFailureReason, AuthResult } from "../../../../auth/types.ts";
 import { capabilityCode, continuation, parseSaslResponse } from "../../wire/index.ts";
 import { command, NOTAUTH } from "../command.ts";
 import type { Completion } from "../command.ts";
@@ -38,7 +38,13 @@ async function failed(s: ImapSession, err: ImapError): Promise<never> {
 }
 const failures = new WeakMap<ImapSession, number>();
 
-function success(s: ImapSession): Completion {
+/** Enters the authenticated state, unless the account is at limits.maxConnectionsPerUser. */
+function success(s: ImapSession, result: AuthResult): Completion {
+  if (!s.authenticated(result)) {
+    const limit = s.ctx.config.current().limits.maxConnectionsPerUser;
+    // RFC 5530 §3 LIMIT; the credentials were right, so no failed attempt is counted
+    throw no("LIMIT", `Too many sessions for this account (at most ${limit})`);
+  }
   return { text: "Logged in", code: capabilityCode(s.capabilities()) };
 }
 
@@ -53,8 +59,7 @@ export const login = command<LoginArgs>({
       mechanism: "LOGIN",
     });
     if (!out.ok) return failed(s, failure(out.reason, out.message));
-    s.authenticated(out.result);
-    return success(s);
+    return success(s, out.result);
   },
 });
 
@@ -88,7 +93,6 @@ export const authenticate = command<AuthenticateArgs>({
     if (step.type === "failure") return failed(s, failure(step.reason, step.message));
     // RFC 9051 §6.2.2: additional data with success goes in one more continuation
     if (step.data !== undefined && step.data.length > 0) await respond(step.data);
-    s.authenticated(step.result);
-    return success(s);
+    return success(s, step.result);
   },
 });

@@ -1,14 +1,11 @@
 // limits.maxConnectionsPerUser: the authenticated sessions of each account on this server.
-// A POP3 login past the limit is refused with -ERR [IN-USE] (RFC 2449 §8.1.2: the credentials
-// were fine, the maildrop is not available now). One registry per running server (kept
-// beside its ServerContext, no global), counted per process.
-//
-// The registry is protocol-neutral on purpose: a session registers with `open` and gives the
-// slot back with the function it returns. todo: IMAP and ManageSieve sessions do not
-// register yet (their code lives elsewhere), so today the count holds POP3 sessions, which
-// the maildrop lock already keeps to one per account; the limit bites once they do.
-import type { ServerContext } from "../../../core/context.ts";
-import type { Id } from "../../../store/types.ts";
+// IMAP (a LOGIN or AUTHENTICATE past the limit gets NO [LIMIT], RFC 5530 §3) and POP3 (-ERR
+// [IN-USE], RFC 2449 §8.1.2: the credentials were fine, the maildrop is not available now)
+// take a slot when they authenticate and give it back when they end or UNAUTHENTICATE. One
+// registry per running server (kept beside its ServerContext, no global), counted per
+// process: with session processes (server.workers) each counts its own sessions.
+import type { ServerContext } from "./context.ts";
+import type { Id } from "../store/types.ts";
 
 export class UserSessions {
   readonly #counts = new Map<Id, number>();
