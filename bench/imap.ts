@@ -20,6 +20,24 @@
 // from a login); --idle-deliver append measures it through a second IMAP client instead.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
+// Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
+// Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
+//   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
+//                            mean 13.9 ms, max 1.3 s; SQL-traced runs 871-1084 ops/s.
+//   SQLite 3.53.4 (better-sqlite3 13.0.3; 3.54 re-prepared every join statement at each
+//                            run): mixed 1377 vs 1750 (0.79), p99 29.1 vs 18.5.
+//   reader and search query thread without a memory map (SQLite remapped it after every
+//                            commit of the writer): FROM/SUBJECT on the query thread 6.2 ->
+//                            1.9 ms; mixed 1527 vs 1310 (1.17); then --runs 3: 1255 / 876
+//                            (with a build running beside it) / 1354 vs 1329 / 1315 / 1007,
+//                            medians 1255 vs 1315 (0.95), p99 35.4 vs 26.5 ms.
+//   full run at ffe77d8 (--sizes 10000,100000): append 307 vs 417 msgs/s (0.74); FETCH 1:*
+//                            meta 46.2 vs 79.7 ms (1.72); BODY[] 1306 vs 1041 msgs/s (1.25);
+//                            SEARCH TEXT 100k 82.6 ms (<= 200: met), FROM 27.4, SINCE 38.3;
+//                            idle PSS 7.2 KB/conn (<= 40: met); all 1000 notified 74.3 ms
+//                            (<= 100: met); mixed after the 110k prefill 1247 vs 1503 (0.83).
+//   --workers 2: 919 vs 1466; with no map on the writers either (each process's commits
+//                            remap the others'), 1062 vs 1331: still below one process.
 // Measured 2026-12-07 16:58-18:25 UTC on another host of the same kind (Dovecot faster on it
 // than on the one below, we slower), --runs 1 each, before and after this session's changes
 // (text searches on a thread of their own, row by row in small mailboxes):
