@@ -99,6 +99,90 @@ void test("a search waits for its own account's entries, not for another account
   }
 });
 
+void test("the index thread merges segments while idle: many small batches leave few segments", async () => {
+  const store = await open();
+  const segments = (): { fts: number; body: number } => {
+    const db = new Database(`${path()}.fts`, { readonly: true });
+    try {
+      const n = (t: string): number =>
+        db.prepare(`SELECT count(DISTINCT segid) FROM ${t}_idx`).pluck().get() as number;
+      return { fts: n("search_fts"), body: n("search_body") };
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    const a = await store.createAccount({ name: "merge@example.org" });
+    const box = await inbox(store, a.id);
+    // One message per batch: each search posts the account's entry as a batch of its own, and
+    // each batch is a transaction that adds a segment to both tables.
+    for (let i = 0; i < 40; i++) {
+      await append(store, a.id, [box], { subject: `merge ${i}`, body: `merge body ${i} qq` });
+      assert.equal((await store.search(a.id, { op: "body", text: `body ${i} qq` })).length, 1);
+    }
+    // FTS5 merges a level at once only at 64 segments; idle steps keep levels under 4.
+    let seen = segments();
+    for (let i = 0; i < 100 && (seen.fts >= 8 || seen.body >= 8); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = segments();
+    }
+    assert.ok(seen.fts < 8 && seen.body < 8, `segments after 40 batches: ${JSON.stringify(seen)}`);
+    assert.equal((await store.search(a.id, { op: "header", field: "subject", text: "merge" })).length, 40);
+  } finally {
+    await store.close();
+  }
+});
+
+void test("removals wait for idle time: searches go first, the rows go later, a reindex keeps its rows", async () => {
+  const store = await open();
+  const rows = (): number => {
+    const db = new Database(`${path()}.fts`, { readonly: true });
+    try {
+      return db.prepare("SELECT count(*) FROM search_body").pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    const a = await store.createAccount({ name: "removals@example.org" });
+    const box = await inbox(store, a.id);
+    const gone = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        append(store, a.id, [box], { subject: `gone ${i}`, body: `gone ${i} xx` }),
+      ),
+    );
+    // a search waits for the account's entries: all 30 are indexed then
+    assert.equal((await store.search(a.id, { op: "body", text: "xx" })).length, 30);
+    const before = rows();
+    await store.expunge(
+      a.id,
+      box,
+      gone.map((g) => g.uids[0]!.uid),
+    );
+    const kept = await append(store, a.id, [box], { subject: "kept", body: "kept body yy" });
+    assert.deepEqual(await store.search(a.id, { op: "body", text: "kept body yy" }), [
+      { emailId: kept.emailId },
+    ]);
+    assert.deepEqual(await store.search(a.id, { op: "body", text: "xx" }), []);
+    // the expunged emails' rows are deleted while the index thread is idle
+    let n = rows();
+    for (let i = 0; i < 200 && n !== before - 30 + 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      n = rows();
+    }
+    assert.equal(n, before - 30 + 1);
+    // a reindex removes and indexes the same emails: their rows stay
+    await store.reindex();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(rows(), before - 30 + 1);
+    assert.deepEqual(await store.search(a.id, { op: "body", text: "kept body yy" }), [
+      { emailId: kept.emailId },
+    ]);
+  } finally {
+    await store.close();
+  }
+});
+
 void test("entries lost with the process are indexed again at the next open", async () => {
   let store = await open();
   const a = await store.createAccount({ name: "d2@example.org" });

@@ -22,6 +22,23 @@ import { prepareDocument } from "./text.ts";
 /** The thread's nice value (see the file comment). */
 const FTS_NICE = 5;
 
+/**
+ * FTS5 merges the segments of one level at once, inside the write that brings the level to
+ * `crisismerge` segments (default 16). Every batch is a transaction that adds a segment per
+ * table, and a text search posts its account's entries as a batch of their own, so under a
+ * mixed load levels filled fast: with 110,000 messages indexed, batches of one or two
+ * messages took 390-670 ms, and the searches waiting for them as long. Levels are kept small
+ * by merging while the thread is idle instead (MERGE_PAGES at a time, between batches), and
+ * the at-once merge is left for levels that idle time could not keep under CRISIS_MERGE
+ * (measured at 1000: batches at most 87 ms in the same run, search max 1.3 s -> 143 ms).
+ */
+const CRISIS_MERGE = 64;
+/** Leaf pages one idle merge step writes (FTS5 'merge', N): a few milliseconds. */
+const MERGE_PAGES = 100;
+const FTS_TABLE_NAMES = ["search_fts", "search_body"] as const;
+/** Emails whose index rows one idle step deletes (see `removals`). */
+const REMOVE_CHUNK = 50;
+
 export type FtsOp =
   | { t: "index"; num: number; doc: SearchDocument }
   | { t: "copy"; from: number; to: number }
@@ -68,6 +85,19 @@ function run(path: string): void {
   const delBody = db.prepare("DELETE FROM search_body WHERE rowid = ?");
   const delHeaders = db.prepare("DELETE FROM search_headers WHERE email_num = ?");
 
+  const removeRows = (n: number): void => {
+    delFts.run(n);
+    delBody.run(n);
+    delHeaders.run(n);
+  };
+  /**
+   * Emails whose rows are deleted while the thread is idle, REMOVE_CHUNK at a time. Deleting
+   * the rows of a trigram index is costly (about 1 ms an email), and a search never needs it:
+   * queries select from emails, whose numbers are never reused. Applied with the batches, the
+   * removals of a deleted mailbox held every account's searches up (900 in one batch: 1.2 s).
+   * Lost with the process, they leave rows no query reaches.
+   */
+  const removals = new Set<number>();
   const apply = db.transaction((ops: FtsOp[]) => {
     // Plain rows first, FTS5 rows back to back: FTS5 flushes its pending terms whenever
     // another statement opens a statement journal (see SearchIndex.index).
@@ -80,30 +110,84 @@ function run(path: string): void {
     };
     for (const op of ops) {
       if (op.t === "index") {
+        // Indexed again (a reindex removes, then indexes): the old rows go now.
+        if (removals.delete(op.num)) removeRows(op.num);
         const { text, fields } = prepareDocument(op.doc);
         fields.forEach((f, i) => insHeader.run(op.num, i, f.name, f.value));
         prepared.push({ num: op.num, text });
         continue;
       }
-      // Copies and removals read or delete rows of earlier index operations: apply those first.
-      flush();
-      if (op.t === "copy") {
-        copyFts.run(op.to, op.from);
-        copyBody.run(op.to, op.from);
-        copyHeaders.run(op.to, op.from);
-      } else {
-        for (const n of op.nums) {
-          delFts.run(n);
-          delBody.run(n);
-          delHeaders.run(n);
-        }
+      if (op.t === "remove") {
+        for (const n of op.nums) removals.add(n);
+        continue;
       }
+      // A copy reads the rows of earlier index operations: apply those first. Its source's
+      // rows are there even when a removal of it waits.
+      flush();
+      copyFts.run(op.to, op.from);
+      copyBody.run(op.to, op.from);
+      copyHeaders.run(op.to, op.from);
     }
     flush();
   });
+  const removeSome = db.transaction((nums: number[]) => {
+    for (const n of nums) removeRows(n);
+  });
+  /** Deletes the rows of up to REMOVE_CHUNK waiting removals (all: every one); false if none. */
+  const removeStep = (all = false): boolean => {
+    if (removals.size === 0) return false;
+    const nums: number[] = [];
+    for (const n of removals) {
+      if (!all && nums.length >= REMOVE_CHUNK) break;
+      nums.push(n);
+    }
+    removeSome(nums);
+    for (const n of nums) removals.delete(n);
+    return true;
+  };
+
+  for (const t of FTS_TABLE_NAMES)
+    db.exec(`INSERT INTO ${t}(${t}, rank) VALUES ('crisismerge', ${CRISIS_MERGE})`);
+  // A positive N merges only where a level has `usermerge` (4) segments or a merge is under
+  // way; total_changes() grows by 2 or more when it did some work (FTS5 documentation).
+  const merges = FTS_TABLE_NAMES.map((t) =>
+    db.prepare(`INSERT INTO ${t}(${t}, rank) VALUES ('merge', ${MERGE_PAGES})`),
+  );
+  const totalChanges = db.prepare("SELECT total_changes()").pluck();
 
   const queue: FtsBatch[] = [];
   let scheduled = false;
+  let stopped = false;
+  let merging = false;
+  /** One idle step (removals first, then merges); another follows while there is work and no batch waits. */
+  const mergeStep = (): void => {
+    merging = false;
+    if (stopped || queue.length > 0) return;
+    const start = performance.now();
+    let worked = false;
+    try {
+      if (removeStep()) worked = true;
+      else
+        for (const st of merges) {
+          const before = totalChanges.get() as number;
+          st.run();
+          if ((totalChanges.get() as number) - before >= 2) worked = true;
+        }
+    } catch {
+      // A failed step leaves the index as it was; the next batch tries again.
+      return;
+    }
+    // A third of this thread's time at most while work remains (a large backlog, after an
+    // import, takes minutes): the search queries and the event loop share the cores.
+    if (worked) idleMerge(2 * (performance.now() - start));
+  };
+  const idleMerge = (pauseMs = 0): void => {
+    if (merging || stopped) return;
+    merging = true;
+    // After the messages already queued for this thread: batches go first.
+    if (pauseMs < 1) setImmediate(mergeStep);
+    else setTimeout(mergeStep, pauseMs);
+  };
   const drain = (): void => {
     scheduled = false;
     const batches = queue.splice(0);
@@ -117,10 +201,17 @@ function run(path: string): void {
       done.error = e instanceof Error ? e.message : String(e);
     }
     parentPort?.postMessage(done);
+    idleMerge();
   };
   parentPort?.on("message", (m: FtsBatch | "stop") => {
     if (m === "stop") {
       drain();
+      stopped = true;
+      try {
+        removeStep(true);
+      } catch {
+        // closing anyway: the rows stay, and no query reaches them
+      }
       db.close();
       parentPort?.close();
       return;
