@@ -36,6 +36,9 @@
 //                            SEARCH TEXT 100k 82.6 ms (<= 200: met), FROM 27.4, SINCE 38.3;
 //                            idle PSS 7.2 KB/conn (<= 40: met); all 1000 notified 74.3 ms
 //                            (<= 100: met); mixed after the 110k prefill 1247 vs 1503 (0.83).
+//   search,mixed --sizes 100000, before and after idle merging and idle removals in the index
+//                            thread (fa589ec): search p99 352 -> 143 ms, max 802 -> 202 ms;
+//                            SEARCH TEXT 100k 100 ms both; mixed 1526 vs 1806, 1360 vs 1711.
 //   --workers 2: 919 vs 1466; with no map on the writers either (each process's commits
 //                            remap the others'), 1062 vs 1331: still below one process.
 // Measured 2026-12-07 16:58-18:25 UTC on another host of the same kind (Dovecot faster on it
