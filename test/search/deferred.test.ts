@@ -183,6 +183,45 @@ void test("removals wait for idle time: searches go first, the rows go later, a 
   }
 });
 
+void test("removals still waiting when the process ends are carried out at the next open", async () => {
+  const fts = (): InstanceType<typeof Database> => new Database(`${path()}.fts`);
+  const stray = 9_000_001;
+  let store = await open();
+  const a = await store.createAccount({ name: "stray@example.org" });
+  const box = await inbox(store, a.id);
+  await append(store, a.id, [box], { subject: "stays", body: "stays here ww" });
+  await store.close();
+  const db = fts();
+  try {
+    db.prepare("INSERT INTO search_body (rowid, body) VALUES (?, 'lost removal')").run(stray);
+    db.prepare("INSERT INTO search_headers (email_num, seq, name, value) VALUES (?, 0, 'x', 'y')").run(stray);
+    // as a stop (or a crash) leaves a removal the thread had no idle time for
+    db.prepare("INSERT INTO search_removals (num) VALUES (?)").run(stray);
+  } finally {
+    db.close();
+  }
+  store = await open();
+  try {
+    const count = (): number => {
+      const d = fts();
+      try {
+        return d.prepare("SELECT count(*) FROM search_body WHERE rowid = ?").pluck().get(stray) as number;
+      } finally {
+        d.close();
+      }
+    };
+    let n = count();
+    for (let i = 0; i < 200 && n > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      n = count();
+    }
+    assert.equal(n, 0);
+    assert.equal((await store.search(a.id, { op: "body", text: "stays here ww" })).length, 1);
+  } finally {
+    await store.close();
+  }
+});
+
 void test("entries lost with the process are indexed again at the next open", async () => {
   let store = await open();
   const a = await store.createAccount({ name: "d2@example.org" });

@@ -36,7 +36,7 @@ const CRISIS_MERGE = 64;
 /** Leaf pages one idle merge step writes (FTS5 'merge', N): a few milliseconds. */
 const MERGE_PAGES = 100;
 const FTS_TABLE_NAMES = ["search_fts", "search_body"] as const;
-/** Emails whose index rows one idle step deletes (see `removals`). */
+/** Emails whose index rows one idle step deletes (see search_removals). */
 const REMOVE_CHUNK = 50;
 
 export type FtsOp =
@@ -91,13 +91,17 @@ function run(path: string): void {
     delHeaders.run(n);
   };
   /**
-   * Emails whose rows are deleted while the thread is idle, REMOVE_CHUNK at a time. Deleting
-   * the rows of a trigram index is costly (about 1 ms an email), and a search never needs it:
+   * Emails whose rows are deleted while the thread is idle, REMOVE_CHUNK at a time, kept in
+   * the table search_removals (written with the batch, so a restart finds them). Deleting the
+   * rows of a trigram index is costly (about 1 ms an email), and a search never needs it:
    * queries select from emails, whose numbers are never reused. Applied with the batches, the
    * removals of a deleted mailbox held every account's searches up (900 in one batch: 1.2 s).
-   * Lost with the process, they leave rows no query reaches.
    */
-  const removals = new Set<number>();
+  const addRemoval = db.prepare("INSERT OR IGNORE INTO search_removals (num) VALUES (?)");
+  const dropRemoval = db.prepare("DELETE FROM search_removals WHERE num = ?");
+  const nextRemovals = db
+    .prepare(`SELECT num FROM search_removals ORDER BY num LIMIT ${REMOVE_CHUNK}`)
+    .pluck();
   const apply = db.transaction((ops: FtsOp[]) => {
     // Plain rows first, FTS5 rows back to back: FTS5 flushes its pending terms whenever
     // another statement opens a statement journal (see SearchIndex.index).
@@ -111,14 +115,14 @@ function run(path: string): void {
     for (const op of ops) {
       if (op.t === "index") {
         // Indexed again (a reindex removes, then indexes): the old rows go now.
-        if (removals.delete(op.num)) removeRows(op.num);
+        if (dropRemoval.run(op.num).changes > 0) removeRows(op.num);
         const { text, fields } = prepareDocument(op.doc);
         fields.forEach((f, i) => insHeader.run(op.num, i, f.name, f.value));
         prepared.push({ num: op.num, text });
         continue;
       }
       if (op.t === "remove") {
-        for (const n of op.nums) removals.add(n);
+        for (const n of op.nums) addRemoval.run(n);
         continue;
       }
       // A copy reads the rows of earlier index operations: apply those first. Its source's
@@ -130,21 +134,15 @@ function run(path: string): void {
     }
     flush();
   });
-  const removeSome = db.transaction((nums: number[]) => {
-    for (const n of nums) removeRows(n);
-  });
-  /** Deletes the rows of up to REMOVE_CHUNK waiting removals (all: every one); false if none. */
-  const removeStep = (all = false): boolean => {
-    if (removals.size === 0) return false;
-    const nums: number[] = [];
-    for (const n of removals) {
-      if (!all && nums.length >= REMOVE_CHUNK) break;
-      nums.push(n);
+  /** Deletes the rows of up to REMOVE_CHUNK waiting removals; false when none wait. */
+  const removeStep = db.transaction((): boolean => {
+    const nums = nextRemovals.all() as number[];
+    for (const n of nums) {
+      removeRows(n);
+      dropRemoval.run(n);
     }
-    removeSome(nums);
-    for (const n of nums) removals.delete(n);
-    return true;
-  };
+    return nums.length > 0;
+  });
 
   for (const t of FTS_TABLE_NAMES)
     db.exec(`INSERT INTO ${t}(${t}, rank) VALUES ('crisismerge', ${CRISIS_MERGE})`);
@@ -189,6 +187,8 @@ function run(path: string): void {
     if (pauseMs < 1) setImmediate(mergeStep);
     else pause = setTimeout(mergeStep, pauseMs);
   };
+  // Removals left by the last run go first.
+  idleMerge();
   const drain = (): void => {
     scheduled = false;
     const batches = queue.splice(0);
@@ -209,11 +209,7 @@ function run(path: string): void {
       drain();
       stopped = true;
       clearTimeout(pause);
-      try {
-        removeStep(true);
-      } catch {
-        // closing anyway: the rows stay, and no query reaches them
-      }
+      // Removals still waiting stay in search_removals for the next start.
       db.close();
       parentPort?.close();
       return;

@@ -55,6 +55,8 @@ export const FTS_TABLES: readonly string[] = [
     name TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (email_num, seq)) WITHOUT ROWID`,
+  // Emails whose rows the index thread deletes when idle (fts-worker.ts).
+  `CREATE TABLE IF NOT EXISTS search_removals (num INTEGER PRIMARY KEY)`,
   // See migration 3 below.
   `INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 8)`,
   `INSERT INTO search_body(search_body, rank) VALUES ('automerge', 8)`,
