@@ -145,6 +145,8 @@ export async function openDataStore(
     logger,
     ...(opts.bus ? { bus: opts.bus } : {}),
     ...(opts.watch && config.store.backend === "sqlite" ? { watchExternalChangesMs: 500 } : {}),
+    // the server's own store (watch): marked as running while it runs (store/modseq-gap.ts)
+    ...(opts.watch ? { server: true } : {}),
   });
 }
 

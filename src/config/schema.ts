@@ -345,6 +345,12 @@ const storeSchema = z
       .string()
       .default("")
       .describe('Folder for blob files (blobs = "auto" or "fs"). Empty: <dataDir>/blobs.'),
+    syncFlagChanges: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Answer an IMAP STORE only once its flag change is on disk. Off (the default, as Dovecot): the change is answered once committed (every session and protocol sees it at once) and reaches the disk in the next WAL sync, within about a millisecond, so a power failure in that moment can take back a flag change, never a message, an expunge or a move; the modseqs of the next start skip past it. On: each STORE waits for its sync (about twice the latency under load). SQLite only: on PostgreSQL every commit is on disk when answered.",
+      ),
     historyDays: z
       .number()
       .int()

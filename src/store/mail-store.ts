@@ -28,6 +28,7 @@ import { compactHistory, type CompactHistoryOptions, type CompactHistoryResult }
 import { ExternalChangeWatcher } from "./watch.ts";
 import type { SearchIndex } from "./search-index.ts";
 import { ScanSearchIndex } from "./search-scan.ts";
+import { markServerRunning, markServerStopped, MODSEQ_GAP } from "./modseq-gap.ts";
 import type { SqlDriver } from "./sql.ts";
 import type {
   Account,
@@ -75,6 +76,12 @@ export interface MailStoreOptions {
    * CLI may write the same file.
    */
   watchExternalChangesMs?: number;
+  /**
+   * This process is the server (not the CLI, not a session process): it marks the store as
+   * running until close() and skips modseqs ahead after a server that did not stop cleanly
+   * (modseq-gap.ts).
+   */
+  server?: boolean;
 }
 
 function isListable(b: BlobStore): b is ListableBlobStore {
@@ -109,11 +116,13 @@ class SqlMailStore implements MaintainedMailStore {
   readonly #ctx: StoreContext;
   readonly #dirCache = new DirectoryCache();
   readonly #recent = new RecentClaims();
+  readonly #server: boolean;
   #closed = false;
   searchIndexStale: boolean;
 
-  constructor(ctx: StoreContext, searchIndexStale: boolean) {
+  constructor(ctx: StoreContext, searchIndexStale: boolean, server = false) {
     this.#ctx = ctx;
+    this.#server = server;
     this.searchIndexStale = searchIndexStale;
     this.driver = ctx.driver;
     this.blobs = ctx.blobs;
@@ -409,6 +418,7 @@ class SqlMailStore implements MaintainedMailStore {
     this.#closed = true;
     this.#ctx.watcher?.stop();
     await this.#ctx.search.close?.();
+    if (this.#server) await markServerStopped(this.#ctx.driver);
     await this.#ctx.driver.close();
   }
 }
@@ -417,6 +427,11 @@ class SqlMailStore implements MaintainedMailStore {
 export async function createMailStore(opts: MailStoreOptions): Promise<MaintainedMailStore> {
   const search = opts.search ?? new ScanSearchIndex();
   await migrate(opts.driver, search);
+  if (opts.server === true && (await markServerRunning(opts.driver)))
+    opts.logger?.warn(
+      { gap: MODSEQ_GAP },
+      "the last server did not stop cleanly: modseqs skip ahead past flag changes a power failure may have lost",
+    );
   const ctx: StoreContext = {
     driver: opts.driver,
     blobs: opts.blobs,
@@ -438,7 +453,7 @@ export async function createMailStore(opts: MailStoreOptions): Promise<Maintaine
   const stale = await searchIndexStale(ctx);
   if (stale)
     opts.logger?.warn({ index: search.name }, "search index does not cover the stored emails: run reindex");
-  return new SqlMailStore(ctx, stale);
+  return new SqlMailStore(ctx, stale, opts.server === true);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface OpenStoreOptions {
    * (off by default; a server on SQLite turns it on so CLI writes reach IDLE clients).
    */
   watchExternalChangesMs?: number;
+  /** This process is the server (see MailStoreOptions.server). */
+  server?: boolean;
   /** Defaults to an in-process LocalChangeBus. */
   bus?: ChangeBus;
   /**
@@ -127,6 +129,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<MaintainedMailS
       clock: opts.clock,
       logger: opts.logger,
       ...(opts.watchExternalChangesMs ? { watchExternalChangesMs: opts.watchExternalChangesMs } : {}),
+      ...(opts.server === true ? { server: true } : {}),
     });
   } catch (e) {
     await driver.close();

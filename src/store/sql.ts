@@ -67,4 +67,10 @@ export interface SqlDriver extends SqlExecutor {
   /** Runs DDL (several statements separated by `;`). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A transaction with waitDurable false may resolve before its commit is on disk (SQLite
+   * with WAL syncs): a power failure can take back such commits after they were answered.
+   * Absent or false where every COMMIT is durable when it returns (PostgreSQL).
+   */
+  readonly answersBeforeSync?: boolean;
 }

@@ -78,10 +78,12 @@ void test("WAL syncs overlap: a later sync settles the commits of earlier ones, 
   const c = commit("c"); // waits for a free slot
   const d = commit("d");
   assert.equal(syncs.length, 2);
+  assert.equal(ws.unsynced, 4);
   // Sync 2 started after a's commit: it covers a and b, in commit order.
   syncs[1]?.resolve();
   assert.deepEqual(await Promise.all([a, b]), ["a durable", "b durable"]);
   assert.deepEqual(events, ["a", "b"]);
+  assert.equal(ws.unsynced, 2);
   // c and d share sync 3, started when sync 2 ended; sync 1 ending later changes nothing.
   assert.equal(syncs.length, 3);
   syncs[0]?.resolve();
@@ -98,6 +100,7 @@ void test("WAL syncs overlap: a later sync settles the commits of earlier ones, 
   assert.equal(await e, "e durable");
   assert.deepEqual(events, ["a", "b", "e"]);
   assert.equal(ws.syncs, 3);
+  assert.equal(ws.unsynced, 0, "settled and failed commits are no longer counted");
   await ws.close();
 });
 

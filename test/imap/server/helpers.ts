@@ -48,6 +48,8 @@ export interface FixtureOptions {
   imapListener?: Record<string, unknown>;
   /** Sessions served by this many processes (server.workers). */
   workers?: number;
+  /** Further top-level configuration sections. */
+  config?: Record<string, unknown>;
 }
 
 export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture> {
@@ -57,6 +59,7 @@ export async function startImap(opts: FixtureOptions = {}): Promise<ImapFixture>
     protocols: { imap: imapProtocol, imaps: imapProtocol },
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
   });
   const { server, store } = t;
   await store.createDomain("example.test");

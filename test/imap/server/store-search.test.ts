@@ -2,6 +2,8 @@
 // the store's search, ESEARCH RETURN MIN/MAX/ALL/COUNT/SAVE, SEARCHRES "$", rev1 vs rev2).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import type { SqliteDriverHandle } from "../../../src/store/backends/sqlite/driver.ts";
+import type { MaintainedMailStore } from "../../../src/store/mail-store.ts";
 import { message, startImap, type ImapFixture } from "./helpers.ts";
 
 describe("IMAP STORE and SEARCH", () => {
@@ -190,5 +192,54 @@ describe("IMAP SENTBEFORE/SENTON/SENTSINCE", () => {
     assert.match(await c.cmd("SEARCH SENTBEFORE 25-Mar-2007"), /^\* SEARCH 2\r\n/);
     assert.match(await c.cmd("SEARCH SENTSINCE 25-Mar-2007"), /^\* SEARCH 1 3\r\n/);
     c.close();
+  });
+});
+
+describe("IMAP STORE and the disk (store.syncFlagChanges)", () => {
+  const driverOf = (f: ImapFixture): SqliteDriverHandle =>
+    (f.server.ctx.store as MaintainedMailStore).driver as SqliteDriverHandle;
+
+  test("by default STORE is answered once committed, and its own WAL sync follows at once", async () => {
+    const f = await startImap();
+    try {
+      await f.deliver(message("flags", ["body"]));
+      const c = await f.raw();
+      const watcher = await f.raw();
+      await c.cmd("SELECT INBOX");
+      await watcher.cmd("SELECT INBOX");
+      for (let i = 0; i < 20; i++)
+        assert.match(await c.cmd(`STORE 1 ${i % 2 ? "-" : "+"}FLAGS (\\Flagged)`), /OK/);
+      assert.match(await c.cmd("STORE 1 +FLAGS (\\Answered)"), /FLAGS \([^)]*\\Answered/);
+      // nothing else writes: the STORE's commit reaches the disk without waiting for another
+      const driver = driverOf(f);
+      for (let t = 0; driver.stats().unsynced > 0 && t < 100; t++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(driver.stats().unsynced, 0);
+      // and another session is told
+      assert.match(await watcher.cmd("NOOP"), /\* 1 FETCH \(FLAGS \([^)]*\\Answered/);
+      c.close();
+      watcher.close();
+    } finally {
+      await f.stop();
+    }
+  });
+
+  test("with syncFlagChanges, STORE is answered only after its WAL sync", async () => {
+    const f = await startImap({ config: { store: { syncFlagChanges: true } } });
+    try {
+      await f.deliver(message("flags", ["body"]));
+      const c = await f.raw();
+      await c.cmd("SELECT INBOX");
+      const driver = driverOf(f);
+      for (let i = 0; i < 5; i++) {
+        const before = driver.stats().syncs;
+        assert.match(await c.cmd(`STORE 1 ${i % 2 ? "-" : "+"}FLAGS (\\Flagged)`), /OK/);
+        assert.ok(driver.stats().syncs > before, "a sync completed before the answer");
+        assert.equal(driver.stats().unsynced, 0);
+      }
+      c.close();
+    } finally {
+      await f.stop();
+    }
   });
 });

@@ -169,6 +169,12 @@ interface SyncWaiter {
 const MAX_SYNCS = 2;
 
 /**
+ * Commits not yet on disk past which a transaction with waitDurable false waits for its sync
+ * all the same: what a power failure can take back stays bounded (see store/modseq-gap.ts).
+ */
+export const MAX_UNSYNCED_COMMITS = 10_000;
+
+/**
  * Makes COMMITs durable by fdatasync of the WAL file, batched: sync() waits for a sync that
  * started after the call, and calls `onDurable` callbacks in call order when it completes.
  *
@@ -188,6 +194,8 @@ export class WalSync {
   #running: { id: number; waiters: SyncWaiter[] }[] = [];
   #started = 0;
   #inFlight = 0;
+  /** Commits whose sync has not completed yet. */
+  #unsynced = 0;
   commits = 0;
   syncs = 0;
 
@@ -197,8 +205,14 @@ export class WalSync {
     this.#syncFile = syncFile ?? (() => this.#datasync());
   }
 
+  /** Commits made that are not on disk yet. */
+  get unsynced(): number {
+    return this.#unsynced;
+  }
+
   sync(onDurable?: () => void): Promise<void> {
     this.commits++;
+    this.#unsynced++;
     const p = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject, onDurable }));
     this.#start();
     return p;
@@ -237,6 +251,7 @@ export class WalSync {
       // Every sync started before this one is covered too: settle them all, in order.
       while (this.#running.length > 0 && (this.#running[0]?.id ?? Infinity) <= id) {
         const run = this.#running.shift();
+        this.#unsynced -= run?.waiters.length ?? 0;
         for (const w of run?.waiters ?? []) {
           try {
             w.onDurable?.();
@@ -250,7 +265,9 @@ export class WalSync {
     } else {
       // Only this sync's own commits fail: an earlier sync still running may cover its own.
       const i = this.#running.findIndex((r) => r.id === id);
-      if (i >= 0) for (const w of this.#running.splice(i, 1)[0]?.waiters ?? []) w.reject(error);
+      const failed = i >= 0 ? (this.#running.splice(i, 1)[0]?.waiters ?? []) : [];
+      this.#unsynced -= failed.length;
+      for (const w of failed) w.reject(error);
     }
     this.#start();
   }
@@ -326,6 +343,7 @@ class SqliteDriver implements SqlDriver {
   readonly #readerOnly = new Map<string, boolean>();
   #checkpointer: Checkpointer | undefined;
   #closed = false;
+  readonly answersBeforeSync: boolean;
 
   constructor(path: string, opts: SqliteOptions) {
     this.#busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
@@ -335,6 +353,7 @@ class SqliteDriver implements SqlDriver {
     this.#reader = memory ? this.#writer : openConnection(path, opts, "reader");
     const file = this.#writer.db.name;
     this.#walSync = memory || opts.synchronous === "NORMAL" ? undefined : new WalSync(`${file}-wal`);
+    this.answersBeforeSync = this.#walSync !== undefined;
     this.#checkpointInWorker = !memory && (opts.checkpoints ?? "worker") === "worker";
     if (this.#checkpointInWorker) this.#writer.db.pragma("wal_autocheckpoint = 0");
   }
@@ -350,9 +369,10 @@ class SqliteDriver implements SqlDriver {
     this.#readerOnly.clear();
   }
 
-  /** Commits made and WAL syncs run (commits / syncs is the group-commit factor). */
-  stats(): { commits: number; syncs: number } {
-    return { commits: this.#walSync?.commits ?? 0, syncs: this.#walSync?.syncs ?? 0 };
+  /** Commits made, WAL syncs run (commits / syncs is the group-commit factor), commits not on disk yet. */
+  stats(): { commits: number; syncs: number; unsynced: number } {
+    const w = this.#walSync;
+    return { commits: w?.commits ?? 0, syncs: w?.syncs ?? 0, unsynced: w?.unsynced ?? 0 };
   }
 
   /**
@@ -436,7 +456,8 @@ class SqliteDriver implements SqlDriver {
     });
     if (durable) {
       // A failed sync also fails every later commit's wait, which reports it.
-      if (opts?.waitDurable === false) durable.catch(() => undefined);
+      if (opts?.waitDurable === false && (this.#walSync?.unsynced ?? 0) <= MAX_UNSYNCED_COMMITS)
+        durable.catch(() => undefined);
       else await durable;
     }
     return result;
@@ -496,7 +517,7 @@ class SqliteDriver implements SqlDriver {
 
 export type SqliteDriverHandle = SqlDriver & {
   checkpoint(): Promise<void>;
-  stats(): { commits: number; syncs: number };
+  stats(): { commits: number; syncs: number; unsynced: number };
   attachToReader(path: string, schema: string): void;
 };
 

@@ -25,7 +25,12 @@ async function runStore(s: ImapSession, args: StoreArgs): Promise<Completion | v
     if (r !== undefined && !view.pendingExpunge.has(u)) byEmail.set(r.emailId, u);
   }
   if (byEmail.size === 0) return;
-  const opts = args.unchangedSince !== null ? { unchangedSince: args.unchangedSince } : {};
+  // answered once committed, before its WAL sync unless configured otherwise: Dovecot does not
+  // fsync flag changes either (see store/modseq-gap.ts for what a power failure then costs)
+  const opts = {
+    ...(args.unchangedSince !== null ? { unchangedSince: args.unchangedSince } : {}),
+    ...(s.ctx.config.current().store.syncFlagChanges ? {} : { waitDurable: false }),
+  };
   const res = await s.ctx.store.setKeywords(s.accountId, [...byEmail.keys()], change, opts);
   const conflicts = new Set(res.conflicts);
   const updated = new Set(res.updated);
