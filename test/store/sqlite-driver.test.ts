@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import Database from "better-sqlite3";
 import { openSqlite, WalSync } from "../../src/store/backends/sqlite/driver.ts";
 import type { SqlExecutor } from "../../src/store/sql.ts";
 
@@ -200,5 +201,34 @@ void test("between transactions reads run where they can: attached files on the 
     assert.equal(await db.get("SELECT k FROM kv WHERE k = ?", ["sneaky"]), undefined);
   } finally {
     await rm(dir2, { recursive: true, force: true });
+  }
+});
+
+void test("a write lock held elsewhere (another process, a RESTART checkpoint) is waited for without stopping the event loop", async () => {
+  const other = new Database(join(dir, "d.sqlite"), { timeout: 0 });
+  try {
+    other.prepare("BEGIN IMMEDIATE").run();
+    other.prepare("UPDATE c SET n = n + 1 WHERE id = 1").run();
+    let last = Date.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      longest = Math.max(longest, Date.now() - last);
+      last = Date.now();
+    }, 2);
+    const write = db.transaction((tx) => tx.run("UPDATE c SET n = n + 10 WHERE id = 1"));
+    // reads between transactions go on meanwhile
+    assert.ok(await db.get("SELECT n FROM c WHERE id = 1"));
+    await new Promise((r) => setTimeout(r, 60));
+    other.prepare("COMMIT").run();
+    await write;
+    clearInterval(timer);
+    // (SQLite's own busy wait would have slept the loop for up to 100 ms at a time)
+    assert.ok(longest < 40, `the event loop ran while the lock was held (longest gap ${longest} ms)`);
+    // both writes are there
+    const row = await db.get<{ n: number }>("SELECT n FROM c WHERE id = 1");
+    assert.ok(row !== undefined && row.n >= 11);
+  } finally {
+    if (other.inTransaction) other.prepare("ROLLBACK").run();
+    other.close();
   }
 });
