@@ -13,7 +13,7 @@ import type { MaintainedMailStore } from "../../src/store/mail-store.ts";
 import { openStore } from "../../src/store/open.ts";
 import { SearchQueryThread } from "../../src/store/search/query-thread.ts";
 import { usesTextIndex } from "../../src/store/search/sqlite-deferred.ts";
-import { append, inbox, input, rawMessage } from "../store/helpers.ts";
+import { append, inbox, input, ok, rawMessage } from "../store/helpers.ts";
 
 let dir: string;
 const path = (): string => join(dir, "mail.sqlite");
@@ -25,6 +25,16 @@ const open = (): Promise<MaintainedMailStore> =>
     clock: systemClock,
     logger: silentLogger(),
   });
+
+/** Body rows in the index file of the store at `file`. */
+function countBodies(file: string): number {
+  const db = new Database(`${file}.fts`, { readonly: true });
+  try {
+    return db.prepare("SELECT count(*) FROM search_body").pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "mailroom-deferred-"));
@@ -135,14 +145,7 @@ void test("the index thread merges segments while idle: many small batches leave
 
 void test("removals wait for idle time: searches go first, the rows go later, a reindex keeps its rows", async () => {
   const store = await open();
-  const rows = (): number => {
-    const db = new Database(`${path()}.fts`, { readonly: true });
-    try {
-      return db.prepare("SELECT count(*) FROM search_body").pluck().get() as number;
-    } finally {
-      db.close();
-    }
-  };
+  const rows = (): number => countBodies(path());
   try {
     const a = await store.createAccount({ name: "removals@example.org" });
     const box = await inbox(store, a.id);
@@ -173,8 +176,13 @@ void test("removals wait for idle time: searches go first, the rows go later, a 
     assert.equal(n, before - 30 + 1);
     // a reindex removes and indexes the same emails: their rows stay
     await store.reindex();
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(rows(), before - 30 + 1);
+    // (body rows are written after header rows, a chunk at a time)
+    n = rows();
+    for (let i = 0; i < 200 && n !== before - 30 + 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      n = rows();
+    }
+    assert.equal(n, before - 30 + 1);
     assert.deepEqual(await store.search(a.id, { op: "body", text: "kept body yy" }), [
       { emailId: kept.emailId },
     ]);
@@ -240,6 +248,72 @@ void test("entries lost with the process are indexed again at the next open", as
   try {
     assert.equal((await store.search(a.id, { op: "body", text: "lost7qq" })).length, 1);
     assert.equal((await store.search(a.id, { op: "text", text: "qq" })).length, 30);
+  } finally {
+    await store.close();
+  }
+});
+
+void test("header rows come first: a header search does not wait for the bodies; a body search does", async () => {
+  // a file of its own: the other tests' removals change the counts of the shared one
+  const file = join(dir, "phases.sqlite");
+  const store = await openStore({
+    backend: "sqlite",
+    sqlitePath: file,
+    blobs: "auto",
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  const bodies = (): number => countBodies(file);
+  try {
+    const a = await store.createAccount({ name: "phases@example.org" });
+    const box = await inbox(store, a.id);
+    const base = bodies();
+    // 3 MB of body text: its trigrams take the thread far longer than the header rows
+    const body = Array.from({ length: 2000 }, (_, i) => `word${i} lorem ipsum dolor sit amet ${i * 7}`).join(
+      "\n",
+    );
+    const rs = await store.appendEmails(
+      a.id,
+      Array.from({ length: 40 }, (_, i) =>
+        input(
+          rawMessage({
+            from: `sender${i}@phases.example`,
+            subject: `phase ${i}`,
+            body: `${body}\nend${i}zz`,
+          }),
+          [box],
+        ),
+      ),
+    );
+    assert.equal(rs.length, 40);
+    const from = await store.search(a.id, { op: "header", field: "from", text: "sender17@phases" });
+    const pending = bodies() - base;
+    assert.deepEqual(from, [{ emailId: ok(rs[17]!).emailId }]);
+    assert.ok(pending < 40, `the header search came back before every body was indexed (${pending} of 40)`);
+    assert.equal((await store.search(a.id, { op: "body", text: "end23zz" })).length, 1);
+    assert.equal(bodies() - base, 40);
+  } finally {
+    await store.close();
+  }
+});
+
+void test("an email whose header rows are indexed but not its body (a crash between the two) is indexed again", async () => {
+  let store = await open();
+  const a = await store.createAccount({ name: "halfway@example.org" });
+  const box = await inbox(store, a.id);
+  const r = await append(store, a.id, [box], { subject: "halfway there", body: "halfway body vv" });
+  await store.close();
+  const fts = new Database(`${path()}.fts`);
+  fts.exec("DELETE FROM search_body");
+  fts.close();
+  store = await open();
+  try {
+    assert.deepEqual(await store.search(a.id, { op: "body", text: "halfway body vv" }), [
+      { emailId: r.emailId },
+    ]);
+    assert.deepEqual(await store.search(a.id, { op: "header", field: "subject", text: "halfway there" }), [
+      { emailId: r.emailId },
+    ]);
   } finally {
     await store.close();
   }

@@ -8,7 +8,8 @@
 // (SqlExecutor.onCommit), so only committed emails reach the worker, in commit order. A
 // search that tests text or headers first waits until the worker has applied every
 // operation for its account committed before it began (read-your-writes: an APPEND followed
-// by SEARCH finds the message). The store's reader connection attaches the index file as schema `fts`;
+// by SEARCH finds the message): the header rows for a search of headers, every row for one
+// of body text (the worker applies a batch's header rows first, see fts-worker.ts). The store's reader connection attaches the index file as schema `fts`;
 // table names in the compiled queries are unqualified and resolve there. Text searches run on a
 // thread of their own with the same view (query-thread.ts), the rest on the store's connections.
 //
@@ -16,7 +17,7 @@
 // event loop has time to spare; while it is busy serving clients (utilization over the last
 // interval at or above HOLD_UTILIZATION), they are held here, up to HOLD_MAX_OPS operations
 // or HOLD_MAX_CHARS characters of text, and posted once it quiets down, so a burst of
-// deliveries is not slowed by indexing on the same cores (the worker's low thread priority
+// deliveries is not slowed by indexing on the same cores (a low thread priority for the worker
 // alone did not keep it off them: measured on 2 cores, it took 0.8-1.1 CPU s per 1,000
 // LMTP messages during the burst). A text search posts what is held at once if some of it is
 // its account's, and waits for the batch with its account's last operation only: another
@@ -67,21 +68,30 @@ function opChars(op: FtsOp): number {
   return d.body.length + d.headers.length + d.subject.length + d.from.length + d.to.length + 64;
 }
 
-/** True when the query tests header or body text (answered from the index tables). */
-export function usesTextIndex(q: SearchQuery): boolean {
+/** True when some term of the query has one of these ops. */
+function hasTerm(q: SearchQuery, ops: ReadonlySet<SearchQuery["op"]>): boolean {
   switch (q.op) {
     case "and":
     case "or":
-      return q.terms.some(usesTextIndex);
+      return q.terms.some((t) => hasTerm(t, ops));
     case "not":
-      return usesTextIndex(q.term);
-    case "header":
-    case "body":
-    case "text":
-      return true;
+      return hasTerm(q.term, ops);
     default:
-      return false;
+      return ops.has(q.op);
   }
+}
+
+const TEXT_OPS: ReadonlySet<SearchQuery["op"]> = new Set(["header", "body", "text"]);
+const BODY_OPS: ReadonlySet<SearchQuery["op"]> = new Set(["body", "text"]);
+
+/** True when the query tests header or body text (answered from the index tables). */
+export function usesTextIndex(q: SearchQuery): boolean {
+  return hasTerm(q, TEXT_OPS);
+}
+
+/** True when the query tests body text (BODY, TEXT): it waits for the body rows too. */
+export function usesBodyIndex(q: SearchQuery): boolean {
+  return hasTerm(q, BODY_OPS);
 }
 
 export class DeferredFtsIndex implements SearchIndex {
@@ -97,8 +107,10 @@ export class DeferredFtsIndex implements SearchIndex {
   #elu: { at: number; elu: EventLoopUtilization } | undefined;
   #lastUtilization = 0;
   #posted = 0;
+  /** Batches whose header rows are applied, and whose every row is (see fts-worker.ts). */
+  #headersDone = 0;
   #done = 0;
-  #waiters: Array<{ seq: number; resolve: () => void }> = [];
+  #waiters: Array<{ seq: number; bodies: boolean; resolve: () => void }> = [];
   /** Accounts with operations in the buffer, and the last batch posted with one, by account. */
   readonly #bufferAccounts = new Set<number>();
   readonly #accountBatch = new Map<number, number>();
@@ -171,7 +183,7 @@ export class DeferredFtsIndex implements SearchIndex {
     opts: SearchIndexOptions,
   ): Promise<SearchHitRow[]> {
     if (!usesTextIndex(query)) return runSearch(sqliteFlavor, db, accountNum, query, opts);
-    await this.#settledFor(accountNum);
+    await this.#settledFor(accountNum, usesBodyIndex(query));
     // On the query thread, which sees what is committed as the store's reader (`db`) does;
     // on the reader while the thread starts, or if it failed (not the statement).
     const { sql, params } = compileSearch(sqliteFlavor, accountNum, query, opts);
@@ -197,7 +209,7 @@ export class DeferredFtsIndex implements SearchIndex {
   /** Resolves once every operation committed so far is applied. */
   settled(): Promise<void> {
     this.#post();
-    return this.#waitFor(this.#posted);
+    return this.#waitFor(this.#posted, true);
   }
 
   /**
@@ -206,9 +218,9 @@ export class DeferredFtsIndex implements SearchIndex {
    * are posted at once, ahead of the other accounts' (which stay held, in their order; each
    * account's own operations keep theirs), and the wait ends with the batch of its last one.
    */
-  #settledFor(accountNum: number): Promise<void> {
+  #settledFor(accountNum: number, bodies: boolean): Promise<void> {
     if (this.#bufferAccounts.has(accountNum)) this.#postAccount(accountNum);
-    return this.#waitFor(this.#accountBatch.get(accountNum) ?? 0);
+    return this.#waitFor(this.#accountBatch.get(accountNum) ?? 0, bodies);
   }
 
   #postAccount(accountNum: number): void {
@@ -235,9 +247,10 @@ export class DeferredFtsIndex implements SearchIndex {
     this.#worker.postMessage(batch);
   }
 
-  #waitFor(seq: number): Promise<void> {
-    if (this.#done >= seq || this.#dead) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
+  /** Resolves once batch `seq` is applied: its header rows, or with `bodies` every row. */
+  #waitFor(seq: number, bodies: boolean): Promise<void> {
+    if ((bodies ? this.#done : this.#headersDone) >= seq || this.#dead) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ seq, bodies, resolve }));
   }
 
   async close(): Promise<void> {
@@ -313,15 +326,18 @@ export class DeferredFtsIndex implements SearchIndex {
   #onDone(m: FtsDone): void {
     if (m.error)
       this.#logger?.error({ error: m.error }, "search index update failed; reindexed at next open");
-    this.#release(m.done);
+    this.#release(m.done, m.headers);
   }
 
-  #release(done: number): void {
+  #release(done: number, headers = done): void {
     this.#done = Math.max(this.#done, done);
+    this.#headersDone = Math.max(this.#headersDone, headers, this.#done);
     // bounded by the accounts with operations in flight
     for (const [a, seq] of this.#accountBatch) if (seq <= this.#done) this.#accountBatch.delete(a);
-    const ready = this.#waiters.filter((w) => w.seq <= this.#done);
-    this.#waiters = this.#waiters.filter((w) => w.seq > this.#done);
+    const isReady = (w: { seq: number; bodies: boolean }): boolean =>
+      w.seq <= (w.bodies ? this.#done : this.#headersDone);
+    const ready = this.#waiters.filter(isReady);
+    this.#waiters = this.#waiters.filter((w) => !isReady(w));
     for (const w of ready) w.resolve();
   }
 }

@@ -125,9 +125,14 @@ export function prepareDocument(doc: SearchDocument): IndexedDocument {
   const headers = lines.join("\n");
   const allHeaders = [headers, from, to, cc, bcc, subject].filter((x) => x !== "").join("\n");
   return {
-    text: { from, to, cc, bcc, subject, headers, allHeaders, body: fold(cap(doc.body, MAX_BODY_CHARS)) },
+    text: { from, to, cc, bcc, subject, headers, allHeaders, body: prepareBody(doc.body) },
     fields,
   };
+}
+
+/** The body text of a document as indexed (prepareDocument's text.body). */
+export function prepareBody(body: string): string {
+  return fold(cap(body, MAX_BODY_CHARS));
 }
 
 /** Escapes LIKE wildcards with backslash (used with `ESCAPE '\'`). */
