@@ -1,6 +1,7 @@
 // The SQLite driver: transactions (commit, rollback, afterCommit), isolation of reads from
 // uncommitted writes, the writer mutex, and the statement cache bound.
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -230,5 +231,35 @@ void test("a write lock held elsewhere (another process, a RESTART checkpoint) i
   } finally {
     if (other.inTransaction) other.prepare("ROLLBACK").run();
     other.close();
+  }
+});
+
+void test("a WAL past its restart size is restarted while writes go on, and stays small", async () => {
+  const file = join(dir, "restart.sqlite");
+  const d = openSqlite(file, { walRestartBytes: 256 * 1024 });
+  try {
+    await d.exec("CREATE TABLE b (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+    const blob = Buffer.alloc(8 * 1024, 7);
+    let largest = 0;
+    const watch = setInterval(() => (largest = Math.max(largest, statSync(`${file}-wal`).size)), 5);
+    // writes back to back, never a pause in which a passive checkpoint would catch up
+    let n = 0;
+    const until = Date.now() + 1500;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < until) {
+          await d.transaction((tx) => tx.run("INSERT INTO b (data) VALUES (?)", [blob]));
+          n++;
+        }
+      }),
+    );
+    clearInterval(watch);
+    // megabytes written: without restarts the WAL holds them all
+    assert.ok(n * blob.length > 8 * 1024 * 1024, `${n} writes`);
+    // (restarted: 11 MB of 107 MB written; never restarted: 176 MB of 85 MB)
+    assert.ok(largest < (n * blob.length) / 3, `the WAL file reached ${largest} bytes (${n} writes)`);
+    assert.deepEqual(await d.get("SELECT count(*) AS n FROM b"), { n });
+  } finally {
+    await d.close();
   }
 });

@@ -33,7 +33,7 @@
 // a.num = b.account_num WHERE b.id = ?` on every run.
 import { open, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
-import { Checkpointer } from "./checkpointer.ts";
+import { Checkpointer, DEFAULT_RESTART_BYTES } from "./checkpointer.ts";
 import type {
   Dialect,
   RunResult,
@@ -56,6 +56,8 @@ export interface SqliteOptions {
   checkpoints?: "worker" | "inline";
   /** Prepared statements kept per connection. Default 500. */
   statementCacheSize?: number;
+  /** WAL content past which it is restarted (checkpointer.ts); for tests. */
+  walRestartBytes?: number;
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -310,8 +312,11 @@ function openConnection(path: string, opts: SqliteOptions, role: "writer" | "rea
   // WAL: readers and the writer do not block each other; the mode is persistent in the file.
   if (role === "writer") {
     db.pragma("journal_mode = WAL");
-    // After a checkpoint the WAL is reused from its start; cap the size it keeps on disk.
-    db.pragma("journal_size_limit = 67108864");
+    // After a checkpoint the WAL is reused from its start; cap the size it keeps on disk. Above
+    // what it reaches before a RESTART (checkpointer.ts): the truncation at each reset freed
+    // the page cache of the rest of the file inside the next COMMIT, on the event loop (80 ms
+    // for a WAL of 256 MB cut to 64 MB).
+    db.pragma(`journal_size_limit = ${2 * DEFAULT_RESTART_BYTES}`);
   }
   // FULL durability is WalSync's fdatasync after COMMIT (see the file comment).
   db.pragma("synchronous = NORMAL");
@@ -347,11 +352,14 @@ class SqliteDriver implements SqlDriver {
   readonly #attached: string[] = [];
   readonly #readerOnly = new Map<string, boolean>();
   #checkpointer: Checkpointer | undefined;
+  #restarting = false;
+  readonly #walRestartBytes: number | undefined;
   #closed = false;
   readonly answersBeforeSync: boolean;
 
   constructor(path: string, opts: SqliteOptions) {
     this.#busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+    this.#walRestartBytes = opts.walRestartBytes;
     this.#writer = openConnection(path, opts, "writer");
     const memory = path === ":memory:" || path === "";
     // ":memory:" databases are private to a connection: read through the writer then.
@@ -444,7 +452,11 @@ class SqliteDriver implements SqlDriver {
         w.prepare("COMMIT").run();
         opts?.committed?.();
         // Started at the first commit: a driver that only reads needs no thread.
-        if (this.#checkpointInWorker) this.#checkpointer ??= new Checkpointer(w.db.name);
+        if (this.#checkpointInWorker)
+          this.#checkpointer ??= new Checkpointer(w.db.name, {
+            onRestartWanted: () => this.#restartWal(),
+            ...(this.#walRestartBytes !== undefined ? { restartBytes: this.#walRestartBytes } : {}),
+          });
         const committed = (): void => {
           for (const h of tx.hooks) h();
           opts?.afterCommit?.();
@@ -466,6 +478,21 @@ class SqliteDriver implements SqlDriver {
       else await durable;
     }
     return result;
+  }
+
+  /**
+   * Lets the checkpoint thread run a RESTART checkpoint with no transaction of ours open or
+   * starting: it holds the write mutex meanwhile, so the writes wait here for the copy alone
+   * (see checkpointer.ts), and reads go to the reader.
+   */
+  #restartWal(): void {
+    if (this.#closed || this.#restarting) return;
+    this.#restarting = true;
+    void this.#mutex
+      .run(async () => {
+        if (!this.#closed) await this.#checkpointer?.restart();
+      })
+      .finally(() => (this.#restarting = false));
   }
 
   /**
