@@ -20,6 +20,29 @@
 // from a login); --idle-deliver append measures it through a second IMAP client instead.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
+// Measured 2026-12-07 21:20-22:40 UTC (another host of the same kind, faster for Dovecot:
+// its mixed load 2,183-3,302 ops/s between runs), --runs 1 or 2:
+//   before (b2bdd9a)         mixed 2746 vs 2879 (0.95), p99 12.8 vs 11.2; STORE mean 3.06 vs
+//                            1.39 ms; max of every op 70-120 ms (RESTART checkpoint, below).
+//   STORE answered before its WAL sync (2ac740c): STORE mean 1.35-1.56 ms; mixed 2837 / 2922
+//                            vs 2973 / 2293.
+//   writer busy_timeout 0 (5bc26b8): max SELECT / FETCH 15-20 ms (was 60-100); writes still
+//                            stalled 90-110 ms every 3 s; mixed 3174 / 3005 vs 3102 / 2448.
+//   index header rows first (ab4ccf7): a header search's wait for the index p90 8.1 -> 4.0
+//                            ms, p99 30 -> 12.7 ms; search p99 25-58 -> 16-38 ms.
+//   WAL RESTART under the write mutex, 64 MB, no truncation (3df9a7b): max STORE / APPEND /
+//                            EXPUNGE 85-110 -> 22-43 ms (first pass).
+//   full run at 3df9a7b (--sizes 10000,100000): append 606 vs 585 msgs/s (1.04); FETCH 1:*
+//                            meta 56.0 vs 72.5 ms (1.29; 26.9 vs 49.9 in the run before,
+//                            1.85); BODY[] 2246 vs 1254 msgs/s (1.79); SEARCH TEXT 100k 42 ms
+//                            (<= 200: met); all 1000 notified 44 ms (<= 100: met); mixed after
+//                            the 110k prefill 3008 vs 3025 (0.99), p99 17.7 vs 10.9 (search
+//                            p99 43 ms there); idle PSS per connection from a fresh server
+//                            (--only idle, 2 runs): 27.6 and 4.0 KB (<= 40: met; after the
+//                            100k prefill the heap's own changes swamp it: -11 to -14).
+//   idle merge steps of 25 pages instead of 100: search,mixed --sizes 100000, search p99 in
+//                            the mixed load 43-52 -> 36 ms; mixed 3244 vs 3199 (1.01), p99
+//                            16.1 vs 9.8; SEARCH TEXT 100k 41 ms.
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
