@@ -43,6 +43,8 @@
 //   idle merge steps of 25 pages instead of 100: search,mixed --sizes 100000, search p99 in
 //                            the mixed load 43-52 -> 36 ms; mixed 3244 vs 3199 (1.01), p99
 //                            16.1 vs 9.8; SEARCH TEXT 100k 41 ms.
+//   mixed alone at ad3dad0, --runs 2: 3250 / 3062 vs 2975 / 2370, medians 3156 vs 2672
+//                            (1.18), p99 13.2 vs 13.2 (1.0); max of any op 15-73 ms.
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
