@@ -337,6 +337,7 @@ function run(path: string): void {
   };
   let stopAsked = false;
   const stop = (): void => {
+    if (stopped) return;
     while (queue.length > 0 || bodies.length > 0) {
       headersPhase();
       bodiesPhase();
