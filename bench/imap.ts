@@ -45,6 +45,10 @@
 //                            16.1 vs 9.8; SEARCH TEXT 100k 41 ms.
 //   mixed alone at ad3dad0, --runs 2: 3250 / 3062 vs 2975 / 2370, medians 3156 vs 2672
 //                            (1.18), p99 13.2 vs 13.2 (1.0); max of any op 15-73 ms.
+//   fetch alone, --runs 2: FETCH 1:* meta 28.1 / 25.4, 29.9 / 25.1 / 19.1 ms after a cold
+//                            first (135.6, 29.9: envelopes read and parsed) vs 62.5 / 62.2 /
+//                            58.7, 53.4 / 51.2 / 51.7, medians 26.6 vs 57.0 (2.14); BODY[]
+//                            2878 vs 1663 msgs/s (1.73).
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
