@@ -53,6 +53,10 @@
 //   append,idle with idle on a fresh server (this commit): PSS 8.75 KB per connection, all
 //                            1000 notified 54.6 ms; append 563 vs 734 (0.77; 0.99-1.11 in the
 //                            other runs of the session: Dovecot's own figure moves 545-734).
+//   WAL syncs in flight at once 2 -> 3 -> 4, mixed --runs 2 each: 3250 / 3062 -> 3250 / 3227
+//                            -> 3218 / 3377 ops/s (Dovecot 2975 / 2370, 3127 / 2406, 2709 /
+//                            2291); APPEND mean 6.03 / 6.11 -> 5.82 / 5.48 -> 5.83 / 5.26 ms;
+//                            p99 12.0 / 14.4 -> 12.5 / 14.5 -> 12.5 / 13.3 ms.
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search

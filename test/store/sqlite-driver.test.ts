@@ -66,6 +66,7 @@ void test("WAL syncs overlap: a later sync settles the commits of earlier ones, 
   const ws = new WalSync(
     join(dir, "none-wal"),
     () => new Promise((resolve, reject) => syncs.push({ resolve, reject })),
+    2,
   );
   const events: string[] = [];
   const commit = (name: string): Promise<string> =>
