@@ -57,6 +57,12 @@
 //                            -> 3218 / 3377 ops/s (Dovecot 2975 / 2370, 3127 / 2406, 2709 /
 //                            2291); APPEND mean 6.03 / 6.11 -> 5.82 / 5.48 -> 5.83 / 5.26 ms;
 //                            p99 12.0 / 14.4 -> 12.5 / 14.5 -> 12.5 / 13.3 ms.
+//   full run at da24e36 (--sizes 10000,100000): append 541 vs 592 (0.91); FETCH 1:* meta
+//                            32.7 vs 62.7 ms (1.92); BODY[] 2717 vs 1600 (1.70); SEARCH TEXT
+//                            100k 37.5 ms (met); idle on a fresh server PSS 29.5 KB/conn (met),
+//                            all 1000 notified 72.7 ms (met); mixed after the 110k prefill
+//                            2848 vs 2977 (0.96), p99 17.9 vs 10.7 (search p99 39.6, APPEND
+//                            24.8 there: the index thread merges the 100k prefill meanwhile).
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
