@@ -63,6 +63,10 @@
 //                            all 1000 notified 72.7 ms (met); mixed after the 110k prefill
 //                            2848 vs 2977 (0.96), p99 17.9 vs 10.7 (search p99 39.6, APPEND
 //                            24.8 there: the index thread merges the 100k prefill meanwhile).
+//   idle index work in small units (1 removal, 8 merge pages), checked for batches between
+//                            them: search,mixed --sizes 100000, index wait p90 13 -> 8.8 ms,
+//                            p99 37 -> 26; search p99 36-41 -> 27 ms; mixed 3047 vs 3087
+//                            (0.99), p99 15.1 vs 10.1 (was 17.4-19.0); SEARCH TEXT 100k 44 ms.
 // Measured 2026-12-07 19:00-20:11 UTC (another host of the same kind; runs vary by 15-20%,
 // Dovecot's mixed load alone 1,007-1,750 ops/s), --runs 1 unless said:
 //   before (b4931f1)         mixed 1197 vs 1742 ops/s (0.69), p99 32.4 vs 18.7 ms; search
