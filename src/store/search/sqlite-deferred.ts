@@ -197,9 +197,22 @@ export class DeferredFtsIndex implements SearchIndex {
     return toHits(rows ?? (await db.all<Row>(sql, params)));
   }
 
-  /** Emails that have no index entry (lost in a crash, or stored before this index). */
+  /**
+   * Emails that have no index entry (lost in a crash, or stored before this index). Also
+   * removes the rows of emails that are gone, whose removal a crash lost (it was in flight to
+   * the worker): no query returns them, but they take room and merge time. Their ids are read
+   * from the header table's small docsize rows (FTS5's own shadow table), not its text.
+   */
   async missing(db: SqlExecutor): Promise<number[]> {
     await this.settled();
+    const orphans = await db.all<{ id: number }>(
+      "SELECT id FROM fts.search_fts_docsize WHERE id NOT IN (SELECT num FROM emails)",
+    );
+    if (orphans.length > 0 && !this.#dead) {
+      this.#logger?.info({ emails: orphans.length }, "removing search index rows of emails that are gone");
+      const batch: FtsBatch = { seq: ++this.#posted, ops: [{ t: "remove", nums: orphans.map((o) => o.id) }] };
+      this.#worker.postMessage(batch);
+    }
     const rows = await db.all<{ num: number }>(
       "SELECT num FROM emails WHERE num NOT IN (SELECT rowid FROM fts.search_body) ORDER BY num",
     );
