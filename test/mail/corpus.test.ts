@@ -427,10 +427,15 @@ void describe("corpus: structure and exact offsets", () => {
   });
 
   void test("preview is at most 256 characters and never splits a surrogate pair", () => {
-    const raw = Buffer.from("Content-Type: text/plain; charset=utf-8\r\n\r\n" + "😀 ".repeat(300));
-    const pm = parseMessage(raw);
+    const raw = (body: string): Buffer =>
+      Buffer.from("Content-Type: text/plain; charset=utf-8\r\n\r\n" + body);
+    const pm = parseMessage(raw("😀".repeat(300)));
     assert.equal(Array.from(pm.preview).length, 256);
     assert.ok(!/[\ud800-\udbff]$/.test(pm.preview));
+    // cut where the 256th character would be a space: none trails
+    const spaced = parseMessage(raw("😀 ".repeat(300))).preview;
+    assert.equal(Array.from(spaced).length, 255);
+    assert.ok(spaced.endsWith("😀"));
   });
 });
 

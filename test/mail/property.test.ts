@@ -9,7 +9,7 @@ import { bodyStructure } from "../../src/mail/body-structure.ts";
 import { parseDate } from "../../src/mail/date.ts";
 import { decodePartBody, partText } from "../../src/mail/decode.ts";
 import { decodeWords, parseParams } from "../../src/mail/headers.ts";
-import { findSection, parseMessage } from "../../src/mail/parse.ts";
+import { findSection, makePreview, parseMessage } from "../../src/mail/parse.ts";
 import { Utf7Error, decodeMailboxName, encodeMailboxName } from "../../src/mail/utf7.ts";
 import type { MimePart } from "../../src/mail/types.ts";
 import { allParts, bodyOf, checkOffsets } from "./helpers.ts";
@@ -201,6 +201,37 @@ void describe("properties", () => {
         const pm = parseMessage(raw);
         checkOffsets(raw, pm);
         compare(raw, tree, pm.root, eol, { n: 0 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  void test("the preview is the text's start with whitespace folded, as a regular expression folds it", () => {
+    // RFC 8970 §3: the reference, in the form the one-pass fold replaced
+    const reference = (text: string): string => {
+      const folded = text.slice(0, 4096).replace(/\s+/g, " ").trim();
+      return Array.from(folded.slice(0, 600)).slice(0, 256).join("").trimEnd();
+    };
+    const piece = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom(
+        " ",
+        "\t",
+        "\r\n",
+        "\u00a0",
+        "\u2028",
+        "\u3000",
+        "\ufeff",
+        "😀",
+        "\ud800",
+        "\udc00",
+        "é",
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 400 }), fc.nat(4200), (pieces, pad) => {
+        for (const text of [pieces.join(""), "x".repeat(pad) + pieces.join("")])
+          assert.equal(makePreview(text), reference(text));
       }),
       { numRuns: 300 },
     );
