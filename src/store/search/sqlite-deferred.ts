@@ -114,6 +114,9 @@ export class DeferredFtsIndex implements SearchIndex {
   /** Accounts with operations in the buffer, and the last batch posted with one, by account. */
   readonly #bufferAccounts = new Set<number>();
   readonly #accountBatch = new Map<number, number>();
+  /** The removals in the buffer, and the emails they name. */
+  #bufferRemoveOps: Array<Extract<FtsOp, { t: "remove" }>> = [];
+  readonly #bufferRemovals = new Set<number>();
   #dead = false;
   /** Where text searches run: off the event loop (query-worker.ts). */
   readonly #queries: SearchQueryThread;
@@ -286,12 +289,27 @@ export class DeferredFtsIndex implements SearchIndex {
       if (this.#buffer.length === 0 && this.#holdTimer === undefined) queueMicrotask(() => this.#offer());
       for (const [i, op] of ops.entries()) {
         const a = accounts[i] ?? NO_ACCOUNT;
+        if (op.t === "remove") {
+          this.#bufferRemoveOps.push(op);
+          for (const n of op.nums) this.#bufferRemovals.add(n);
+        } else if (op.t === "index" && this.#bufferRemovals.has(op.num)) this.#cancelRemoval(op.num);
         this.#buffer.push(op);
         this.#bufferOpAccounts.push(a);
         this.#bufferChars += opChars(op);
         if (a !== NO_ACCOUNT) this.#bufferAccounts.add(a);
       }
     });
+  }
+
+  /**
+   * An email indexed again (a reindex removes its rows, then indexes it) is no longer to be
+   * removed: its index operation replaces the old rows (fts-worker.ts). The removal, which no
+   * search waits for, can stay in the buffer after a search posted the index operation of its
+   * account (#postAccount): sent later, it would delete the new rows.
+   */
+  #cancelRemoval(num: number): void {
+    this.#bufferRemovals.delete(num);
+    for (const op of this.#bufferRemoveOps) op.nums = op.nums.filter((n) => n !== num);
   }
 
   /** Posts the buffer unless the event loop is busy (see the file comment); else holds it. */
@@ -331,6 +349,8 @@ export class DeferredFtsIndex implements SearchIndex {
     this.#buffer = [];
     this.#bufferOpAccounts = [];
     this.#bufferChars = 0;
+    this.#bufferRemoveOps = [];
+    this.#bufferRemovals.clear();
     for (const a of this.#bufferAccounts) this.#accountBatch.set(a, batch.seq);
     this.#bufferAccounts.clear();
     this.#worker.postMessage(batch);
