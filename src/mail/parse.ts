@@ -350,9 +350,9 @@ function textParts(root: MimePart, withAttachments: boolean): MimePart[] {
   return out;
 }
 
-function textOf(raw: Buffer, p: MimePart): string {
+function textOf(raw: Buffer, p: MimePart, full = false): string {
   let q = p;
-  if (p.bodyEnd - p.bodyStart > PARSE_LIMITS.maxTextPartBytes)
+  if (!full && p.bodyEnd - p.bodyStart > PARSE_LIMITS.maxTextPartBytes)
     q = { ...p, bodyEnd: p.bodyStart + PARSE_LIMITS.maxTextPartBytes };
   const t = partText(raw, q);
   return q.contentType.subtype === "html" ? htmlToText(t) : t;
@@ -417,6 +417,11 @@ export function makePreview(text: string): string {
 export interface ParseOptions {
   /** Fill ParsedMessage.text (the full-text index input); default true. The preview is always made. */
   extractText?: boolean;
+  /**
+   * The whole text, past PARSE_LIMITS' text limits (searching what the index left out, RFC
+   * 9051 §6.4.4); bounded by the message's size alone.
+   */
+  fullText?: boolean;
 }
 
 /** Parses a raw message. Never throws; always returns a structure covering [0, size]. */
@@ -445,21 +450,31 @@ export function parseMessage(raw: Buffer, options: ParseOptions = {}): ParsedMes
   scan(root, null);
   let text = "";
   let preview = "";
+  const full = options.fullText === true;
+  const maxChars = full ? Infinity : PARSE_LIMITS.maxTextChars;
+  let textCapped = false;
   const texts = options.extractText === false ? [] : safe(() => textParts(root, true), []);
   // the preview's part is one of these, decoded once
   const decoded = new Map<MimePart, string>();
   const textOfPart = (p: MimePart): string => {
     let t = decoded.get(p);
-    if (t === undefined) decoded.set(p, (t = safe(() => textOf(raw, p), "")));
+    if (t === undefined) decoded.set(p, (t = safe(() => textOf(raw, p, full), "")));
     return t;
   };
-  for (const p of texts) {
-    if (text.length >= PARSE_LIMITS.maxTextChars) break;
+  for (const [i, p] of texts.entries()) {
+    if (text.length >= maxChars) {
+      textCapped ||= texts.slice(i).some((q) => q.bodyEnd > q.bodyStart);
+      break;
+    }
+    if (!full && p.bodyEnd - p.bodyStart > PARSE_LIMITS.maxTextPartBytes) textCapped = true;
     const t = textOfPart(p);
     if (t.length === 0) continue;
     text += (text.length > 0 ? "\n" : "") + t;
   }
-  if (text.length > PARSE_LIMITS.maxTextChars) text = text.slice(0, PARSE_LIMITS.maxTextChars);
+  if (text.length > maxChars) {
+    text = text.slice(0, maxChars);
+    textCapped = true;
+  }
   const first = safe(() => textParts(root, false), [])[0];
   if (first) preview = makePreview(textOfPart(first));
   return {
@@ -481,6 +496,7 @@ export function parseMessage(raw: Buffer, options: ParseOptions = {}): ParsedMes
     references: parseMessageIds(getHeader(headers, "references")),
     preview,
     text,
+    textCapped,
     hasAttachment,
   };
 }

@@ -121,6 +121,11 @@ export interface ParsedMessage {
   preview: string;
   /** Decoded text of every text part (HTML reduced to text), for the full-text index. */
   text: string;
+  /**
+   * `text` stops short of the message's text: PARSE_LIMITS cut it (a part's first
+   * maxTextPartBytes decoded, maxTextChars in all), unless parsed with `fullText`.
+   */
+  textCapped: boolean;
   /** True when a part has Content-Disposition attachment or is a non-text, non-inline leaf. */
   hasAttachment: boolean;
 }

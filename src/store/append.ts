@@ -19,6 +19,7 @@ import type { StoreContext, WriteContext } from "./context.ts";
 import { chunks, insertMany, isTxBlobStore, marks, writeAccounts } from "./context.ts";
 import { SEEN, normalizeKeywords } from "./keywords.ts";
 import { buildSearchDocument, type IndexEntry } from "./search-index.ts";
+import { bodyCapped } from "./search/text.ts";
 import { parseDateDay } from "../mail/date.ts";
 import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
 import type { AppendInput, AppendResult, Id, StoreErrorLike } from "./types.ts";
@@ -308,8 +309,8 @@ async function insertEmail(
   const { text: _text, envelope, ...meta } = parsed;
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at, sent_day,
-       keywords, modseq, flags_modseq, base_subject, envelope, meta)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING num`,
+       keywords, modseq, flags_modseq, base_subject, text_capped, envelope, meta)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING num`,
     [
       emailId,
       w.account.num,
@@ -324,6 +325,7 @@ async function insertEmail(
       modseq,
       modseq,
       parsed.baseSubject,
+      bodyCapped(parsed) ? 1 : 0,
     ],
   );
   if (!row) throw new Error("email insert returned nothing");

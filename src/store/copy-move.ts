@@ -61,9 +61,9 @@ async function copyIn(
       emailId = newId("e");
       const row = await w.tx.get<{ num: number }>(
         `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at,
-           sent_day, keywords, modseq, flags_modseq, base_subject, envelope, meta)
+           sent_day, keywords, modseq, flags_modseq, base_subject, text_capped, envelope, meta)
          SELECT ?, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at, sent_day, keywords,
-           ?, ?, base_subject, '', '' FROM emails WHERE num = ? RETURNING num`,
+           ?, ?, base_subject, text_capped, '', '' FROM emails WHERE num = ? RETURNING num`,
         [emailId, modseq, modseq, e.num],
       );
       if (!row) throw new Error("email copy returned nothing");

@@ -8,6 +8,7 @@ import { StoreError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Envelope, ParsedMessage } from "../mail/types.ts";
 import { appendEmails } from "./append.ts";
+import { withCappedTexts } from "./search-capped.ts";
 import { HybridBlobStore } from "./blob/hybrid.ts";
 import { DbBlobStore } from "./blob/db.ts";
 import { FsBlobStore, type ListableBlobStore } from "./blob/fs.ts";
@@ -350,7 +351,9 @@ class SqlMailStore implements MaintainedMailStore {
       ]);
       if (row) rows = Number(row.n);
     }
-    const hits = await this.#ctx.search.search(db, acct, query, {
+    // the text the index left out of capped emails (search-capped.ts)
+    const q = await withCappedTexts(this.#ctx, db, acct, mailboxNum, query);
+    const hits = await this.#ctx.search.search(db, acct, q, {
       ...(mailboxNum !== undefined ? { mailboxNum } : {}),
       ...(opts?.limit !== undefined ? { limit: opts.limit } : {}),
       ...(rows !== undefined ? { rows } : {}),

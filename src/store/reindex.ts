@@ -6,6 +6,7 @@ import { parseMessage } from "../mail/parse.ts";
 import type { StoreContext } from "./context.ts";
 import { marks } from "./context.ts";
 import { buildSearchDocument } from "./search-index.ts";
+import { bodyCapped } from "./search/text.ts";
 import type { SearchDocument } from "./types.ts";
 
 const ACTIVE_KEY = "search.active";
@@ -68,14 +69,20 @@ export async function reindexEmails(ctx: StoreContext, nums: readonly number[]):
 
 async function reindexRows(ctx: StoreContext, rows: readonly EmailRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const docs: Array<{ num: number; account: number; doc: SearchDocument }> = [];
+  const docs: Array<{ num: number; account: number; doc: SearchDocument; capped: boolean }> = [];
   for (const r of rows) {
     const raw = await ctx.blobs.get(r.blob_id);
     if (!raw) {
       ctx.logger?.warn({ blob: r.blob_id }, "reindex: blob missing");
       continue;
     }
-    docs.push({ num: r.num, account: r.account_num, doc: buildSearchDocument(parseMessage(raw)) });
+    const parsed = parseMessage(raw);
+    docs.push({
+      num: r.num,
+      account: r.account_num,
+      doc: buildSearchDocument(parsed),
+      capped: bodyCapped(parsed),
+    });
   }
   await ctx.driver.transaction(async (tx) => {
     const nums = rows.map((r) => r.num);
@@ -86,12 +93,21 @@ async function reindexRows(ctx: StoreContext, rows: readonly EmailRow[]): Promis
         await tx.all<{ num: number }>(`SELECT num FROM emails WHERE num IN (${marks(nums.length)})`, nums)
       ).map((r) => r.num),
     );
+    const indexed = docs.filter((d) => live.has(d.num));
     await ctx.search.index(
       tx,
-      docs
-        .filter((d) => live.has(d.num))
-        .map((d) => ({ accountNum: d.account, emailNum: d.num, doc: d.doc })),
+      indexed.map((d) => ({ accountNum: d.account, emailNum: d.num, doc: d.doc })),
     );
+    // the mark of what the index holds in part (search-capped.ts), told exactly now: the
+    // migration marked every large email of before
+    for (const capped of [true, false]) {
+      const part = indexed.filter((d) => d.capped === capped).map((d) => d.num);
+      if (part.length > 0)
+        await tx.run(`UPDATE emails SET text_capped = ? WHERE num IN (${marks(part.length)})`, [
+          capped ? 1 : 0,
+          ...part,
+        ]);
+    }
   });
   return docs.length;
 }

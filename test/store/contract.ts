@@ -704,6 +704,45 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.equal((await store.search(a.id, { op: "all" }, { limit: 2 })).length, 2);
     });
 
+    it("search: body text past the index's caps is found by scanning the stored message", async ({
+      store,
+    }) => {
+      const a = await store.createAccount({ name: "big@example.org" });
+      const box = await inbox(store, a.id);
+      const arch = (await store.getMailboxByPath(a.id, "Archive"))!.id;
+      // 2.1 million characters of text (CRLF read as LF): the index holds 2,000,000 of them, the
+      // parse 2,097,152, and RFC 9051 §6.4.4 wants the rest found too. Grüße at the very end,
+      // folded as the index folds.
+      const line = "lorem ipsum dolor sit amet\r\n";
+      const body = line.repeat(Math.ceil(2_200_000 / line.length)) + "Ende: GRÜSSE vom Zebraquux\r\n";
+      const big = await append(store, a.id, [box], { subject: "Logs", body });
+      const small = await append(store, a.id, [box], { subject: "Hi", body: "lorem ipsum, zebra" });
+      const ids = async (q: Parameters<MailStore["search"]>[1], mailboxId?: Id): Promise<Id[]> =>
+        (await store.search(a.id, q, mailboxId ? { mailboxId } : {})).map((h) => h.emailId).sort();
+      assert.deepEqual(await ids({ op: "body", text: "zebraquux" }), [big.emailId]);
+      assert.deepEqual(await ids({ op: "body", text: "grüsse vom" }, box), [big.emailId]);
+      assert.deepEqual(await ids({ op: "text", text: "ZEBRAQUUX" }), [big.emailId]);
+      assert.deepEqual(await ids({ op: "not", term: { op: "body", text: "zebraquux" } }), [small.emailId]);
+      assert.deepEqual(
+        await ids({
+          op: "or",
+          terms: [
+            { op: "body", text: "quux" },
+            { op: "header", field: "subject", text: "hi" },
+          ],
+        }),
+        [big.emailId, small.emailId].sort(),
+      );
+      assert.deepEqual(await ids({ op: "body", text: "lorem" }), [big.emailId, small.emailId].sort());
+      assert.deepEqual(await ids({ op: "body", text: "zebraquux" }, arch), []);
+      // in another mailbox too, and a copy (a new email) is marked as its original is
+      await store.copyEmails(a.id, [big.emailId], arch);
+      assert.deepEqual(await ids({ op: "body", text: "zebraquux" }, arch), [big.emailId]);
+      const copy = (await store.copyEmails(a.id, [big.emailId], box)).copied[0]!;
+      assert.notEqual(copy.emailId, big.emailId);
+      assert.deepEqual(await ids({ op: "body", text: "zebraquux" }, box), [big.emailId, copy.emailId].sort());
+    });
+
     it("reads: getEmails, getParsed, getEnvelopes, getRaw, listMessages fromUid", async ({ store }) => {
       const a = await store.createAccount({ name: "r@example.org" });
       const box = await inbox(store, a.id);

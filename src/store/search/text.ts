@@ -7,10 +7,14 @@
 // (NFKC) and Unicode lower case, with the two full case foldings that lower case misses
 // (ß → ss, final sigma → sigma), so "GRÜSSE" finds "Grüße" and case differs nowhere.
 import { decodeWords } from "../../mail/headers.ts";
+import type { ParsedMessage } from "../../mail/types.ts";
 import type { SearchDocument } from "../types.ts";
 
-// Caps that keep one huge message from bloating the index (the text past them is not
-// searchable). todo RFC 9051 §6.4.4: search the rest by scanning the stored message.
+// Caps that keep one huge message from bloating the index. Body text past MAX_BODY_CHARS (or
+// past the parse's own text limits) is found by scanning the stored message: such emails are
+// marked text_capped (bodyCapped, src/store/search-capped.ts). Header text past the three
+// header caps is not searched: a single header field of 8,000 characters, or 500 fields,
+// hardly occur in mail that is read.
 export const MAX_BODY_CHARS = 2_000_000;
 export const MAX_FIELD_CHARS = 64_000;
 export const MAX_HEADER_VALUE_CHARS = 8_000;
@@ -25,6 +29,11 @@ export function fold(s: string): string {
   if (out.includes("ς")) out = out.replaceAll("ς", "σ");
   if (out.includes("\u0000")) out = out.replace(NUL, "");
   return out;
+}
+
+/** Whether the index holds only part of the message's body text (see MAX_BODY_CHARS). */
+export function bodyCapped(parsed: Pick<ParsedMessage, "text" | "textCapped">): boolean {
+  return parsed.textCapped || parsed.text.length > MAX_BODY_CHARS;
 }
 
 /** Length in Unicode code points (what the trigram tokenizers count). */

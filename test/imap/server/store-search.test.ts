@@ -168,6 +168,29 @@ describe("IMAP SEARCH of address groups", () => {
   });
 });
 
+describe("IMAP SEARCH BODY and TEXT past the search index's caps", () => {
+  let f: ImapFixture;
+  before(async () => {
+    f = await startImap();
+    // 2.2 million characters of text: the index holds the first 2,000,000
+    await f.deliver(
+      message("logs", ["lorem ipsum dolor sit amet\r\n".repeat(80_000) + "zebraquux at the end"]),
+    );
+    await f.deliver(message("short", ["lorem ipsum, zebra"]));
+  });
+  after(async () => f.stop());
+
+  test("the rest of the text is found by scanning the stored message (RFC 9051 §6.4.4)", async () => {
+    const c = await f.raw();
+    await c.cmd("SELECT INBOX");
+    assert.match(await c.cmd("SEARCH BODY zebraquux"), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd("SEARCH TEXT ZEBRAQUUX"), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd("SEARCH NOT BODY zebraquux"), /^\* SEARCH 2\r\n/);
+    assert.match(await c.cmd("SEARCH OR BODY quux SUBJECT short"), /^\* SEARCH 1 2\r\n/);
+    c.close();
+  });
+});
+
 describe("IMAP SENTBEFORE/SENTON/SENTSINCE", () => {
   let f: ImapFixture;
   before(async () => {
