@@ -21,6 +21,23 @@
 // from a login); --idle-deliver append measures it through a second IMAP client instead.
 // "ratio" is how many times better ours is: ours/ref for rates, ref/ours for times and memory.
 //
+// Measured 2026-12-07 23:27-23:58 UTC (another host of the same kind; Dovecot's mixed load
+// alone 3,616-3,750 ops/s on it, the most yet), --runs 1 unless said:
+//   fetch alone at ef491d3, --runs 2 / 3: FETCH 1:* meta 32.5 vs 66.0 ms (2.03), 28.3 vs 65.3
+//                            (2.31); BODY[] 3135 vs 1462 msgs/s (2.14), 3536 vs 1690 (2.09).
+//   mixed alone at ef491d3: 3448 vs 3616 (0.95), p99 12.4 vs 8.3; then with the WAL sync
+//                            timed: a durable commit waits 2.0 ms (mean) for its fdatasync, of
+//                            which the call itself takes 1.9 ms from the event loop's view
+//                            (0.1-0.2 ms on the idle disk): the loop is the wait. The write
+//                            transaction itself takes 0.4 ms (APPEND) and 0.1 ms (STORE).
+//   preview fold in one pass (9350169): parseMessage of the bench's mix 72 -> 35 us.
+//   full run at f872653 (--sizes 10000,100000): append 499 vs 472 (1.06); FETCH 1:* meta
+//                            30.4 vs 132.0 ms (4.34); BODY[] 2953 vs 1310 (2.25); SEARCH TEXT
+//                            100k 48.6 ms (met); idle on a fresh server PSS 29.3 KB/conn (met),
+//                            all 1000 notified 43.3 ms (met); mixed after the 110k prefill 3174
+//                            vs 3750 (0.85), p99 16.3 vs 8.1 (search p99 42.6, APPEND 21.9).
+//                            Server CPU for the 1000 appends: 1.98 s vs 0.63 (the body's
+//                            trigrams on the index thread are most of it; Dovecot has no index).
 // Measured 2026-12-07 21:20-22:40 UTC (another host of the same kind, faster for Dovecot:
 // its mixed load 2,183-3,302 ops/s between runs), --runs 1 or 2:
 //   before (b2bdd9a)         mixed 2746 vs 2879 (0.95), p99 12.8 vs 11.2; STORE mean 3.06 vs

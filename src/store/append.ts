@@ -19,7 +19,7 @@ import type { StoreContext, WriteContext } from "./context.ts";
 import { chunks, insertMany, isTxBlobStore, marks, writeAccounts } from "./context.ts";
 import { SEEN, normalizeKeywords } from "./keywords.ts";
 import { buildSearchDocument, type IndexEntry } from "./search-index.ts";
-import { bodyCapped } from "./search/text.ts";
+import { indexedInPart } from "./search/text.ts";
 import { parseDateDay } from "../mail/date.ts";
 import { chooseThread, recordMessageIds, threadingIds } from "./threads.ts";
 import type { AppendInput, AppendResult, Id, StoreErrorLike } from "./types.ts";
@@ -307,6 +307,7 @@ async function insertEmail(
   const emailId = newId("e");
   const modseq = w.modseq;
   const { text: _text, envelope, ...meta } = parsed;
+  const doc = buildSearchDocument(parsed);
   const row = await w.tx.get<{ num: number }>(
     `INSERT INTO emails (id, account_num, thread_num, blob_id, size, received_at, received_tz, sent_at, sent_day,
        keywords, modseq, flags_modseq, base_subject, text_capped, envelope, meta)
@@ -325,7 +326,7 @@ async function insertEmail(
       modseq,
       modseq,
       parsed.baseSubject,
-      bodyCapped(parsed) ? 1 : 0,
+      indexedInPart(parsed, doc) ? 1 : 0,
     ],
   );
   if (!row) throw new Error("email insert returned nothing");
@@ -350,7 +351,7 @@ async function insertEmail(
     rows,
   );
   await recordMessageIds(w, row.num, thread.num, ids, parsed.baseSubject);
-  toIndex.push({ accountNum: w.account.num, emailNum: row.num, doc: buildSearchDocument(parsed) });
+  toIndex.push({ accountNum: w.account.num, emailNum: row.num, doc });
   w.usedBytes += size;
   w.usedMessages += 1;
   w.record("Email", emailId, "created");

@@ -6,7 +6,7 @@ import { parseMessage } from "../mail/parse.ts";
 import type { StoreContext } from "./context.ts";
 import { marks } from "./context.ts";
 import { buildSearchDocument } from "./search-index.ts";
-import { bodyCapped } from "./search/text.ts";
+import { indexedInPart } from "./search/text.ts";
 import type { SearchDocument } from "./types.ts";
 
 const ACTIVE_KEY = "search.active";
@@ -77,12 +77,8 @@ async function reindexRows(ctx: StoreContext, rows: readonly EmailRow[]): Promis
       continue;
     }
     const parsed = parseMessage(raw);
-    docs.push({
-      num: r.num,
-      account: r.account_num,
-      doc: buildSearchDocument(parsed),
-      capped: bodyCapped(parsed),
-    });
+    const doc = buildSearchDocument(parsed);
+    docs.push({ num: r.num, account: r.account_num, doc, capped: indexedInPart(parsed, doc) });
   }
   await ctx.driver.transaction(async (tx) => {
     const nums = rows.map((r) => r.num);

@@ -327,10 +327,11 @@ export const MIGRATIONS: Migration[] = [
   // 9051 §6.4.4), as Dovecot keeps it. 0 (UTC) for deliveries and messages stored before.
   ({ int }) => [`ALTER TABLE emails ADD COLUMN received_tz ${int} NOT NULL DEFAULT 0`],
   // 14: emails whose text the search index holds only in part (src/store/search-capped.ts):
-  // 1 when the parse or the index cut it. SEARCH BODY and TEXT scan their stored message for
-  // the rest (RFC 9051 §6.4.4). Of the emails stored before, those larger than the body cap
-  // are marked (decoded text is never longer than the raw message): a scan finds what is there
-  // either way. The partial index holds the marked emails alone.
+  // 1 when the parse or an index cap cut it (search/text.ts indexedInPart). SEARCH scans their
+  // stored message for the rest (RFC 9051 §6.4.4). Of the emails stored before, those larger
+  // than the body cap are marked (decoded text is never longer than the raw message): a scan
+  // finds what is there either way; `search reindex` marks them all exactly, header caps too.
+  // The partial index holds the marked emails alone.
   ({ int }) => [
     `ALTER TABLE emails ADD COLUMN text_capped ${int} NOT NULL DEFAULT 0`,
     `UPDATE emails SET text_capped = 1 WHERE size > 2000000`,

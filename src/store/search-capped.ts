@@ -1,24 +1,28 @@
-// RFC 9051 §6.4.4: SEARCH BODY and TEXT match anywhere in the message's body text. The search
-// index holds an email's text up to its caps (search/text.ts MAX_BODY_CHARS, the parse's
-// PARSE_LIMITS); emails whose text is longer are marked text_capped when stored. For those, a
-// search with BODY or TEXT criteria scans the stored message: each such criterion becomes "the
-// index matches, or the email is one of the marked ones whose whole text holds the string", so
-// NOT and OR around it stay exact. Nothing is scanned when the account has no marked email,
-// which is one look-up in a partial index holding the marked emails alone.
+// RFC 9051 §6.4.4: SEARCH BODY, TEXT and HEADER (FROM, SUBJECT, ...) match anywhere in the
+// message's text. The search index holds an email's text up to its caps (search/text.ts:
+// MAX_BODY_CHARS and the header caps, and the parse's PARSE_LIMITS); an email one of them cut
+// is marked text_capped when stored. For those, a search with text criteria scans the stored
+// message: each such criterion becomes "the index matches, or the email is one of the marked
+// ones whose whole text matches", so NOT and OR around it stay exact. Nothing is scanned when
+// the account has no marked email, which is one look-up in a partial index holding the marked
+// emails alone.
 import { parseMessage } from "../mail/parse.ts";
 import { chunks, marks, type StoreContext } from "./context.ts";
-import { fold } from "./search/text.ts";
+import { buildSearchDocument } from "./search-index.ts";
+import { DEDICATED_FIELDS, fold, prepareDocument, type IndexedDocument } from "./search/text.ts";
 import type { SqlExecutor } from "./sql.ts";
 import type { Id, SearchQuery } from "./types.ts";
 
-/** Characters of text folded at a time: a long text is never folded (copied) whole. */
+/** Characters of body text folded at a time: a long text is never folded (copied) whole. */
 const SCAN_CHUNK = 1 << 20;
 
-/** The strings of the query's BODY and TEXT criteria (none empty: those match every email). */
-function bodyStrings(q: SearchQuery, out = new Set<string>()): Set<string> {
-  if ((q.op === "body" || q.op === "text") && q.text !== "") out.add(q.text);
-  else if (q.op === "and" || q.op === "or") for (const t of q.terms) bodyStrings(t, out);
-  else if (q.op === "not") bodyStrings(q.term, out);
+type TextCriterion = Extract<SearchQuery, { op: "body" | "text" | "header" }>;
+
+/** The query's text criteria (BODY and TEXT with the empty string match every email). */
+function textCriteria(q: SearchQuery, out: TextCriterion[] = []): TextCriterion[] {
+  if (q.op === "header" || ((q.op === "body" || q.op === "text") && q.text !== "")) out.push(q);
+  else if (q.op === "and" || q.op === "or") for (const t of q.terms) textCriteria(t, out);
+  else if (q.op === "not") textCriteria(q.term, out);
   return out;
 }
 
@@ -36,27 +40,36 @@ export function holdsFolded(text: string, needle: string): boolean {
   return false;
 }
 
-function rewrite(q: SearchQuery, found: ReadonlyMap<string, Id[]>): SearchQuery {
-  switch (q.op) {
-    case "body":
-    case "text": {
-      const ids = found.get(q.text);
-      return ids && ids.length > 0 ? { op: "or", terms: [q, { op: "emailIds", ids }] } : q;
-    }
-    case "and":
-    case "or":
-      return { ...q, terms: q.terms.map((t) => rewrite(t, found)) };
-    case "not":
-      return { ...q, term: rewrite(q.term, found) };
-    default:
-      return q;
-  }
+/** A marked email's whole text: the body as decoded, the headers as the index folds them. */
+interface WholeText {
+  body: string;
+  headers: IndexedDocument;
+}
+
+/** What search/compile.ts asks of the index, asked of the whole text. */
+function matches(c: TextCriterion, t: WholeText): boolean {
+  const needle = fold(c.text);
+  if (c.op === "body") return holdsFolded(t.body, needle);
+  if (c.op === "text") return t.headers.text.allHeaders.includes(needle) || holdsFolded(t.body, needle);
+  const name = c.field.trim().toLowerCase();
+  if (DEDICATED_FIELDS.has(name) && needle !== "")
+    return t.headers.text[name as "from" | "to" | "cc" | "bcc" | "subject"].includes(needle);
+  // RFC 9051 §6.4.4 HEADER: the empty string matches every message that has the field
+  return t.headers.fields.some((f) => f.name === name && (needle === "" || f.value.includes(needle)));
+}
+
+function rewrite(q: SearchQuery, found: ReadonlyMap<SearchQuery, Id[]>): SearchQuery {
+  const ids = found.get(q);
+  if (ids !== undefined) return { op: "or", terms: [q, { op: "emailIds", ids }] };
+  if (q.op === "and" || q.op === "or") return { ...q, terms: q.terms.map((t) => rewrite(t, found)) };
+  if (q.op === "not") return { ...q, term: rewrite(q.term, found) };
+  return q;
 }
 
 /**
- * `query` with its BODY and TEXT criteria extended to the whole text of the account's
- * text_capped emails (those of mailbox `mailboxNum` when given); `query` itself when there
- * is none of either.
+ * `query` with its text criteria extended to the whole text of the account's text_capped
+ * emails (those of mailbox `mailboxNum` when given); `query` itself when there is none of
+ * either.
  */
 export async function withCappedTexts(
   ctx: StoreContext,
@@ -65,8 +78,8 @@ export async function withCappedTexts(
   mailboxNum: number | undefined,
   query: SearchQuery,
 ): Promise<SearchQuery> {
-  const strings = bodyStrings(query);
-  if (strings.size === 0) return query;
+  const criteria = textCriteria(query);
+  if (criteria.length === 0) return query;
   // The account's marked emails first (the partial index), those of the mailbox among them
   // next: joined in one statement, the planner would walk the mailbox's memberships.
   let rows = await db.all<{ num: number; id: Id; blob_id: string }>(
@@ -85,17 +98,20 @@ export async function withCappedTexts(
     rows = rows.filter((r) => inBox.has(Number(r.num)));
   }
   if (rows.length === 0) return query;
-  const needles = [...strings].map((s) => [s, fold(s)] as const);
-  const found = new Map<string, Id[]>();
+  const found = new Map<SearchQuery, Id[]>();
   for (const r of rows) {
     const raw = await ctx.blobs.get(r.blob_id);
     if (raw === null) continue;
-    const text = parseMessage(raw, { fullText: true }).text;
-    for (const [s, needle] of needles) {
-      if (!holdsFolded(text, needle)) continue;
-      const ids = found.get(s);
+    const parsed = parseMessage(raw, { fullText: true });
+    const whole: WholeText = {
+      body: parsed.text,
+      headers: prepareDocument({ ...buildSearchDocument(parsed), body: "" }, false),
+    };
+    for (const c of criteria) {
+      if (!matches(c, whole)) continue;
+      const ids = found.get(c);
       if (ids) ids.push(r.id);
-      else found.set(s, [r.id]);
+      else found.set(c, [r.id]);
     }
   }
   return found.size === 0 ? query : rewrite(query, found);

@@ -743,6 +743,41 @@ export function runContract(name: string, makeStore: MakeStore): void {
       assert.deepEqual(await ids({ op: "body", text: "zebraquux" }, box), [big.emailId, copy.emailId].sort());
     });
 
+    it("search: header text past the index's caps is found by scanning the stored message", async ({
+      store,
+    }) => {
+      const a = await store.createAccount({ name: "hdr@example.org" });
+      const box = await inbox(store, a.id);
+      // one field of 9,000 characters (the index holds 8,000), 600 fields (it holds 500), and
+      // a To of 70,000 characters (it holds 64,000)
+      const long = await append(store, a.id, [box], {
+        subject: "long field",
+        references:
+          Array.from({ length: 200 }, (_, i) => `<ref${i}.${"r".repeat(30)}@example.org>`).join(" ") +
+          " <lastref@example.org>",
+      });
+      const many = await append(store, a.id, [box], {
+        subject:
+          "many fields\r\n" + Array.from({ length: 600 }, (_, i) => `X-Field-${i}: value ${i}`).join("\r\n"),
+      });
+      const wide = await append(store, a.id, [box], {
+        subject: "wide",
+        to: Array.from({ length: 3_200 }, (_, i) => `user${i}@example.net`).join(", ") + ", zed@last.example",
+      });
+      const plain = await append(store, a.id, [box], { subject: "plain" });
+      const ids = async (q: Parameters<MailStore["search"]>[1]): Promise<Id[]> =>
+        (await store.search(a.id, q, { mailboxId: box })).map((h) => h.emailId).sort();
+      assert.deepEqual(await ids({ op: "header", field: "References", text: "LASTREF@" }), [long.emailId]);
+      assert.deepEqual(await ids({ op: "text", text: "lastref@example" }), [long.emailId]);
+      assert.deepEqual(await ids({ op: "header", field: "x-field-599", text: "" }), [many.emailId]);
+      assert.deepEqual(await ids({ op: "header", field: "X-Field-598", text: "value 598" }), [many.emailId]);
+      assert.deepEqual(await ids({ op: "header", field: "to", text: "zed@last" }), [wide.emailId]);
+      assert.deepEqual(
+        await ids({ op: "not", term: { op: "header", field: "to", text: "zed@last" } }),
+        [long.emailId, many.emailId, plain.emailId].sort(),
+      );
+    });
+
     it("reads: getEmails, getParsed, getEnvelopes, getRaw, listMessages fromUid", async ({ store }) => {
       const a = await store.createAccount({ name: "r@example.org" });
       const box = await inbox(store, a.id);

@@ -36,7 +36,7 @@ async function marks(path: string): Promise<Map<string, number>> {
   }
 }
 
-void test("text_capped: set when the text is cut, not for a large attachment; reindex tells it exactly", async () => {
+void test("text_capped: set when the text or a header is cut, not for a large attachment; reindex tells it exactly", async () => {
   const dir = await mkdtemp(join(tmpdir(), "mailroom-capped-"));
   const path = join(dir, "mail.sqlite");
   const store = await openStore({
@@ -71,28 +71,28 @@ void test("text_capped: set when the text is cut, not for a large attachment; re
         "",
       ].join("\r\n"),
     );
-    const [r1, r2] = await store.appendEmails(a.id, [input(long, [box]), input(attached, [box])]);
+    // a header field of 9,000 characters: the index holds 8,000
+    const header = rawMessage({ references: `<${"r".repeat(9_000)}@example.org>` });
+    const [r1, r2, r3] = await store.appendEmails(a.id, [
+      input(long, [box]),
+      input(attached, [box]),
+      input(header, [box]),
+    ]);
     const capped = ok(r1!).emailId;
     const whole = ok(r2!).emailId;
-    assert.deepEqual(
-      await marks(path),
-      new Map([
-        [capped, 1],
-        [whole, 0],
-      ]),
-    );
+    const cappedHeader = ok(r3!).emailId;
+    const expected = new Map([
+      [capped, 1],
+      [whole, 0],
+      [cappedHeader, 1],
+    ]);
+    assert.deepEqual(await marks(path), expected);
     // what migration 14 leaves on an email stored before it: marked for its size alone
     const db = openSqlite(path);
     await db.run("UPDATE emails SET text_capped = 1");
     await db.close();
-    assert.equal(await store.reindex(), 2);
-    assert.deepEqual(
-      await marks(path),
-      new Map([
-        [capped, 1],
-        [whole, 0],
-      ]),
-    );
+    assert.equal(await store.reindex(), 3);
+    assert.deepEqual(await marks(path), expected);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -10,11 +10,9 @@ import { decodeWords } from "../../mail/headers.ts";
 import type { ParsedMessage } from "../../mail/types.ts";
 import type { SearchDocument } from "../types.ts";
 
-// Caps that keep one huge message from bloating the index. Body text past MAX_BODY_CHARS (or
-// past the parse's own text limits) is found by scanning the stored message: such emails are
-// marked text_capped (bodyCapped, src/store/search-capped.ts). Header text past the three
-// header caps is not searched: a single header field of 8,000 characters, or 500 fields,
-// hardly occur in mail that is read.
+// Caps that keep one huge message from bloating the index. An email whose text one of them
+// cut is marked text_capped when stored (indexedInPart), and a search scans its stored message
+// for the rest (src/store/search-capped.ts), so nothing past them goes unfound.
 export const MAX_BODY_CHARS = 2_000_000;
 export const MAX_FIELD_CHARS = 64_000;
 export const MAX_HEADER_VALUE_CHARS = 8_000;
@@ -31,9 +29,22 @@ export function fold(s: string): string {
   return out;
 }
 
-/** Whether the index holds only part of the message's body text (see MAX_BODY_CHARS). */
-export function bodyCapped(parsed: Pick<ParsedMessage, "text" | "textCapped">): boolean {
-  return parsed.textCapped || parsed.text.length > MAX_BODY_CHARS;
+/**
+ * Whether the index holds only part of an email's text: the parse or MAX_BODY_CHARS cut its
+ * body text, or a header cap its header text. A decoded value is never longer than the raw
+ * one it comes from, so the raw lengths tell.
+ */
+export function indexedInPart(
+  parsed: Pick<ParsedMessage, "text" | "textCapped">,
+  doc: SearchDocument,
+): boolean {
+  if (parsed.textCapped || parsed.text.length > MAX_BODY_CHARS) return true;
+  if ([doc.from, doc.to, doc.cc, doc.bcc, doc.subject].some((s) => s.length > MAX_FIELD_CHARS)) return true;
+  // each field takes 3 characters at least ("a:" and its line break)
+  if (doc.headers.length <= MAX_HEADER_VALUE_CHARS && doc.headers.length < 3 * MAX_HEADER_FIELDS)
+    return false;
+  const fields = splitHeaderLines(doc.headers);
+  return fields.length > MAX_HEADER_FIELDS || fields.some((f) => f.value.length > MAX_HEADER_VALUE_CHARS);
 }
 
 /** Length in Unicode code points (what the trigram tokenizers count). */
@@ -43,7 +54,7 @@ export function codePoints(s: string): number {
   return n;
 }
 
-function cap(s: string, max: number): string {
+function capText(s: string, max: number): string {
   if (s.length <= max) return s;
   // Do not cut a surrogate pair in two.
   const code = s.charCodeAt(max - 1);
@@ -101,7 +112,9 @@ export function splitHeaderLines(headers: string): Array<{ name: string; value: 
 /** Header fields with their own column (IndexedText), searched there. */
 export const DEDICATED_FIELDS: ReadonlySet<string> = new Set(["from", "to", "cc", "bcc", "subject"]);
 
-export function prepareDocument(doc: SearchDocument): IndexedDocument {
+/** The document as indexed; `capped` false: whole, past the caps (what a scan compares). */
+export function prepareDocument(doc: SearchDocument, capped = true): IndexedDocument {
+  const cap = capped ? capText : (s: string): string => s;
   const columns: Record<string, string> = {
     from: fold(cap(doc.from, MAX_FIELD_CHARS)),
     to: fold(cap(doc.to, MAX_FIELD_CHARS)),
@@ -113,7 +126,7 @@ export function prepareDocument(doc: SearchDocument): IndexedDocument {
   const fields: IndexedHeader[] = [];
   const lines: string[] = [];
   for (const f of splitHeaderLines(doc.headers)) {
-    if (fields.length >= MAX_HEADER_FIELDS) break;
+    if (capped && fields.length >= MAX_HEADER_FIELDS) break;
     // RFC 9051 §6.4.4: header values are searched decoded (RFC 2047 encoded words).
     const value = fold(cap(decodeWords(f.value), MAX_HEADER_VALUE_CHARS));
     if (DEDICATED_FIELDS.has(f.name)) {
@@ -134,14 +147,23 @@ export function prepareDocument(doc: SearchDocument): IndexedDocument {
   const headers = lines.join("\n");
   const allHeaders = [headers, from, to, cc, bcc, subject].filter((x) => x !== "").join("\n");
   return {
-    text: { from, to, cc, bcc, subject, headers, allHeaders, body: prepareBody(doc.body) },
+    text: {
+      from,
+      to,
+      cc,
+      bcc,
+      subject,
+      headers,
+      allHeaders,
+      body: capped ? prepareBody(doc.body) : fold(doc.body),
+    },
     fields,
   };
 }
 
 /** The body text of a document as indexed (prepareDocument's text.body). */
 export function prepareBody(body: string): string {
-  return fold(cap(body, MAX_BODY_CHARS));
+  return fold(capText(body, MAX_BODY_CHARS));
 }
 
 /** Escapes LIKE wildcards with backslash (used with `ESCAPE '\'`). */

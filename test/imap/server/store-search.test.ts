@@ -168,7 +168,7 @@ describe("IMAP SEARCH of address groups", () => {
   });
 });
 
-describe("IMAP SEARCH BODY and TEXT past the search index's caps", () => {
+describe("IMAP SEARCH BODY, TEXT and HEADER past the search index's caps", () => {
   let f: ImapFixture;
   before(async () => {
     f = await startImap();
@@ -177,6 +177,8 @@ describe("IMAP SEARCH BODY and TEXT past the search index's caps", () => {
       message("logs", ["lorem ipsum dolor sit amet\r\n".repeat(80_000) + "zebraquux at the end"]),
     );
     await f.deliver(message("short", ["lorem ipsum, zebra"]));
+    // a header field of 9,000 characters: the index holds 8,000
+    await f.deliver(message("refs", ["x"], [`References: <${"r".repeat(9_000)}@x> <lastref@example.org>`]));
   });
   after(async () => f.stop());
 
@@ -185,8 +187,10 @@ describe("IMAP SEARCH BODY and TEXT past the search index's caps", () => {
     await c.cmd("SELECT INBOX");
     assert.match(await c.cmd("SEARCH BODY zebraquux"), /^\* SEARCH 1\r\n/);
     assert.match(await c.cmd("SEARCH TEXT ZEBRAQUUX"), /^\* SEARCH 1\r\n/);
-    assert.match(await c.cmd("SEARCH NOT BODY zebraquux"), /^\* SEARCH 2\r\n/);
+    assert.match(await c.cmd("SEARCH NOT BODY zebraquux"), /^\* SEARCH 2 3\r\n/);
     assert.match(await c.cmd("SEARCH OR BODY quux SUBJECT short"), /^\* SEARCH 1 2\r\n/);
+    assert.match(await c.cmd("SEARCH HEADER References LASTREF@"), /^\* SEARCH 3\r\n/);
+    assert.match(await c.cmd("SEARCH NOT TEXT lastref@example.org"), /^\* SEARCH 1 2\r\n/);
     c.close();
   });
 });
