@@ -136,7 +136,9 @@ export class DeferredFtsIndex implements SearchIndex {
     this.#queries = new SearchQueryThread(opts.databasePath, path, opts.logger);
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     this.#worker = new Worker(new URL(`./fts-worker${ext}`, import.meta.url), { workerData: { path } });
-    // Work in flight at exit is recovered at the next open; the thread never holds a process.
+    // Work in flight at exit is recovered at the next open. The thread holds the process until
+    // close() all the same: the "message" listener below references it again, and a CLI
+    // command waiting for settled() relies on that.
     this.#worker.unref();
     this.#worker.on("message", (m: FtsDone) => this.#onDone(m));
     this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));

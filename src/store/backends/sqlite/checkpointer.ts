@@ -43,7 +43,10 @@ const RESTART_ANSWER_MS = 2000;
 /** How long a RESTART waits for readers (and another process's writer) before it gives up. */
 const RESTART_WAIT_MS = 100;
 
-/** Main side: starts the worker, stops it on close(). The worker never keeps a process alive. */
+/**
+ * Main side: starts the worker, stops it on close(). The worker keeps its process alive only
+ * while a RESTART the driver waits for runs.
+ */
 export class Checkpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
@@ -64,7 +67,6 @@ export class Checkpointer {
     };
     // Source runs as .ts, the build as .js: the worker is this very module.
     this.#worker = new Worker(new URL(import.meta.url), { workerData: data });
-    this.#worker.unref();
     this.#exited = new Promise((resolve) =>
       this.#worker.once("exit", () => {
         this.#settle(false);
@@ -79,12 +81,15 @@ export class Checkpointer {
       else if (wanted) wanted();
       else this.#worker.postMessage("restart");
     });
+    // After the "message" listener, which would reference the worker again.
+    this.#worker.unref();
   }
 
   /** Runs a RESTART checkpoint in the worker now; false when it could not complete. */
   restart(): Promise<boolean> {
     return new Promise((resolve) => {
       this.#restarted.push(resolve);
+      this.#worker.ref();
       this.#worker.postMessage("restart");
     });
   }
@@ -92,6 +97,7 @@ export class Checkpointer {
   #settle(ok: boolean): void {
     const waiting = this.#restarted;
     this.#restarted = [];
+    this.#worker.unref();
     for (const r of waiting) r(ok);
   }
 

@@ -14,7 +14,8 @@
 // disk, so 250 OK / APPEND OK follow a durable write. SQLite's own synchronous=FULL would
 // fsync the WAL inside COMMIT, on the event loop, one fsync per transaction. Instead the
 // writer runs with synchronous=NORMAL (COMMIT only write()s the WAL frames) and the driver
-// fdatasyncs the WAL file itself, on libuv's thread pool (WalSync below): one fdatasync
+// fdatasyncs the WAL file itself (WalSync below), from a thread that tells the completion
+// through shared memory (sync-thread.ts): one fdatasync
 // started after a COMMIT makes that COMMIT and every earlier one durable, so the commits
 // of all sessions and accounts made while a sync runs share the next one (group commit),
 // and the write mutex is released at COMMIT, not after the sync. The change events of a
@@ -31,9 +32,9 @@
 // transaction; 7% of the event loop on the IMAP mixed load). Lift the pin for a release
 // whose SQLite no longer re-prepares `SELECT b.num FROM mailboxes b JOIN accounts a ON
 // a.num = b.account_num WHERE b.id = ?` on every run.
-import { open, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
 import { Checkpointer, DEFAULT_RESTART_BYTES } from "./checkpointer.ts";
+import { SyncThread } from "./sync-thread.ts";
 import type {
   Dialect,
   RunResult,
@@ -194,7 +195,8 @@ export const MAX_UNSYNCED_COMMITS = 10_000;
 export class WalSync {
   readonly #path: string;
   readonly #syncFile: () => Promise<void>;
-  #fh: Promise<FileHandle | null> | undefined;
+  /** Runs the syncs unless `syncFile` was given; started at the first one. */
+  #thread: SyncThread | undefined;
   /** Commits not yet covered by a running sync, in commit order. */
   #waiting: SyncWaiter[] = [];
   /** Running syncs in start order, each with the commits it was started for. */
@@ -210,7 +212,7 @@ export class WalSync {
   /** `syncFile` replaces the fdatasync of the WAL file, `maxSyncs` MAX_SYNCS (tests of the ordering). */
   constructor(walPath: string, syncFile?: () => Promise<void>, maxSyncs = MAX_SYNCS) {
     this.#path = walPath;
-    this.#syncFile = syncFile ?? (() => this.#datasync());
+    this.#syncFile = syncFile ?? (() => (this.#thread ??= new SyncThread(this.#path)).sync());
     this.#maxSyncs = maxSyncs;
   }
 
@@ -239,18 +241,9 @@ export class WalSync {
     );
   }
 
-  /** The WAL's handle; null when there is no WAL file (nothing was ever written to it). */
-  async #datasync(): Promise<void> {
-    // The WAL file exists once a COMMIT wrote to it, and keeps its inode while any
-    // connection is open (SQLite deletes it only at the last close).
-    this.#fh ??= open(this.#path, "r+").catch((e: unknown) => {
-      this.#fh = undefined;
-      if ((e as { code?: string }).code === "ENOENT") return null;
-      throw e;
-    });
-    const fh = await this.#fh;
-    if (fh === null) return;
-    await fh.datasync();
+  /** Settles the commits whose sync has ended since the last look (see sync-thread.ts). */
+  poll(): void {
+    this.#thread?.poll();
   }
 
   #done(id: number, error: unknown): void {
@@ -283,9 +276,8 @@ export class WalSync {
 
   async close(): Promise<void> {
     while (this.#inFlight > 0 || this.#waiting.length > 0) await new Promise((r) => setImmediate(r));
-    const fh = await this.#fh?.catch(() => null);
-    await fh?.close();
-    this.#fh = undefined;
+    await this.#thread?.close();
+    this.#thread = undefined;
   }
 }
 
@@ -425,6 +417,7 @@ class SqliteDriver implements SqlDriver {
 
   /** Runs a read on the connection #conn picks. */
   async #read<R>(sql: string, read: (c: Connection) => Promise<R>): Promise<R> {
+    this.#walSync?.poll();
     const c = this.#conn(sql);
     try {
       return await read(c);
@@ -448,6 +441,7 @@ class SqliteDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     if (this.#closed) throw new Error("database closed");
+    this.#walSync?.poll();
     let durable: Promise<void> | undefined;
     const result = await this.#mutex.run(async () => {
       const w = this.#writer;
