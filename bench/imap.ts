@@ -38,6 +38,18 @@
 //                            vs 3750 (0.85), p99 16.3 vs 8.1 (search p99 42.6, APPEND 21.9).
 //                            Server CPU for the 1000 appends: 1.98 s vs 0.63 (the body's
 //                            trigrams on the index thread are most of it; Dovecot has no index).
+//   the WAL's fdatasync timed (perf trace and the driver): syscall 0.37-0.54 ms mean; seen by
+//                            the event loop 0.9-1.1 ms after it ended (poll phase behind the
+//                            sessions' reads). vmstat: Dovecot's run leaves no CPU idle, ours
+//                            15% idle and 10% iowait: our mixed load is bound by latency.
+//   WAL RESTART at 256 MB instead of 64 (not kept): 8 restarts a run instead of 33, each
+//                            13-32 ms as before; APPEND p99 20 -> 15 ms, the mixed p99 the
+//                            same (10.5 ms).
+//   syncs told through shared memory (150df1e): completion seen 0.16 ms after the syscall;
+//                            EXPUNGE mean 4.7-5.5 -> 4.2-4.3 ms, APPEND 5.8-6.6 -> 5.2-5.5;
+//                            mixed 3619 / 3523 vs 3973 / 3480; then append,mixed --runs 2:
+//                            append 461 / 571 vs 623 / 412 (1.00), mixed 3163 / 3454 vs 3362 /
+//                            2874 (1.06), p99 12.3 vs 11.1.
 // Measured 2026-12-07 21:20-22:40 UTC (another host of the same kind, faster for Dovecot:
 // its mixed load 2,183-3,302 ops/s between runs), --runs 1 or 2:
 //   before (b2bdd9a)         mixed 2746 vs 2879 (0.95), p99 12.8 vs 11.2; STORE mean 3.06 vs
