@@ -434,6 +434,15 @@ void test("text searches run on a thread of their own: SQL errors come back, que
       Array.from({ length: 20 }, (_, i) => i),
     );
     assert.equal((await store.search(a.id, { op: "text", text: "thread test" })).length, 1);
+    // on a busy event loop, poll() (run before each statement of the driver) takes the rows
+    // without a turn of the loop
+    let rowsIn: unknown[] | null = null;
+    const polled = q.all<{ v: number }>("SELECT 42 AS v", []).then((r) => (rowsIn = r));
+    const until = performance.now() + 5000;
+    while (q.pending > 0 && performance.now() < until) q.poll();
+    assert.equal(q.pending, 0, "answered by poll() alone");
+    assert.equal(rowsIn, null, "its callbacks run at the next microtask checkpoint");
+    assert.deepEqual(await polled, [{ v: 42 }]);
   } finally {
     await q.close();
     await store.close();

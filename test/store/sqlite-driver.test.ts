@@ -264,3 +264,14 @@ void test("a WAL past its restart size is restarted while writes go on, and stay
     await d.close();
   }
 });
+
+void test("addPoll: what the store's threads finished is looked at before every statement and transaction", async () => {
+  let polls = 0;
+  db.addPoll(() => polls++);
+  await db.get("SELECT n FROM c WHERE id = 1");
+  await db.all("SELECT n FROM c");
+  await db.transaction(async (tx) => {
+    await tx.run("UPDATE c SET n = n WHERE id = 1");
+  });
+  assert.equal(polls, 3);
+});

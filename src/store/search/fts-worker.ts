@@ -17,7 +17,7 @@
 // nice 19 and 10, 104 ms at 5, 77 ms at 0; SMTP/LMTP ingest of 2,000 messages the same at 19
 // and 0). With header rows first, on the mixed load: a header search's wait for the index p90
 // 8.1 -> 5.2 ms and p99 30 -> 21 ms at nice 5, 4.0 and 12.7 ms at nice 0.
-import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { SearchDocument } from "../types.ts";
 import { prepareBody, prepareDocument } from "./text.ts";
@@ -89,6 +89,8 @@ const BODY_CHUNK_CHARS = 256 * 1024;
 
 interface WorkerData {
   path: string;
+  /** Where FtsDone goes (the main thread also reads it between statements, sqlite-deferred.ts). */
+  done?: MessagePort;
 }
 
 /** The text of body operations (a copy counts little). */
@@ -96,7 +98,7 @@ function bodyChars(ops: readonly BodyOp[]): number {
   return ops.reduce((n, o) => n + (o.t === "body" ? o.body.length : 16), 0);
 }
 
-function run(path: string): void {
+function run(path: string, donePort: MessagePort | undefined): void {
   const db = new Database(path, { timeout: 30_000 });
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
@@ -331,7 +333,7 @@ function run(path: string): void {
   const report = (error: string | undefined): void => {
     const m: FtsDone = { headers: headersDone, done };
     if (error !== undefined) m.error = error;
-    parentPort?.postMessage(m);
+    (donePort ?? parentPort)?.postMessage(m);
   };
   /** Header rows first, then bodies, then idle work; one step per turn, so new batches get in. */
   const pump = (): void => {
@@ -359,6 +361,7 @@ function run(path: string): void {
     clearTimeout(pause);
     // Removals still waiting stay in search_removals for the next start.
     db.close();
+    donePort?.close();
     parentPort?.close();
   };
   const receive = (m: FtsBatch | "stop"): void => {
@@ -380,4 +383,4 @@ function run(path: string): void {
   });
 }
 
-run((workerData as WorkerData).path);
+run((workerData as WorkerData).path, (workerData as WorkerData).done);

@@ -12,7 +12,7 @@
 // with read() calls. The compiled queries name their tables unqualified: the
 // store's resolve in its main schema, the index tables in `fts`. Statements are cached (a
 // bounded LRU: the queries of a server are few shapes).
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { SqlValue } from "../sql.ts";
 
@@ -33,11 +33,14 @@ export interface QueryReply {
 interface WorkerData {
   databasePath: string;
   indexPath: string;
+  /** Where replies go (the main thread also reads it between statements, query-thread.ts). */
+  replies?: MessagePort;
 }
 
 const STATEMENTS = 100;
 
-function run({ databasePath, indexPath }: WorkerData): void {
+function run({ databasePath, indexPath, replies }: WorkerData): void {
+  const out = replies ?? parentPort;
   const db = new Database(databasePath, { timeout: 10_000, fileMustExist: true });
   db.pragma("query_only = ON");
   db.prepare("ATTACH DATABASE ? AS fts").run(indexPath);
@@ -56,10 +59,11 @@ function run({ databasePath, indexPath }: WorkerData): void {
     cache.set(sql, st);
     return st;
   };
-  parentPort?.postMessage({ id: 0 } satisfies QueryReply);
+  out?.postMessage({ id: 0 } satisfies QueryReply);
   parentPort?.on("message", (m: QueryRequest | "stop") => {
     if (m === "stop") {
       db.close();
+      replies?.close();
       parentPort?.close();
       return;
     }
@@ -73,7 +77,7 @@ function run({ databasePath, indexPath }: WorkerData): void {
         error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) },
       };
     }
-    parentPort?.postMessage(reply);
+    out?.postMessage(reply);
   });
 }
 

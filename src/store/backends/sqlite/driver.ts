@@ -346,6 +346,7 @@ class SqliteDriver implements SqlDriver {
   readonly #mutex = new Mutex();
   readonly #busyTimeoutMs: number;
   readonly #walSync: WalSync | undefined;
+  readonly #polls: Array<() => void> = [];
   readonly #checkpointInWorker: boolean;
   /** Schemas attached to the reader only; statements naming them always run there. */
   readonly #attached: string[] = [];
@@ -416,8 +417,23 @@ class SqliteDriver implements SqlDriver {
   }
 
   /** Runs a read on the connection #conn picks. */
-  async #read<R>(sql: string, read: (c: Connection) => Promise<R>): Promise<R> {
+  /** Has `fn` run before each statement: threads whose answers are read then (see #poll). */
+  addPoll(fn: () => void): void {
+    this.#polls.push(fn);
+  }
+
+  /**
+   * Takes what the store's threads have finished since the last look: WAL syncs
+   * (sync-thread.ts), the search index's progress and query rows. Run before each statement:
+   * on a busy event loop that comes sooner than the loop's next poll phase.
+   */
+  #poll(): void {
     this.#walSync?.poll();
+    for (const fn of this.#polls) fn();
+  }
+
+  async #read<R>(sql: string, read: (c: Connection) => Promise<R>): Promise<R> {
+    this.#poll();
     const c = this.#conn(sql);
     try {
       return await read(c);
@@ -441,7 +457,7 @@ class SqliteDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     if (this.#closed) throw new Error("database closed");
-    this.#walSync?.poll();
+    this.#poll();
     let durable: Promise<void> | undefined;
     const result = await this.#mutex.run(async () => {
       const w = this.#writer;
@@ -559,6 +575,7 @@ export type SqliteDriverHandle = SqlDriver & {
   checkpoint(): Promise<void>;
   stats(): { commits: number; syncs: number; unsynced: number };
   attachToReader(path: string, schema: string): void;
+  addPoll(fn: () => void): void;
 };
 
 /** Opens (creating if needed) the SQLite database at `path`. */
