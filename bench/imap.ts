@@ -50,6 +50,15 @@
 //                            mixed 3619 / 3523 vs 3973 / 3480; then append,mixed --runs 2:
 //                            append 461 / 571 vs 623 / 412 (1.00), mixed 3163 / 3454 vs 3362 /
 //                            2874 (1.06), p99 12.3 vs 11.1.
+//   threads' answers read before each statement (00507c1): a FROM/SUBJECT search's index wait
+//                            1.14 -> 0.86 ms median, its query 2.25 -> 1.78 ms median.
+//   full run at 00507c1 (--sizes 10000,100000): append 388 vs 371 (1.04); FETCH 1:* meta
+//                            76.7 vs 76.2 (0.99: the index thread still busy with the 110k
+//                            prefill; fetch alone right after, --runs 2: 24.2 vs 59.8 ms,
+//                            2.47); BODY[] 2594 vs 1299 (2.00; alone 2.08); SEARCH TEXT 100k
+//                            44.1 ms (met); PSS 10.0 KB/conn (met); all 1000 notified 44.4 ms
+//                            (met); mixed after the prefill 2905 vs 3472 (0.84), p99 16.0 vs
+//                            8.3 (search p99 42 ms there).
 // Measured 2026-12-07 21:20-22:40 UTC (another host of the same kind, faster for Dovecot:
 // its mixed load 2,183-3,302 ops/s between runs), --runs 1 or 2:
 //   before (b2bdd9a)         mixed 2746 vs 2879 (0.95), p99 12.8 vs 11.2; STORE mean 3.06 vs
